@@ -1,0 +1,3 @@
+export * from './kernel';
+export * from './source';
+export * from './relu';

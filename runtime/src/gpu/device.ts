@@ -1,0 +1,103 @@
+// WebGPU device setup on Dawn (the `webgpu` package): one adapter, one device, chosen by a setting.
+import { create, globals } from 'webgpu';
+
+export type Backend = 'vulkan' | 'gles';
+
+export interface Gpu {
+  device: GPUDevice;
+  backend: Backend;
+  /** One line naming the adapter, e.g. "vulkan: llvmpipe (LLVM 19.1.7, 256 bits) [mesa]". */
+  description: string;
+  limits: GPUSupportedLimits;
+  /** Features the device was created with (e.g. 'timestamp-query' where the adapter has it). */
+  features: ReadonlySet<string>;
+}
+
+export class NoAdapterError extends Error {
+  override name = 'NoAdapterError';
+}
+
+export const INSTALL_HINT =
+  'No WebGPU adapter. On Debian 12 without a GPU install Mesa\'s software Vulkan driver from bookworm-backports ' +
+  '(bash scripts/setup.sh does it: apt-get install -y -t bookworm-backports mesa-vulkan-drivers), ' +
+  'or use the OpenGL ES backend with SEED_BACKEND=gles (needs libegl1 and libgles2).';
+
+/** SEED_BACKEND=vulkan|gles picks the backend; otherwise Vulkan, falling back to OpenGL ES. */
+export function backendFromEnv(env: Record<string, string | undefined> = process.env): Backend | 'auto' {
+  const value = (env.SEED_BACKEND ?? 'auto').toLowerCase();
+  if (value === 'vulkan' || value === 'gles' || value === 'auto') return value;
+  if (value === 'opengles' || value === 'gl') return 'gles';
+  throw new Error(`SEED_BACKEND must be vulkan, gles or auto, not "${env.SEED_BACKEND}"`);
+}
+
+let globalsInstalled = false;
+function installGlobals(): void {
+  if (globalsInstalled) return;
+  // GPUBufferUsage, GPUShaderStage, ... are read by our code as globals, as in a browser.
+  Object.assign(globalThis, globals);
+  globalsInstalled = true;
+}
+
+// The GPU instances live as long as the process: a collected instance takes its devices down with it.
+const instances = new Map<Backend, GPU>();
+
+async function requestAdapter(backend: Backend): Promise<GPUAdapter | null> {
+  if (backend === 'gles') process.env.EGL_PLATFORM ??= 'surfaceless';
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
+  let gpu = instances.get(backend);
+  if (!gpu) {
+    gpu = create([backend === 'vulkan' ? 'backend=vulkan' : 'backend=opengles']);
+    instances.set(backend, gpu);
+  }
+  const options: GPURequestAdapterOptions & { featureLevel?: string } =
+    backend === 'gles' ? { featureLevel: 'compatibility' } : { featureLevel: 'core' };
+  return gpu.requestAdapter(options);
+}
+
+const cache = new Map<string, Promise<Gpu>>();
+
+/** The process-wide device for a backend ('auto': Vulkan, else OpenGL ES). Logs the adapter once. */
+export function getGpu(choice: Backend | 'auto' = backendFromEnv(), log: (line: string) => void = () => {}): Promise<Gpu> {
+  let pending = cache.get(choice);
+  if (!pending) {
+    pending = createGpu(choice, log);
+    pending.catch(() => cache.delete(choice));
+    cache.set(choice, pending);
+  }
+  return pending;
+}
+
+export async function createGpu(choice: Backend | 'auto' = 'auto', log: (line: string) => void = () => {}): Promise<Gpu> {
+  installGlobals();
+  const order: Backend[] = choice === 'auto' ? ['vulkan', 'gles'] : [choice];
+  for (const backend of order) {
+    const adapter = await requestAdapter(backend);
+    if (!adapter) continue;
+    // Ask for everything the adapter allows: compatibility mode starts from lower defaults (4 storage buffers).
+    const wanted = [
+      'maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize',
+      'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupsPerDimension', 'maxUniformBuffersPerShaderStage',
+      'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment',
+    ] as const;
+    const requiredLimits: Record<string, number> = {};
+    for (const key of wanted) requiredLimits[key] = adapter.limits[key];
+    const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+    const device = await adapter.requestDevice({ label: `seed-${backend}`, requiredLimits, requiredFeatures });
+    // Dawn's threads abort the process if it exits with a live device: destroy it on the way out.
+    process.once('exit', () => device.destroy());
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      console.error(`WebGPU error: ${error.message}`);
+    });
+    const info = adapter.info;
+    const name = [info.description || info.device, info.vendor && `[${info.vendor}]`].filter(Boolean).join(' ');
+    const description = `${backend}: ${name || 'unknown adapter'}`;
+    const limits = device.limits;
+    log(`webgpu ${description}; limits: ${limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
+      `${limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${limits.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
+      `${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per binding`);
+    return { device, backend, description, limits, features: new Set(device.features as unknown as Iterable<string>) };
+  }
+  throw new NoAdapterError(`${INSTALL_HINT} (tried: ${order.join(', ')})`);
+}
