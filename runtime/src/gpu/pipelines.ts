@@ -125,3 +125,8 @@ export function record(pass: GPUComputePassEncoder, dispatches: readonly Dispatc
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }
 }
+
+/** Rewrites a prepared dispatch's params (e.g. Adam's step, a per-batch baseline); the pipeline stays the same. */
+export function writeParams<S>(gpu: Gpu, dispatch: Dispatch, kernel: KernelDef<S>, shape: S): void {
+  gpu.device.queue.writeBuffer(dispatch.params, 0, packParams(kernel.params(shape)));
+}
