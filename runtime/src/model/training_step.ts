@@ -1,0 +1,197 @@
+// One training step, whatever the objective: upload the batch, then for each loss term its forward pass, loss
+// kernel and backward pass (parameter gradients add up across terms), then Adam: one encoder, one submit.
+//
+// Terms: 'supervised' (cross-entropy on labels, policy head), 'rotation' (cross-entropy on the four rotations of
+// each image, rotation head) and 'policy' (importance-weighted policy gradient on logged actions, policy head).
+// With the policy and rotation terms on the same images, the rotation term rotates the policy batch on the GPU:
+// L_total = α·L_self + (1−α)·L_reinforce.
+import {
+  policyGradient, rotateImages, softmaxCrossEntropy,
+  type CrossEntropyShape, type PolicyGradientShape,
+} from '@seed/kernels';
+import { createStorage, readFloats } from '../gpu/buffers';
+import { record, writeParams, type Dispatch } from '../gpu/pipelines';
+import { Adam, type AdamOptions } from './adam';
+import { Graph } from './graph';
+import type { Model } from './model';
+
+export type TermKind = 'supervised' | 'rotation' | 'policy';
+
+export interface PolicyOptions {
+  /** Importance weights are clipped at this value (c in min(π/p, c)). */
+  clip: number;
+  /** Divide the weights by their batch sum (self-normalised IPS). */
+  selfNormalize: boolean;
+  /** Subtracted from each reward (a baseline, or BanditNet's λ). */
+  baseline: number;
+}
+
+export interface StepOptions extends AdamOptions {
+  batch: number;
+  /** Weight of each term in the total loss, e.g. { rotation: α, policy: 1 − α }. */
+  terms: Partial<Record<TermKind, number>>;
+  policy?: PolicyOptions;
+}
+
+export interface StepBatch {
+  /** [batch, C, H, W] images: the supervised, policy and rotation terms all read this batch. */
+  images: Float32Array;
+  labels?: Uint32Array;
+  actions?: Uint32Array;
+  propensities?: Float32Array;
+  rewards?: Float32Array;
+}
+
+/** Per-step losses stay on the GPU until read: a ring of this many steps per term. */
+const LOSS_LOG_STEPS = 1024;
+
+interface Term {
+  kind: TermKind;
+  graph: Graph;
+  /** Kernels recorded before the forward pass (the rotation of the batch). */
+  before: Dispatch[];
+  loss: Dispatch;
+  losses: GPUBuffer;
+  lossLog: GPUBuffer;
+  /** Samples per step in this term's graph. */
+  samples: number;
+}
+
+export class TrainingStep {
+  private logged = 0;
+
+  private constructor(
+    readonly model: Model,
+    readonly options: StepOptions,
+    private readonly terms: Term[],
+    private readonly inputs: { images: GPUBuffer; labels?: GPUBuffer; actions?: GPUBuffer; propensities?: GPUBuffer; rewards?: GPUBuffer },
+    readonly adam: Adam,
+    private readonly owned: GPUBuffer[],
+  ) {}
+
+  static async create(model: Model, options: StepOptions): Promise<TrainingStep> {
+    const { batch } = options;
+    const { cache, store, network, gpu } = model;
+    const kinds = (['supervised', 'policy', 'rotation'] as const).filter((k) => (options.terms[k] ?? 0) > 0);
+    if (kinds.length === 0) throw new Error('a training step needs at least one term with a positive weight');
+    if (kinds.includes('supervised') && kinds.includes('policy')) throw new Error('supervised and policy terms both use the policy head on one batch: choose one');
+    if (kinds.includes('rotation') && !network.heads.rotation) throw new Error('the network has no rotation head');
+    const terms: Term[] = [];
+    const owned: GPUBuffer[] = [];
+    const buffer = (label: string, init: number | Float32Array | Uint32Array) => {
+      const created = createStorage(gpu, label, init);
+      owned.push(created);
+      return created;
+    };
+    const inputs: TrainingStep['inputs'] = { images: undefined as unknown as GPUBuffer };
+
+    for (const kind of kinds) {
+      const weight = options.terms[kind]!;
+      const accumulate = terms.length > 0;
+      const head = kind === 'rotation' ? 'rotation' : 'policy';
+      const samples = kind === 'rotation' ? 4 * batch : batch;
+      const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
+      const classes = network.heads[head]!.outFeatures;
+      const losses = buffer(`${kind} loss`, samples * 4);
+      const before: Dispatch[] = [];
+      let loss: Dispatch;
+      if (kind === 'rotation') {
+        // The rotation term reads the shared batch: rotated into its own 4× larger input.
+        inputs.images ??= buffer('batch images', batch * network.input.reduce((a, b) => a * b, 1) * 4);
+        const [channels, height, width] = network.input;
+        if (height !== width) throw new Error('rotation pretraining needs square inputs');
+        before.push(await cache.prepare(rotateImages, { batch, channels, size: height }, { images: inputs.images, rotated: graph.input }, 'rotate batch'));
+        const labels = buffer('rotation labels', Uint32Array.from({ length: samples }, (_, m) => m % 4));
+        const ones = buffer('rotation weights', new Float32Array(samples).fill(1));
+        const shape: CrossEntropyShape = { batch: samples, classes, scale: weight / samples };
+        loss = await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'rotation loss');
+      } else {
+        // The policy-head terms own the batch's upload buffer: their graph input.
+        inputs.images = graph.input;
+        if (kind === 'supervised') {
+          inputs.labels = buffer('labels', batch * 4);
+          const ones = buffer('sample weights', new Float32Array(batch).fill(1));
+          const shape: CrossEntropyShape = { batch, classes, scale: weight / batch };
+          loss = await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels: inputs.labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'supervised loss');
+        } else {
+          const policy = options.policy ?? { clip: 10, selfNormalize: true, baseline: 0 };
+          inputs.actions = buffer('actions', batch * 4);
+          inputs.propensities = buffer('propensities', batch * 4);
+          inputs.rewards = buffer('rewards', batch * 4);
+          const shape: PolicyGradientShape = { batch, classes, ...policy, scale: policy.selfNormalize ? weight : weight / batch };
+          loss = await cache.prepare(policyGradient, shape, {
+            logits: graph.logits.get(head)!, actions: inputs.actions, propensities: inputs.propensities, rewards: inputs.rewards,
+            loss: losses, gradLogits: graph.gradLogits.get(head)!, weights: buffer('importance weights', batch * 4),
+          }, 'policy-gradient loss');
+        }
+      }
+      terms.push({ kind, graph, before, loss, losses, lossLog: buffer(`${kind} loss log`, LOSS_LOG_STEPS * samples * 4), samples });
+    }
+    // Policy-head terms come first in `kinds`, so a rotation term rotates a batch already uploaded to their input.
+    const adam = await Adam.create(cache, store, options);
+    return new TrainingStep(model, options, terms, inputs, adam, owned);
+  }
+
+  /** Changes the policy term's baseline (e.g. the running mean reward) for the next steps. */
+  setBaseline(baseline: number): void {
+    const term = this.terms.find((t) => t.kind === 'policy');
+    if (!term) return;
+    const weight = this.options.terms.policy!;
+    const policy = { ...(this.options.policy ?? { clip: 10, selfNormalize: true }), baseline };
+    this.options.policy = policy;
+    writeParams(this.model.gpu, term.loss, policyGradient, { batch: this.options.batch, classes: this.model.network.heads.policy.outFeatures, ...policy, scale: policy.selfNormalize ? weight : weight / this.options.batch });
+  }
+
+  /** Uploads one batch and records and submits the whole step. */
+  run(batch: StepBatch, lr?: number): void {
+    const { device } = this.model.gpu;
+    const write = (target: GPUBuffer | undefined, data: Float32Array | Uint32Array | undefined, name: string) => {
+      if (!target) return;
+      if (!data) throw new Error(`this training step needs ${name}`);
+      device.queue.writeBuffer(target, 0, data);
+    };
+    write(this.inputs.images, batch.images, 'images');
+    write(this.inputs.labels, batch.labels, 'labels');
+    write(this.inputs.actions, batch.actions, 'actions');
+    write(this.inputs.propensities, batch.propensities, 'propensities');
+    write(this.inputs.rewards, batch.rewards, 'rewards');
+    const adam = this.adam.prepareStep(lr);
+    const encoder = device.createCommandEncoder({ label: 'training step' });
+    const pass = encoder.beginComputePass({ label: 'training step' });
+    for (const term of this.terms) record(pass, [...term.before, ...term.graph.forward, term.loss, ...term.graph.backward]);
+    record(pass, [adam]);
+    pass.end();
+    const slot = this.logged++ % LOSS_LOG_STEPS;
+    for (const term of this.terms) encoder.copyBufferToBuffer(term.losses, 0, term.lossLog, slot * term.samples * 4, term.samples * 4);
+    device.queue.submit([encoder.finish()]);
+  }
+
+  /** Frees the step's buffers (the model's parameters stay). */
+  destroy(): void {
+    for (const term of this.terms) {
+      term.graph.destroy();
+      for (const d of [...term.before, term.loss]) d.params.destroy();
+    }
+    this.adam.dispatch.params.destroy();
+    for (const buffer of this.owned) buffer.destroy();
+  }
+
+  /** Mean loss per term of each step since the last call (at most the last 1024): one read-back per term. */
+  async drainLosses(): Promise<Partial<Record<TermKind, number[]>>> {
+    const steps = Math.min(this.logged, LOSS_LOG_STEPS);
+    const result: Partial<Record<TermKind, number[]>> = {};
+    for (const term of this.terms) {
+      const log = await readFloats(this.model.gpu, term.lossLog, LOSS_LOG_STEPS * term.samples);
+      const means: number[] = [];
+      for (let s = this.logged - steps; s < this.logged; s++) {
+        const slot = s % LOSS_LOG_STEPS;
+        let sum = 0;
+        for (let i = 0; i < term.samples; i++) sum += log[slot * term.samples + i];
+        means.push(sum / term.samples);
+      }
+      result[term.kind] = means;
+    }
+    this.logged = 0;
+    return result;
+  }
+}

@@ -1,0 +1,38 @@
+// Parsing logged events from the NDJSON export of GET /v1/events: every line checked, errors name the line.
+import type { LoggedEvent } from './datasets';
+
+export class EventsFormatError extends Error {
+  override name = 'EventsFormatError';
+}
+
+/** One NDJSON line of the export into a LoggedEvent; `where` names it in errors (e.g. "events.ndjson:12"). */
+export function parseEventLine(line: string, where: string, inputSize = 784, classes = 10): LoggedEvent {
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new EventsFormatError(`${where}: not valid JSON`);
+  }
+  const fail = (message: string): never => {
+    throw new EventsFormatError(`${where}: ${message}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('an event must be a JSON object');
+  const { eventId, pixels, action, propensity, reward, modelVersion } = value;
+  if (typeof eventId !== 'string' || eventId.length === 0) fail('eventId must be a non-empty string');
+  if (!Array.isArray(pixels) || pixels.length !== inputSize) fail(`pixels must be ${inputSize} numbers`);
+  const image = Float32Array.from(pixels as unknown[], (p) => (typeof p === 'number' && p >= 0 && p <= 1 ? p : fail('pixels must be numbers in [0,1]')));
+  if (!Number.isInteger(action) || (action as number) < 0 || (action as number) >= classes) fail(`action must be an integer in [0,${classes})`);
+  if (typeof propensity !== 'number' || !(propensity > 0 && propensity <= 1)) fail('propensity must be a number in (0,1]');
+  if (typeof reward !== 'number' || !Number.isFinite(reward) || reward < -1 || reward > 1) fail('reward must be a number in [-1,1]');
+  if (modelVersion !== undefined && typeof modelVersion !== 'string') fail('modelVersion must be a string');
+  return { eventId: eventId as string, pixels: image, action: action as number, propensity, reward, modelVersion: modelVersion as string | undefined };
+}
+
+/** All events of an NDJSON text; blank lines are skipped. */
+export function parseEvents(text: string, source: string, inputSize = 784, classes = 10): LoggedEvent[] {
+  const events: LoggedEvent[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim()) events.push(parseEventLine(line, `${source}:${i + 1}`, inputSize, classes));
+  });
+  return events;
+}

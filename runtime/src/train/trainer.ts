@@ -1,0 +1,73 @@
+// The seed's training recipe: self-supervised rotation pretraining, an optional supervised warm start, and the
+// fused update from logged events, L_total = α·L_self + (1−α)·L_reinforce. Each phase is one loop over its data.
+import type { MnistSplit } from '../data/mnist';
+import { subset } from '../data/mnist';
+import type { Model } from '../model/model';
+import { TrainingStep, type PolicyOptions } from '../model/training_step';
+import { digitsSet, eventsSet, type LoggedEvent } from './datasets';
+import { runEpochs, type EpochRecord, type Progress } from './loop';
+
+export interface TrainPlan {
+  /** Rotation-prediction epochs over the train images (labels never read). */
+  pretrainEpochs: number;
+  /** Labelled train images used by the supervised phase (the first N of the split). */
+  labels: number;
+  /** Epochs of the supervised phase and of the events phase. */
+  epochs: number;
+  events?: readonly LoggedEvent[];
+  /** Weight of the self-supervised loss in the events phase. */
+  alpha: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  policy?: Partial<PolicyOptions>;
+}
+
+export interface TrainHooks {
+  onProgress?: (progress: Progress) => void;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export interface TrainResult {
+  records: EpochRecord[];
+  testAccuracy: number;
+  imagesPerSecond: Partial<Record<string, number>>;
+}
+
+/** Mean reward of the events: the policy-gradient baseline unless one is given. */
+export const meanReward = (events: readonly LoggedEvent[]): number => events.reduce((s, e) => s + e.reward, 0) / Math.max(1, events.length);
+
+export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const records: EpochRecord[] = [];
+  const imagesPerSecond: Partial<Record<string, number>> = {};
+  const evaluate = async () => ({ testAccuracy: await model.accuracy(data.test.images, data.test.labels) });
+
+  const phase = async (name: string, step: TrainingStep, set: ReturnType<typeof digitsSet>, epochs: number, withAccuracy: boolean) => {
+    model.store.resetOptimizer();
+    const phaseRecords = await runEpochs(step, set, {
+      phase: name, epochs, seed: plan.seed + records.length, lr: plan.lr,
+      evaluate: withAccuracy ? evaluate : undefined, onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
+    });
+    step.destroy();
+    records.push(...phaseRecords);
+    imagesPerSecond[name] = phaseRecords.reduce((s, r) => s + r.imagesPerSecond, 0) / phaseRecords.length;
+  };
+
+  if (plan.pretrainEpochs > 0) {
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: 1 } });
+    await phase('pretrain', step, digitsSet(data.train, false), plan.pretrainEpochs, false);
+  }
+  if (plan.labels > 0 && plan.epochs > 0) {
+    const labelled = subset(data.train, Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i));
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { supervised: 1 } });
+    await phase('supervised', step, digitsSet(labelled, true), plan.epochs, true);
+  }
+  if (plan.events && plan.events.length > 0 && plan.epochs > 0) {
+    const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline: meanReward(plan.events), ...plan.policy };
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy });
+    await phase('events', step, eventsSet(plan.events), plan.epochs, true);
+  }
+  const last = records.at(-1);
+  const testAccuracy = typeof last?.testAccuracy === 'number' ? last.testAccuracy : (await evaluate()).testAccuracy;
+  return { records, testAccuracy, imagesPerSecond };
+}

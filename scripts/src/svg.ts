@@ -1,0 +1,104 @@
+// Small self-contained SVG charts (no fonts or scripts fetched): line charts for curves, bars for benchmarks.
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563'];
+const escape = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : Number(v.toPrecision(3)).toString());
+
+export interface Series {
+  name: string;
+  points: [number, number][];
+  /** Draw against the right-hand axis (e.g. accuracy beside loss). */
+  right?: boolean;
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  rightLabel?: string;
+  series: Series[];
+  width?: number;
+  height?: number;
+}
+
+function extent(values: number[]): [number, number] {
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  return [lo, hi];
+}
+
+export function lineChart(o: LineChartOptions): string {
+  const width = o.width ?? 720;
+  const height = o.height ?? 360;
+  const m = { left: 64, right: o.rightLabel ? 64 : 20, top: 40, bottom: 48 };
+  const plotW = width - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const all = o.series.flatMap((s) => s.points);
+  const [x0, x1] = extent(all.map((p) => p[0]));
+  const [l0, l1] = extent(o.series.filter((s) => !s.right).flatMap((s) => s.points.map((p) => p[1])));
+  const [r0, r1] = extent(o.series.filter((s) => s.right).flatMap((s) => s.points.map((p) => p[1])));
+  const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * plotW;
+  const sy = (y: number, right?: boolean) => {
+    const [a, b] = right ? [r0, r1] : [l0, l1];
+    return m.top + plotH - ((y - a) / (b - a)) * plotH;
+  };
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="100%" height="100%" fill="white"/>`);
+  parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(o.title)}</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const y = m.top + (plotH * i) / 4;
+    parts.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + plotW}" y2="${y}" stroke="#e5e7eb"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${y + 4}" text-anchor="end">${fmt(l1 - ((l1 - l0) * i) / 4)}</text>`);
+    if (o.rightLabel) parts.push(`<text x="${m.left + plotW + 6}" y="${y + 4}">${fmt(r1 - ((r1 - r0) * i) / 4)}</text>`);
+    const x = m.left + (plotW * i) / 4;
+    parts.push(`<text x="${x}" y="${m.top + plotH + 18}" text-anchor="middle">${fmt(x0 + ((x1 - x0) * i) / 4)}</text>`);
+  }
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#9ca3af"/>`);
+  parts.push(`<text x="${m.left + plotW / 2}" y="${height - 10}" text-anchor="middle">${escape(o.xLabel)}</text>`);
+  parts.push(`<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(o.yLabel)}</text>`);
+  if (o.rightLabel) parts.push(`<text transform="translate(${width - 14} ${m.top + plotH / 2}) rotate(90)" text-anchor="middle">${escape(o.rightLabel)}</text>`);
+  o.series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length];
+    if (s.points.length === 1) {
+      const [x, y] = s.points[0];
+      parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y, s.right).toFixed(1)}" r="3" fill="${color}"/>`);
+    } else if (s.points.length > 1) {
+      const d = s.points.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y, s.right).toFixed(1)}`).join('');
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+    }
+    parts.push(`<rect x="${m.left + 10}" y="${m.top + 8 + i * 16}" width="10" height="10" fill="${color}"/>`);
+    parts.push(`<text x="${m.left + 26}" y="${m.top + 17 + i * 16}">${escape(s.name)}${s.right ? ' (right axis)' : ''}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export interface Bar {
+  label: string;
+  value: number;
+  group?: string;
+}
+
+/** Horizontal bars, longest = max value; each bar labelled with its value and unit. */
+export function barChart(o: { title: string; unit: string; bars: Bar[]; width?: number }): string {
+  const width = o.width ?? 760;
+  const rowH = 22;
+  const left = 260;
+  const height = 50 + o.bars.length * rowH + 20;
+  const max = Math.max(...o.bars.map((b) => b.value), 1e-12);
+  const groups = [...new Set(o.bars.map((b) => b.group ?? ''))];
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(o.title)}</text>`];
+  o.bars.forEach((b, i) => {
+    const y = 40 + i * rowH;
+    const w = ((width - left - 110) * b.value) / max;
+    parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${escape(b.label)}</text>`);
+    parts.push(`<rect x="${left}" y="${y + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 6}" fill="${COLORS[groups.indexOf(b.group ?? '') % COLORS.length]}"/>`);
+    parts.push(`<text x="${left + w + 6}" y="${y + 15}">${fmt(b.value)} ${escape(o.unit)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -1,0 +1,113 @@
+// pnpm train: pretrain (self-supervised) and/or fine-tune (labels, or logged events), then export safetensors.
+import { readFileSync } from 'node:fs';
+import {
+  buildNetwork, getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
+  SEED_ARCHITECTURE, trainModel, writeModel, type EpochRecord,
+} from '@seed/runtime';
+import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { ProgressBar } from './progress';
+import { lineChart } from './svg';
+
+const HELP = `pnpm train [flags]
+  --pretrain-epochs N   rotation-prediction epochs on the 8,000 train images, no labels (default 2; 0 with --init)
+  --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
+  --epochs N            epochs of the supervised phase and of the events phase (default 12)
+  --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
+  --alpha A             weight of the self-supervised loss in the events phase, in [0,1] (default 0.5)
+  --init FILE           start from this weights file (its version becomes the parent)
+  --batch B             batch size (default 64)
+  --lr X                Adam learning rate, decayed along a cosine (default 0.002)
+  --seed S              seed for initialisation and shuffling (default 1)
+  --out FILE            weights file to write (default models/latest.safetensors)
+  --metrics FILE        per-epoch metrics, JSON lines (default: beside --out, .metrics.jsonl)
+  --plot FILE           SVG of loss and test accuracy (default: beside --out, .svg)
+  --version V           version to record (default: v1, or one past the parent's)
+  --backend B           vulkan | gles | auto (default: SEED_BACKEND or auto)`;
+
+async function main(): Promise<void> {
+  const flags = parseFlags({
+    'pretrain-epochs': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
+    alpha: { type: 'string' }, init: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    out: { type: 'string' }, metrics: { type: 'string' }, plot: { type: 'string' }, version: { type: 'string' },
+    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return;
+  }
+  const init = existingFile('init', flags.init);
+  const eventsFile = existingFile('events', flags.events);
+  const plan = {
+    pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], init ? 0 : 2),
+    labels: intFlag('labels', flags.labels, init || eventsFile ? 0 : 8000, 0, 8000),
+    epochs: intFlag('epochs', flags.epochs, 12),
+    alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1),
+    batch: intFlag('batch', flags.batch, 64, 1, 4096),
+    lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
+    seed: intFlag('seed', flags.seed, 1),
+    events: eventsFile ? parseEvents(readFileSync(eventsFile, 'utf8'), eventsFile) : undefined,
+  };
+  if (eventsFile && plan.events!.length === 0) throw new UsageError(`--events: ${eventsFile} holds no events`);
+  if (flags.backend && !['vulkan', 'gles', 'auto'].includes(flags.backend)) throw new UsageError(`--backend must be vulkan, gles or auto, got "${flags.backend}"`);
+  const out = flags.out ?? 'models/latest.safetensors';
+  const stem = out.replace(/\.safetensors$/, '');
+  const metricsFile = flags.metrics ?? `${stem}.metrics.jsonl`;
+  const plotFile = flags.plot ?? `${stem}.svg`;
+
+  const parent = init ? await readModel(new Uint8Array(readFileSync(init))) : undefined;
+  const network = parent?.network ?? buildNetwork(SEED_ARCHITECTURE);
+  const version = flags.version ?? nextVersion(parent?.metadata.version);
+  const gpu = await getGpu((flags.backend as 'vulkan' | 'gles' | 'auto' | undefined) ?? undefined, (line) => console.error(line));
+  const model = new Model(new PipelineCache(gpu), network, parent?.tensors ?? initialParameters(network, plan.seed));
+  const data = loadMnist();
+  console.error(`training ${version}${parent ? ` from ${parent.metadata.version}` : ''}: pretrain ${plan.pretrainEpochs} epochs, ` +
+    `${plan.labels} labels × ${plan.epochs} epochs${plan.events ? `, ${plan.events.length} events × ${plan.epochs} epochs, α=${plan.alpha}` : ''}, batch ${plan.batch}`);
+
+  const bar = new ProgressBar();
+  const metricLines: string[] = [];
+  const started = performance.now();
+  const result = await trainModel(model, data, plan, {
+    onProgress: (p) => bar.update(`${p.phase} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
+    onEpoch: (r: EpochRecord) => {
+      const loss = Object.entries(r.loss).map(([k, v]) => `${k} loss ${v!.toFixed(4)}`).join(', ');
+      const accuracy = typeof r.testAccuracy === 'number' ? `, test accuracy ${(r.testAccuracy * 100).toFixed(2)}%` : '';
+      bar.done(`${r.phase} epoch ${r.epoch}: ${loss}${accuracy} (${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(1)} s)`);
+      metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }));
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = {
+    testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs,
+    epochs: plan.epochs, events: plan.events?.length ?? 0, alpha: plan.alpha, batch: plan.batch, seed: plan.seed,
+    imagesPerSecond: result.imagesPerSecond, trainSeconds: Number(seconds.toFixed(1)), adapter: gpu.description,
+  };
+  const file = await writeModel(network, await model.tensors(), { version, parent: parent?.metadata.version ?? '', metrics });
+  writeFileAtomic(out, file);
+  writeFileAtomic(metricsFile, `${metricLines.join('\n')}\n`);
+  writeFileAtomic(plotFile, trainingChart(result.records));
+  console.log(`wrote ${out} (${version}, test accuracy ${(result.testAccuracy * 100).toFixed(2)}% on ${data.test.count} test images, ${seconds.toFixed(0)} s); metrics ${metricsFile}; plot ${plotFile}`);
+}
+
+/** Loss per term over steps (left axis) and test accuracy per epoch (right axis). */
+function trainingChart(records: EpochRecord[]): string {
+  const series = new Map<string, [number, number][]>();
+  let offset = 0;
+  const accuracy: [number, number][] = [];
+  for (const r of records) {
+    const steps = Object.values(r.stepLosses)[0]?.length ?? 0;
+    for (const [term, losses] of Object.entries(r.stepLosses)) {
+      const key = `${r.phase} ${term} loss`;
+      const points = series.get(key) ?? [];
+      losses!.forEach((l, i) => points.push([offset + i + 1, l]));
+      series.set(key, points);
+    }
+    offset += steps;
+    if (typeof r.testAccuracy === 'number') accuracy.push([offset, r.testAccuracy * 100]);
+  }
+  return lineChart({
+    title: 'Training: loss per step, test accuracy per epoch', xLabel: 'step', yLabel: 'loss', rightLabel: 'test accuracy (%)',
+    series: [...[...series].map(([name, points]) => ({ name, points })), { name: 'test accuracy', points: accuracy, right: true }],
+  });
+}
+
+runMain(main);
