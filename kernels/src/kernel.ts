@@ -51,3 +51,12 @@ export function grid1d(count: number, workgroupSize: number): [number, number, n
   const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION);
   return [Math.ceil(groups / y), y, 1];
 }
+
+/**
+ * Workgroups of `workgroupSize` pixels that never straddle two planes (so whatever depends on the plane is the same
+ * for the whole workgroup), folded like grid1d. The kernel recovers group = wid.x + wid.y * num_workgroups.x, then
+ * plane = group / tiles and pixel = (group % tiles) * WG + lid, with tiles = ceil(pixelsPerPlane / WG).
+ */
+export function planeTiles(planes: number, pixelsPerPlane: number, workgroupSize: number): [number, number, number] {
+  return grid1d(planes * Math.ceil(pixelsPerPlane / workgroupSize) * workgroupSize, workgroupSize);
+}

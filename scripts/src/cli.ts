@@ -9,9 +9,11 @@ export class UsageError extends Error {
 
 type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
-export function parseFlags<S extends FlagSpec>(spec: S, argv = process.argv.slice(2)) {
+export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string };
+
+export function parseFlags<S extends FlagSpec>(spec: S, argv = process.argv.slice(2)): Flags<S> {
   try {
-    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as Flags<S>;
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }

@@ -18,7 +18,7 @@ const small = (width: number): LayerSpec[] => [
   { kind: 'dense', name: 'hidden', inFeatures: 3 * 4 * Math.floor((width - 3) / 2 + 1), outFeatures: 5 },
   { kind: 'relu' },
   { kind: 'dense', name: 'out', inFeatures: 5, outFeatures: 4, head: 'policy' },
-  { kind: 'dense', name: 'aux', inFeatures: 5, outFeatures: 3, head: 'rotation' },
+  { kind: 'dense', name: 'aux', inFeatures: 5, outFeatures: 4, head: 'rotation' },
 ];
 
 function problem(layers: LayerSpec[], batch: number, seed: number) {
@@ -35,7 +35,7 @@ function problem(layers: LayerSpec[], batch: number, seed: number) {
 describe('reference network', () => {
   it('gradients of every parameter match finite differences (float64)', () => {
     const { network, tensors, input, labels, batch } = problem(small(8), 3, 11);
-    const params = new Map([...tensors].map(([k, v]) => [k, Float64Array.from(v)]));
+    const params = new Map<string, Float64Array>([...tensors].map(([k, v]) => [k, Float64Array.from(v)]));
     const { grads } = referenceGradients(network, params, input, labels, batch, 'policy');
     for (const [name, value] of params) {
       if (name.startsWith('aux')) continue; // the rotation head plays no part in the policy loss

@@ -89,6 +89,7 @@ describe('architecture', () => {
     ['an unknown kind', [SEED_ARCHITECTURE[0], { kind: 'softmax' }], /unknown kind "softmax"/],
     ['no policy head', SEED_ARCHITECTURE.slice(0, 7), /no policy head/],
     ['duplicate names', [...SEED_ARCHITECTURE.slice(0, 8), { ...SEED_ARCHITECTURE[8], name: 'fc2' }], /duplicate name "fc2"/],
+    ['a rotation head that is not 4-way', [...SEED_ARCHITECTURE.slice(0, 8), { ...SEED_ARCHITECTURE[8], outFeatures: 3 }], /outFeatures must be 4/],
     ['dense on images', [SEED_ARCHITECTURE[0], { kind: 'dense', name: 'd', inFeatures: 784, outFeatures: 2 }], /flat input/],
   ])('refuses %s', (_, layers, message) => {
     expect(() => buildNetwork(layers)).toThrow(message);

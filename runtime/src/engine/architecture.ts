@@ -101,6 +101,7 @@ export function buildNetwork(value: unknown): Network {
       const { inFeatures, outFeatures } = layer;
       if (!isCount(inFeatures) || !isCount(outFeatures)) fail(index, 'inFeatures and outFeatures must be positive integers');
       if (inFeatures !== features) fail(index, `inFeatures ${inFeatures} but the trunk gives ${features}`);
+      if (layer.head === 'rotation' && outFeatures !== 4) fail(index, 'the rotation head predicts one of 4 rotations: outFeatures must be 4');
       addParameters(index, layer.name, [outFeatures, inFeatures], [outFeatures], inFeatures);
       heads[layer.head] = { kind: 'dense', name: layer.name as string, inFeatures, outFeatures, head: layer.head };
       return;

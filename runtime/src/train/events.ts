@@ -13,14 +13,18 @@ export function parseEventLine(line: string, where: string, inputSize = 784, cla
   } catch {
     throw new EventsFormatError(`${where}: not valid JSON`);
   }
-  const fail = (message: string): never => {
+  function fail(message: string): never {
     throw new EventsFormatError(`${where}: ${message}`);
-  };
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('an event must be a JSON object');
   const { eventId, pixels, action, propensity, reward, modelVersion } = value;
   if (typeof eventId !== 'string' || eventId.length === 0) fail('eventId must be a non-empty string');
   if (!Array.isArray(pixels) || pixels.length !== inputSize) fail(`pixels must be ${inputSize} numbers`);
-  const image = Float32Array.from(pixels as unknown[], (p) => (typeof p === 'number' && p >= 0 && p <= 1 ? p : fail('pixels must be numbers in [0,1]')));
+  const image = new Float32Array(inputSize);
+  (pixels as unknown[]).forEach((p, i) => {
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) fail(`pixels[${i}] must be a number in [0,1]`);
+    image[i] = p as number;
+  });
   if (!Number.isInteger(action) || (action as number) < 0 || (action as number) >= classes) fail(`action must be an integer in [0,${classes})`);
   if (typeof propensity !== 'number' || !(propensity > 0 && propensity <= 1)) fail('propensity must be a number in (0,1]');
   if (typeof reward !== 'number' || !Number.isFinite(reward) || reward < -1 || reward > 1) fail('reward must be a number in [-1,1]');
