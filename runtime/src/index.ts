@@ -13,3 +13,4 @@ export * from './train/events';
 export * from './train/loop';
 export * from './train/trainer';
 export * from './train/versions';
+export * from './train/off_policy';

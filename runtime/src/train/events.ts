@@ -17,7 +17,8 @@ export function parseEventLine(line: string, where: string, inputSize = 784, cla
     throw new EventsFormatError(`${where}: ${message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('an event must be a JSON object');
-  const { eventId, pixels, action, propensity, reward, modelVersion } = value;
+  const { type, eventId, pixels, action, propensity, reward, modelVersion } = value;
+  if (type !== undefined && type !== 'event') fail(`unexpected line type ${JSON.stringify(type)}`);
   if (typeof eventId !== 'string' || eventId.length === 0) fail('eventId must be a non-empty string');
   if (!Array.isArray(pixels) || pixels.length !== inputSize) fail(`pixels must be ${inputSize} numbers`);
   const image = new Float32Array(inputSize);
@@ -32,11 +33,12 @@ export function parseEventLine(line: string, where: string, inputSize = 784, cla
   return { eventId: eventId as string, pixels: image, action: action as number, propensity, reward, modelVersion: modelVersion as string | undefined };
 }
 
-/** All events of an NDJSON text; blank lines are skipped. */
+/** All events of an NDJSON text (as GET /v1/events exports it); blank lines and the closing "end" line are skipped. */
 export function parseEvents(text: string, source: string, inputSize = 784, classes = 10): LoggedEvent[] {
   const events: LoggedEvent[] = [];
   text.split('\n').forEach((line, i) => {
-    if (line.trim()) events.push(parseEventLine(line, `${source}:${i + 1}`, inputSize, classes));
+    if (!line.trim() || /^\s*\{\s*"type"\s*:\s*"end"/.test(line)) return;
+    events.push(parseEventLine(line, `${source}:${i + 1}`, inputSize, classes));
   });
   return events;
 }

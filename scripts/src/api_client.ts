@@ -1,0 +1,126 @@
+// A typed client of the edge API (DESIGN.md): what simulated clients and `pnpm evolve` use, over HTTP only.
+export interface Prediction {
+  eventId: string;
+  modelVersion: string;
+  action: number;
+  probabilities: number[];
+  propensity: number;
+  explored: boolean;
+}
+
+export interface ExportedEvent extends Prediction {
+  type: 'event';
+  cursor: string;
+  time: string;
+  pixels: number[];
+  reward: number;
+  rewardSource: 'client' | 'default';
+}
+
+export interface ModelInfo {
+  version: string;
+  parent: string;
+  created: string;
+  sha256: string;
+  metrics: Record<string, unknown>;
+  active: boolean;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export class ApiClient {
+  constructor(readonly base: string, private readonly keys: { apiKey?: string; adminToken?: string } = {}) {}
+
+  private async request(path: string, init: RequestInit & { role?: 'client' | 'admin' } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const token = init.role === 'admin' ? this.keys.adminToken : this.keys.apiKey;
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.base), { ...init, headers, signal: init.signal ?? AbortSignal.timeout(60_000) });
+    } catch (error) {
+      throw new ApiError(0, 'unreachable', `${init.method ?? 'GET'} ${path}: ${(error as Error).message}`);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let code = 'http_error';
+      let message = text.slice(0, 200);
+      try {
+        const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        code = body.error?.code ?? code;
+        message = body.error?.message ?? message;
+      } catch {
+        // not the JSON error shape: keep the text
+      }
+      throw new ApiError(response.status, code, `${init.method ?? 'GET'} ${path}: ${response.status} ${code}: ${message}`);
+    }
+    return response;
+  }
+
+  private async fetchJson<T>(path: string, init: RequestInit & { role?: 'client' | 'admin' } = {}): Promise<T> {
+    return (await (await this.request(path, init)).json()) as T;
+  }
+
+  private json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+  async health(): Promise<{ status: string; model: { version: string; sha256: string } | null }> {
+    return this.fetchJson('/health');
+  }
+
+  async predict(pixels: ArrayLike<number>, options: { eventId?: string; explore?: boolean } = {}): Promise<Prediction> {
+    return this.fetchJson('/v1/predict', this.json({ pixels: Array.from(pixels), ...options }));
+  }
+
+  async reward(eventId: string, value: number): Promise<void> {
+    await this.request(`/v1/events/${encodeURIComponent(eventId)}/reward`, this.json({ value }));
+  }
+
+  /** One page of the event export after `cursor`; `complete` is false when the stream was cut short. */
+  async events(cursor: string, limit = 1000): Promise<{ events: ExportedEvent[]; nextCursor: string; complete: boolean }> {
+    const response = await this.request(`/v1/events?after=${encodeURIComponent(cursor)}&limit=${limit}`, { role: 'admin' });
+    const events: ExportedEvent[] = [];
+    let end: { nextCursor: string } | undefined;
+    for (const line of (await response.text()).split('\n')) {
+      if (!line.trim()) continue;
+      const value = JSON.parse(line);
+      if (value.type === 'end') end = value;
+      else events.push(value);
+    }
+    const nextCursor = end?.nextCursor ?? events.at(-1)?.cursor ?? cursor;
+    return { events, nextCursor, complete: !!end };
+  }
+
+  async activeModel(): Promise<ModelInfo | null> {
+    try {
+      return await this.fetchJson<ModelInfo>('/v1/model');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  async models(): Promise<{ active: string | null; models: ModelInfo[] }> {
+    return this.fetchJson('/v1/models');
+  }
+
+  async weights(version: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.request(`/v1/models/${encodeURIComponent(version)}/weights`)).arrayBuffer());
+  }
+
+  async upload(version: string, file: Uint8Array): Promise<ModelInfo> {
+    return this.fetchJson(`/v1/models/${encodeURIComponent(version)}`, { method: 'PUT', role: 'admin', headers: { 'Content-Type': 'application/octet-stream' }, body: file });
+  }
+
+  async promote(version: string): Promise<ModelInfo> {
+    return this.fetchJson(`/v1/models/${encodeURIComponent(version)}/promote`, { method: 'POST', role: 'admin' });
+  }
+
+  async rollback(): Promise<ModelInfo> {
+    return this.fetchJson('/v1/rollback', { method: 'POST', role: 'admin' });
+  }
+}

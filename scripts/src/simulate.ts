@@ -1,0 +1,85 @@
+// pnpm simulate: simulated clients. Each sends an MNIST image to /v1/predict and rewards the answer: 1 if the action is
+// the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward).
+import { IMAGE_SIZE, loadMnist, Random } from '@seed/runtime';
+import { ApiClient } from './api_client';
+import { intFlag, numberFlag, parseFlags, runMain, UsageError } from './cli';
+import { ProgressBar } from './progress';
+
+export interface SimulationOptions {
+  events: number;
+  seed: number;
+  split: 'train' | 'test';
+  concurrency: number;
+  dropRate: number;
+  onProgress?: (done: number) => void;
+}
+
+export interface SimulationResult {
+  events: number;
+  rewardsSent: number;
+  meanReward: number;
+  byVersion: Record<string, { events: number; meanReward: number }>;
+  seconds: number;
+}
+
+/** Runs `events` predict-then-reward interactions with `concurrency` clients at a time. */
+export async function simulateClients(client: ApiClient, options: SimulationOptions): Promise<SimulationResult> {
+  const digits = loadMnist()[options.split];
+  const random = new Random(options.seed);
+  const picks = Array.from({ length: options.events }, () => ({ index: random.int(digits.count), drop: random.next() < options.dropRate }));
+  const byVersion: Record<string, { events: number; total: number }> = {};
+  let next = 0;
+  let done = 0;
+  let rewardsSent = 0;
+  let total = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < picks.length) {
+      const { index, drop } = picks[next++];
+      const pixels = digits.images.subarray(index * IMAGE_SIZE, (index + 1) * IMAGE_SIZE);
+      const prediction = await client.predict(pixels, { explore: true });
+      const reward = prediction.action === digits.labels[index] ? 1 : 0;
+      if (!drop) {
+        await client.reward(prediction.eventId, reward);
+        rewardsSent++;
+      }
+      const entry = (byVersion[prediction.modelVersion] ??= { events: 0, total: 0 });
+      entry.events++;
+      entry.total += reward;
+      total += reward;
+      options.onProgress?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  return {
+    events: done,
+    rewardsSent,
+    meanReward: total / Math.max(1, done),
+    byVersion: Object.fromEntries(Object.entries(byVersion).map(([v, e]) => [v, { events: e.events, meanReward: e.total / e.events }])),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags({
+    api: { type: 'string' }, events: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' },
+    concurrency: { type: 'string' }, 'api-key': { type: 'string' }, 'drop-rate': { type: 'string' },
+  });
+  if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
+  const split = flags.split ?? 'train';
+  if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got "${split}"`);
+  const events = intFlag('events', flags.events, 1000, 1);
+  const client = new ApiClient(flags.api, { apiKey: flags['api-key'] ?? process.env.SEED_API_KEY });
+  const bar = new ProgressBar();
+  const result = await simulateClients(client, {
+    events, split, seed: intFlag('seed', flags.seed, 1), concurrency: intFlag('concurrency', flags.concurrency, 8, 1, 256),
+    dropRate: numberFlag('drop-rate', flags['drop-rate'], 0, 0, 1),
+    onProgress: (done) => bar.update('simulate', done / events, `${done}/${events}`),
+  });
+  bar.done();
+  console.log(`${result.events} interactions in ${result.seconds.toFixed(1)} s (${(result.events / result.seconds).toFixed(0)}/s), ` +
+    `${result.rewardsSent} rewards sent, online mean reward ${result.meanReward.toFixed(4)}`);
+  for (const [version, e] of Object.entries(result.byVersion)) console.log(`  ${version}: ${e.events} events, mean reward ${e.meanReward.toFixed(4)}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) runMain(main);
