@@ -82,4 +82,21 @@ describe.each(testGpus)('network on $backend', ({ cache }) => {
     for (const [name, grad] of ref.grads) expectClose(`network grad ${name.replace(/^aux\./, 'head.')}`, grads.get(name)!, grad);
     await model.destroy();
   });
+
+  it('two terms in one step add their weighted gradients: 0.3·supervised + 0.7·rotation', async () => {
+    const batch = 3;
+    const { network, tensors, input, labels } = problem(small(9), batch, 9);
+    const model = new Model(cache, network, tensors);
+    const step = await TrainingStep.create(model, { batch, terms: { supervised: 0.3, rotation: 0.7 }, lr: 0 });
+    step.run({ images: input, labels });
+    const grads = await model.store.download('grads');
+    const supervised = referenceGradients(network, tensors, input, labels, batch, 'policy').grads;
+    const rotationLabels = Uint32Array.from({ length: 4 * batch }, (_, m) => m % 4);
+    const rotation = referenceGradients(network, tensors, rotateImagesRef({ batch, channels: 2, size: 9 }, input), rotationLabels, 4 * batch, 'rotation').grads;
+    for (const { name } of network.parameters) {
+      const expected = Float64Array.from(grads.get(name)!, (_, i) => 0.3 * (supervised.get(name)?.[i] ?? 0) + 0.7 * (rotation.get(name)?.[i] ?? 0));
+      expectClose('network grad, two terms', grads.get(name)!, expected);
+    }
+    await model.destroy();
+  });
 });

@@ -31,6 +31,8 @@ export interface StepOptions extends AdamOptions {
   /** Weight of each term in the total loss, e.g. { rotation: α, policy: 1 − α }. */
   terms: Partial<Record<TermKind, number>>;
   policy?: PolicyOptions;
+  /** Images of each batch (the first ones) whose four rotations feed the rotation term; default the whole batch. */
+  rotationImages?: number;
 }
 
 export interface StepBatch {
@@ -89,7 +91,8 @@ export class TrainingStep {
       const weight = options.terms[kind]!;
       const accumulate = terms.length > 0;
       const head = kind === 'rotation' ? 'rotation' : 'policy';
-      const samples = kind === 'rotation' ? 4 * batch : batch;
+      const rotated = Math.min(batch, options.rotationImages ?? batch);
+      const samples = kind === 'rotation' ? 4 * rotated : batch;
       const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
       const classes = network.heads[head]!.outFeatures;
       const losses = buffer(`${kind} loss`, samples * 4);
@@ -100,7 +103,7 @@ export class TrainingStep {
         inputs.images ??= buffer('batch images', batch * network.input.reduce((a, b) => a * b, 1) * 4);
         const [channels, height, width] = network.input;
         if (height !== width) throw new Error('rotation pretraining needs square inputs');
-        before.push(await cache.prepare(rotateImages, { batch, channels, size: height }, { images: inputs.images, rotated: graph.input }, 'rotate batch'));
+        before.push(await cache.prepare(rotateImages, { batch: rotated, channels, size: height }, { images: inputs.images, rotated: graph.input }, 'rotate batch'));
         const labels = buffer('rotation labels', Uint32Array.from({ length: samples }, (_, m) => m % 4));
         const ones = buffer('rotation weights', new Float32Array(samples).fill(1));
         const shape: CrossEntropyShape = { batch: samples, classes, scale: weight / samples };

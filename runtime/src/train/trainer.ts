@@ -64,7 +64,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
   }
   if (plan.events && plan.events.length > 0 && plan.epochs > 0) {
     const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline: meanReward(plan.events), ...plan.policy };
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy });
+    // The rotation term sees a quarter of each batch (four rotations each): as many samples as the policy term.
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)) });
     await phase('events', step, eventsSet(plan.events), plan.epochs, true);
   }
   const last = records.at(-1);
