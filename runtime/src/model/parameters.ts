@@ -41,10 +41,13 @@ export class ParameterStore {
     return slot;
   }
 
-  /** The range of one tensor in the parameter or gradient buffer, for binding. */
+  /**
+   * The range of one tensor in the parameter or gradient buffer, for binding. Its size is rounded up to 16 bytes
+   * (inside the slot's zero padding) because kernels read inputs as vec4.
+   */
   range(buffer: 'params' | 'grads', name: string): BufferRange {
     const { offset, size } = this.slot(name);
-    return { buffer: this[buffer], offset: offset * 4, size: size * 4 };
+    return { buffer: this[buffer], offset: offset * 4, size: Math.ceil(size / 4) * 16 };
   }
 
   upload(tensors: Map<string, Float32Array>): void {

@@ -1,0 +1,53 @@
+// Importance-weighted policy gradient on logged (context, action, propensity, reward) tuples: the reinforce half of the fused loss.
+import { logSoftmaxRow } from './cross_entropy';
+import { f32, grid1d, type KernelDef } from './kernel';
+
+export interface PolicyGradientShape {
+  batch: number;
+  classes: number;
+  /** Subtracted from each reward (variance reduction). */
+  baseline: number;
+  /** Upper bound on the importance weight π/p (Infinity: no clipping). */
+  clip: number;
+  /** Multiplies gradLogits (e.g. (1 − α) / batch in the fused loss); the loss itself is not scaled. */
+  scale: number;
+  /** Divide each weight by the batch's sum of weights (self-normalised importance sampling). */
+  selfNormalize: boolean;
+}
+
+const WG = 64;
+
+/** See policy_gradient.wgsl for the math. Self-normalising runs one workgroup: it needs the sum over the batch. */
+export const policyGradient: KernelDef<PolicyGradientShape> = {
+  name: 'policy_gradient',
+  file: 'policy_gradient',
+  inputs: ['logits', 'actions', 'propensities', 'rewards'],
+  outputs: ['loss', 'gradLogits', 'weights'],
+  params: (s) => [s.batch, s.classes, f32(s.baseline), f32(s.clip), f32(s.scale)],
+  workgroups: (s) => (s.selfNormalize ? [1, 1, 1] : grid1d(s.batch, WG)),
+  constants: (s) => ({ WG, SELF_NORMALIZE: s.selfNormalize ? 1 : 0 }),
+};
+
+/** gradLogits = ∂(scale·Σ_b loss_b)/∂logits with w held constant: scale·(−w_b·(r_b − baseline))·(onehot(a_b) − π). */
+export function policyGradientRef(
+  s: PolicyGradientShape, logits: ArrayLike<number>, actions: ArrayLike<number>,
+  propensities: ArrayLike<number>, rewards: ArrayLike<number>,
+): { loss: Float64Array; gradLogits: Float64Array; weights: Float64Array } {
+  const { batch: B, classes: K } = s;
+  const logP = Array.from({ length: B }, (_, b) => logSoftmaxRow(logits, b, K));
+  const weights = Float64Array.from({ length: B }, (_, b) => Math.min(Math.exp(logP[b][actions[b]]) / propensities[b], s.clip));
+  if (s.selfNormalize) {
+    const total = weights.reduce((sum, w) => sum + w, 0);
+    weights.forEach((w, b) => { weights[b] = total > 0 ? w / total : 0; });
+  }
+  const loss = new Float64Array(B);
+  const gradLogits = new Float64Array(B * K);
+  for (let b = 0; b < B; b++) {
+    const advantage = weights[b] * (rewards[b] - s.baseline);
+    loss[b] = -advantage * logP[b][actions[b]];
+    for (let k = 0; k < K; k++) {
+      gradLogits[b * K + k] = s.scale * -advantage * ((k === actions[b] ? 1 : 0) - Math.exp(logP[b][k]));
+    }
+  }
+  return { loss, gradLogits, weights };
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { logSoftmaxRow, policyGradient, policyGradientRef, type PolicyGradientShape } from '@seed/kernels';
+import { Random, runKernel } from '@seed/runtime';
+import { expectClose } from '../support/compare';
+import { testGpus } from '../support/gpu';
+import { expectGradient, f64, numericGradient } from '../support/gradcheck';
+
+interface PolicyGradientGolden {
+  name: string;
+  shape: PolicyGradientShape;
+  logits: number[];
+  actions: number[];
+  propensities: number[];
+  rewards: number[];
+  loss: number[];
+  gradLogits: number[];
+  weights: number[];
+}
+const golden: PolicyGradientGolden[] = JSON.parse(readFileSync(new URL('./golden/policy_gradient.json', import.meta.url), 'utf8')).cases;
+
+/** Logged tuples whose ratio π(a|x)/p is drawn from [0.1, 2·clip] (or [0.1, 10]), so about half of the weights clip. */
+function inputs(s: PolicyGradientShape, random: Random) {
+  const logits = random.floats(s.batch * s.classes, -3, 3);
+  const actions = Uint32Array.from({ length: s.batch }, () => random.int(s.classes));
+  const maxRatio = Number.isFinite(s.clip) ? 2 * s.clip : 10;
+  const propensities = Float32Array.from({ length: s.batch }, (_, b) =>
+    Math.exp(logSoftmaxRow(logits, b, s.classes)[actions[b]]) / random.uniform(0.1, maxRatio));
+  const rewards = Float32Array.from({ length: s.batch }, () => random.int(2));
+  return { logits, actions, propensities, rewards };
+}
+
+const shapes: [string, PolicyGradientShape][] = [
+  ['batch 3, 5 classes, no clipping', { batch: 3, classes: 5, baseline: 0, clip: Infinity, scale: 1, selfNormalize: false }],
+  ['batch 7, 10 classes, clip 2, baseline 0.3', { batch: 7, classes: 10, baseline: 0.3, clip: 2, scale: 0.5, selfNormalize: false }],
+  ['batch 7, 10 classes, clip 2, baseline 0.3, self-normalised', { batch: 7, classes: 10, baseline: 0.3, clip: 2, scale: 0.5, selfNormalize: true }],
+  ['model: batch 64, 10 classes, clip 10', { batch: 64, classes: 10, baseline: 0.1, clip: 10, scale: 1 / 64, selfNormalize: false }],
+  ['model: batch 64, 10 classes, clip 10, self-normalised', { batch: 64, classes: 10, baseline: 0.1, clip: 10, scale: 1 / 64, selfNormalize: true }],
+  ['batch 3000, 10 classes, clip 5, self-normalised (one workgroup)', { batch: 3000, classes: 10, baseline: 0.5, clip: 5, scale: 1, selfNormalize: true }],
+  ['batch 70000, 4 classes, clip 5 (workgroups folded into y)', { batch: 70_000, classes: 4, baseline: 0.5, clip: 5, scale: 1, selfNormalize: false }],
+];
+
+describe.each(testGpus)('policy gradient on $backend', ({ cache }) => {
+  it.each(shapes)('%s', async (_, s) => {
+    const t = inputs(s, new Random(s.batch * 13 + s.classes + (s.selfNormalize ? 1 : 0)));
+    const outputs = { loss: s.batch, gradLogits: s.batch * s.classes, weights: s.batch };
+    const { loss, gradLogits, weights } = await runKernel(cache, policyGradient, s, t, outputs);
+    const ref = policyGradientRef(s, t.logits, t.actions, t.propensities, t.rewards);
+    if (Number.isFinite(s.clip) && !s.selfNormalize) expect(ref.weights.filter((w) => w === s.clip).length, 'weights clipped').toBeGreaterThan(1);
+    expectClose('policy_gradient weights', weights, ref.weights);
+    expectClose('policy_gradient loss', loss, ref.loss);
+    expectClose('policy_gradient gradLogits', gradLogits, ref.gradLogits);
+  });
+
+  it.each(golden.map((g) => [g.name, g] as const))('golden: %s', async (_, g) => {
+    const t = {
+      logits: Float32Array.from(g.logits), actions: Uint32Array.from(g.actions),
+      propensities: Float32Array.from(g.propensities), rewards: Float32Array.from(g.rewards),
+    };
+    const outputs = { loss: g.loss.length, gradLogits: g.gradLogits.length, weights: g.weights.length };
+    const { loss, gradLogits, weights } = await runKernel(cache, policyGradient, g.shape, t, outputs);
+    expectClose('policy_gradient weights', weights, g.weights);
+    expectClose('policy_gradient loss', loss, g.loss);
+    expectClose('policy_gradient gradLogits', gradLogits, g.gradLogits);
+  });
+});
+
+describe('policy gradient reference', () => {
+  it.each(golden.map((g) => [g.name, g] as const))('matches golden: %s', (_, g) => {
+    const ref = policyGradientRef(g.shape, g.logits, g.actions, g.propensities, g.rewards);
+    expectClose('policy gradient reference', ref.weights, g.weights);
+    expectClose('policy gradient reference', ref.loss, g.loss);
+    expectClose('policy gradient reference', ref.gradLogits, g.gradLogits);
+  });
+
+  it.each([false, true])('gradLogits match finite differences of scale·Σ loss with w held constant (self-normalised: %s)', (selfNormalize) => {
+    const s: PolicyGradientShape = { batch: 5, classes: 4, baseline: 0.3, clip: 2, scale: 0.8, selfNormalize };
+    const t = inputs(s, new Random(17));
+    const { weights, gradLogits } = policyGradientRef(s, t.logits, t.actions, t.propensities, t.rewards);
+    const totalLoss = (z: Float64Array) => {
+      let sum = 0;
+      for (let b = 0; b < s.batch; b++) sum -= weights[b] * (t.rewards[b] - s.baseline) * logSoftmaxRow(z, b, s.classes)[t.actions[b]];
+      return s.scale * sum;
+    };
+    expectGradient('policy gradient logits', gradLogits, numericGradient(totalLoss, f64(t.logits)));
+  });
+});
