@@ -1,8 +1,13 @@
-import { defineConfig } from 'vitest/config';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+const root = new URL('..', import.meta.url).pathname;
+// Tests that run inside workerd (the Workers runtime) with D1 and R2 bindings; every other test runs on Node.
+const workersTests = 'test/edge/workers/**/*.test.ts';
 
 export default defineConfig({
   test: {
-    root: new URL('..', import.meta.url).pathname,
+    root,
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
@@ -10,5 +15,20 @@ export default defineConfig({
     // Two cores: the software GPU already uses both, so test files run one or two at a time.
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'node', exclude: [...configDefaults.exclude, workersTests] } },
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            main: `${root}edge/src/worker.ts`,
+            wrangler: { configPath: `${root}edge/wrangler.toml` },
+            miniflare: {
+              bindings: { TEST_MIGRATIONS: await readD1Migrations(`${root}edge/migrations`), ADMIN_TOKEN: 'workers-test-admin' },
+            },
+          })),
+        ],
+        test: { name: 'workers', root, include: [workersTests], testTimeout: 120_000, hookTimeout: 120_000 },
+      },
+    ],
   },
 });

@@ -1,1 +1,14 @@
-export {};
+// The edge API package: the app, its settings and storage interfaces. Node-only parts are in '@seed/edge/node'.
+export { createApp, type AppOptions } from './app';
+export type { AppEnv, AppVariables } from './app_env';
+export type { Env, Settings } from './env';
+export { ApiError } from './errors';
+export { argmax, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
+export { dequantisePixels, IMAGE_PIXELS, quantisePixels } from './pixels';
+export type { Prediction, PredictionRequest } from './prediction';
+export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
+export { SqlEventLog } from './storage/event_log';
+export { SqlModelRegistry } from './storage/model_registry';
+export { applyMigrations, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from './storage/sql';
+export type * from './storage/types';
+export type { WorkerEnv } from './worker';

@@ -1,0 +1,18 @@
+// The Hono environment every route sees: bindings plus what the app's first middleware puts in context.
+import type { ActiveModelCache } from './active_model';
+import type { Env, Settings } from './env';
+import type { RequestMetrics } from './metrics';
+import type { Storage } from './storage/types';
+
+export interface AppVariables {
+  settings: Settings;
+  storage: Storage;
+  activeModel: ActiveModelCache;
+  requestMetrics: RequestMetrics;
+  /** ms since the epoch; a test can move it */
+  now: () => number;
+  /** uniform in [0, 1): the exploration draw; a test can seed it */
+  random: () => number;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };

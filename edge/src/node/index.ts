@@ -1,0 +1,4 @@
+// Node-only parts of the edge (better-sqlite3, the file system, child processes): never imported by the Workers entry.
+export { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from './local_server';
+export { envFrom, startNodeServer, type NodeServer, type NodeServerOptions } from './server';
+export { fileBlobs, openNodeStorage, readMigrations, sqliteSql, type NodeStorage } from './storage';

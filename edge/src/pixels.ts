@@ -1,0 +1,13 @@
+// Images as the API takes them (784 numbers in [0,1]) and as the event log keeps them (784 bytes).
+
+export const IMAGE_PIXELS = 784;
+
+export function quantisePixels(pixels: readonly number[]): Uint8Array {
+  return Uint8Array.from(pixels, (value) => Math.round(value * 255));
+}
+
+/** Writes the image back as values in [0,1] into `into` at `offset` (a batch is one array). */
+export function dequantisePixels(image: Uint8Array, into: Float32Array = new Float32Array(image.length), offset = 0): Float32Array {
+  for (let i = 0; i < image.length; i++) into[offset + i] = image[i] / 255;
+  return into;
+}

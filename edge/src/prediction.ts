@@ -1,0 +1,70 @@
+// Predict and log: the engine's logits, an action drawn from the exploration policy, the event logged before the answer.
+import { softmaxRows } from '@seed/runtime/engine';
+import type { AppVariables } from './app_env';
+import { ApiError } from './errors';
+import { argmax, GREEDY, policyDistribution, sampleIndex } from './exploration';
+import { dequantisePixels, quantisePixels } from './pixels';
+import type { PredictionEvent } from './storage/types';
+
+export interface PredictionRequest {
+  pixels: number[];
+  /** The client's id: asking again with it returns the logged answer. */
+  eventId?: string;
+}
+
+export interface Prediction {
+  eventId: string;
+  modelVersion: string;
+  action: number;
+  probabilities: number[];
+  propensity: number;
+  explored: boolean;
+}
+
+const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity, explored }: PredictionEvent): Prediction => ({
+  eventId,
+  modelVersion,
+  action,
+  probabilities,
+  propensity,
+  explored,
+});
+
+/** Answers each request in order; requests whose eventId is already logged get the logged answer and log nothing. */
+export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
+  const { storage, settings, activeModel, now, random } = context;
+  const logged = await storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
+  const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
+  const answered = new Map<PredictionRequest, PredictionEvent>();
+  if (fresh.length > 0) {
+    const active = await storage.models.active();
+    if (!active) throw new ApiError(503, 'no_model', 'no model is active: upload one with PUT /v1/models/{version} and promote it');
+    const { engine } = await activeModel.engineFor(active, storage.models);
+    const images = fresh.map((r) => quantisePixels(r.pixels));
+    // The model sees the image as logged, so the log reproduces its probabilities exactly.
+    const input = new Float32Array(fresh.length * engine.inputSize);
+    images.forEach((image, i) => dequantisePixels(image, input, i * engine.inputSize));
+    const classes = engine.classes();
+    const logits = engine.logits(input, fresh.length);
+    const probabilities = softmaxRows(logits, fresh.length, classes);
+    const policy = explore ? settings.exploration : GREEDY;
+    const time = now();
+    const events = fresh.map((request, i): PredictionEvent => {
+      const row = logits.subarray(i * classes, (i + 1) * classes);
+      const distribution = policyDistribution(row, policy);
+      const action = sampleIndex(distribution, random());
+      return {
+        eventId: request.eventId ?? crypto.randomUUID(),
+        time,
+        modelVersion: active.version,
+        pixels: images[i],
+        probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
+        action,
+        propensity: distribution[action],
+        explored: action !== argmax(row),
+      };
+    });
+    (await storage.events.append(events)).forEach((event, i) => answered.set(fresh[i], event));
+  }
+  return requests.map((r) => toPrediction(answered.get(r) ?? (logged.get(r.eventId as string) as PredictionEvent)));
+}

@@ -1,0 +1,36 @@
+// POST /v1/predict: one image ({"pixels":[…784]}) or a batch of up to 64 ({"instances":[{"pixels":[…]},…]}).
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app_env';
+import { requireRole } from '../auth';
+import { predictAndLog } from '../prediction';
+import { eventIdSchema, KiB, limitBody, MiB, pixelsSchema, tooLarge, validate } from '../validation';
+
+const SINGLE_BODY_BYTES = 64 * KiB;
+const BATCH_BODY_BYTES = 4 * MiB;
+const MAX_BATCH = 64;
+
+const instance = z.strictObject({ pixels: pixelsSchema, eventId: eventIdSchema.optional() });
+
+const clientEventIds = (instances: { eventId?: string }[] = []) => instances.flatMap((i) => (i.eventId ? [i.eventId] : []));
+
+const predictBody = z
+  .strictObject({
+    pixels: pixelsSchema.optional(),
+    eventId: eventIdSchema.optional(),
+    instances: z.array(instance).min(1, { error: 'must hold at least one instance' }).max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} instances` }).optional(),
+    explore: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .refine((body) => (body.pixels === undefined) !== (body.instances === undefined), { error: 'send either "pixels" (one image) or "instances" (a batch)' })
+  .refine((body) => body.instances === undefined || body.eventId === undefined, { error: 'in a batch, each instance carries its own "eventId"' })
+  .refine((body) => new Set(clientEventIds(body.instances)).size === clientEventIds(body.instances).length, { error: 'two instances have the same "eventId"' });
+
+export const predictRoutes = new Hono<AppEnv>().post('/', requireRole('client'), limitBody(BATCH_BODY_BYTES), validate('json', predictBody), async (c) => {
+  const body = c.req.valid('json');
+  const explore = body.explore ?? true;
+  if (body.instances) return c.json({ predictions: await predictAndLog(c.var, body.instances, explore) });
+  if (c.var.bodyBytes > SINGLE_BODY_BYTES) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
+  // The schema's first refine makes `pixels` present when `instances` is not.
+  const [prediction] = await predictAndLog(c.var, [{ pixels: body.pixels as number[], eventId: body.eventId }], explore);
+  return c.json(prediction);
+});

@@ -1,0 +1,138 @@
+// The event log on SQL: one implementation for D1 and SQLite.
+import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, RewardOutcome, RewardRules } from './types';
+import type { SqlDatabase } from './sql';
+
+interface EventRow {
+  seq: number;
+  event_id: string;
+  created_at: number;
+  model_version: string;
+  /** D1 returns a BLOB as number[], better-sqlite3 as a Buffer. */
+  pixels: ArrayLike<number>;
+  probabilities: string;
+  action: number;
+  propensity: number;
+  explored: number;
+}
+
+const EVENT_COLUMNS = 'e.seq, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored';
+/** Rows read per query while an export streams. */
+const EXPORT_PAGE = 200;
+
+const toEvent = (row: EventRow): PredictionEvent => ({
+  eventId: row.event_id,
+  time: row.created_at,
+  modelVersion: row.model_version,
+  pixels: Uint8Array.from(row.pixels),
+  probabilities: JSON.parse(row.probabilities) as number[],
+  action: row.action,
+  propensity: row.propensity,
+  explored: row.explored === 1,
+});
+
+export class SqlEventLog implements EventLog {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async find(eventIds: string[]): Promise<Map<string, PredictionEvent>> {
+    const found = new Map<string, PredictionEvent>();
+    if (eventIds.length === 0) return found;
+    const rows = await this.db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id IN (${eventIds.map(() => '?').join(',')})`, ...eventIds);
+    for (const row of rows) found.set(row.event_id, toEvent(row));
+    return found;
+  }
+
+  async append(events: PredictionEvent[]): Promise<PredictionEvent[]> {
+    const changes = await this.db.transaction(
+      events.map((e) => ({
+        sql: `INSERT INTO events (event_id, created_at, model_version, pixels, probabilities, action, propensity, explored)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+        params: [e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0],
+      })),
+    );
+    // An id that was logged meanwhile (a concurrent retry) answers with its first event.
+    const taken = await this.find(events.filter((_, i) => changes[i] === 0).map((e) => e.eventId));
+    return events.map((e) => taken.get(e.eventId) ?? e);
+  }
+
+  async reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome> {
+    const [recorded] = await this.db.transaction([
+      {
+        sql: `INSERT INTO rewards (event_id, value, created_at)
+              SELECT event_id, ?, ? FROM events WHERE event_id = ? AND created_at > ?
+              ON CONFLICT (event_id) DO NOTHING`,
+        params: [value, now, eventId, now - waitMs],
+      },
+    ]);
+    if (recorded) return 'recorded';
+    const row = await this.db.first<{ value: number | null }>(
+      'SELECT r.value FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id WHERE e.event_id = ?',
+      eventId,
+    );
+    if (!row) return 'unknown_event';
+    if (row.value === null) return 'window_closed';
+    return row.value === value ? 'repeated' : 'conflict';
+  }
+
+  async exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport> {
+    const after = Number(cursor);
+    const cutoff = now - rules.waitMs;
+    // The export ends before the first event that may still get a client reward, so the cursor never passes it.
+    const bounds = await this.db.first<{ last: number | null }>(
+      `SELECT max(seq) AS last FROM (
+         SELECT seq FROM events
+         WHERE seq > ? AND seq < coalesce((
+           SELECT min(p.seq) FROM events p
+           WHERE p.seq > ? AND p.created_at > ? AND NOT EXISTS (SELECT 1 FROM rewards r WHERE r.event_id = p.event_id)
+         ), 9223372036854775807)
+         ORDER BY seq LIMIT ?)`,
+      after,
+      after,
+      cutoff,
+      limit,
+    );
+    const last = bounds?.last ?? after;
+    return { nextCursor: String(last), events: this.exportRange(after, last, rules) };
+  }
+
+  private async *exportRange(after: number, last: number, rules: RewardRules): AsyncGenerator<ExportedEvent> {
+    // Past the cutoff, no reward can arrive for an event in the range: reading it page by page is consistent.
+    for (let from = after; from < last; ) {
+      const rows = await this.db.all<EventRow & { reward: number | null }>(
+        `SELECT ${EVENT_COLUMNS}, r.value AS reward FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id
+         WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
+        from,
+        last,
+        EXPORT_PAGE,
+      );
+      for (const row of rows) {
+        yield {
+          ...toEvent(row),
+          cursor: String(row.seq),
+          reward: row.reward ?? rules.defaultReward,
+          rewardSource: row.reward === null ? 'default' : 'client',
+        };
+      }
+      from = rows.length ? rows[rows.length - 1].seq : last;
+    }
+  }
+
+  async statsByModel(now: number, rules: RewardRules): Promise<ModelStats[]> {
+    const cutoff = now - rules.waitMs;
+    const rows = await this.db.all<{ model_version: string; predictions: number; rewards: number; settled: number; reward_sum: number | null }>(
+      `SELECT e.model_version, count(*) AS predictions, count(r.event_id) AS rewards,
+              sum(r.event_id IS NOT NULL OR e.created_at <= ?) AS settled,
+              sum(CASE WHEN r.event_id IS NOT NULL THEN r.value WHEN e.created_at <= ? THEN ? END) AS reward_sum
+       FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id
+       GROUP BY e.model_version ORDER BY e.model_version`,
+      cutoff,
+      cutoff,
+      rules.defaultReward,
+    );
+    return rows.map((row) => ({
+      modelVersion: row.model_version,
+      predictions: row.predictions,
+      rewards: row.rewards,
+      rewardMean: row.settled ? (row.reward_sum ?? 0) / row.settled : null,
+    }));
+  }
+}

@@ -1,0 +1,103 @@
+// Storage behind interfaces: the event log and the model registry, on D1 + R2 (Workers) or SQLite + files (Node).
+import type { LayerSpec, ModelMetadata } from '@seed/runtime/engine';
+
+/** One prediction as logged, before it is answered. */
+export interface PredictionEvent {
+  eventId: string;
+  /** ms since the epoch */
+  time: number;
+  modelVersion: string;
+  /** The image, quantised: round(value · 255), 784 bytes. */
+  pixels: Uint8Array;
+  probabilities: number[];
+  action: number;
+  propensity: number;
+  explored: boolean;
+}
+
+/** An event as exported: joined with its reward, or the default one once the wait has passed. */
+export interface ExportedEvent extends PredictionEvent {
+  cursor: string;
+  reward: number;
+  rewardSource: 'client' | 'default';
+}
+
+export interface RewardRules {
+  waitMs: number;
+  defaultReward: number;
+}
+
+export type RewardOutcome = 'recorded' | 'repeated' | 'conflict' | 'unknown_event' | 'window_closed';
+
+export interface EventExport {
+  /** Cursor after the last event of this export; equal to the one asked for when there is nothing new. */
+  nextCursor: string;
+  events: AsyncIterable<ExportedEvent>;
+}
+
+export interface ModelStats {
+  modelVersion: string;
+  predictions: number;
+  rewards: number;
+  /** Mean over client rewards and the default reward of events past the wait; null when none is settled. */
+  rewardMean: number | null;
+}
+
+export interface EventLog {
+  /** The logged events among these ids. */
+  find(eventIds: string[]): Promise<Map<string, PredictionEvent>>;
+  /** Logs the events in one transaction; an id already logged keeps its first event. Returns what is logged, in order. */
+  append(events: PredictionEvent[]): Promise<PredictionEvent[]>;
+  /** Records a client reward while the event's wait is open; a reward is never changed. */
+  reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome>;
+  /** Events after the cursor in log order, stopping before the first one still waiting for its reward. */
+  exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport>;
+  statsByModel(now: number, rules: RewardRules): Promise<ModelStats[]>;
+}
+
+export interface ModelRecord {
+  version: string;
+  /** sha256 of the tensor data, as the file's metadata says. */
+  sha256: string;
+  fileSha256: string;
+  parent: string;
+  created: string;
+  metrics: Record<string, unknown>;
+  architecture: LayerSpec[];
+  sizeBytes: number;
+  /** ms since the epoch */
+  uploadedAt: number;
+}
+
+export interface ActiveModelRecord extends ModelRecord {
+  /** ms since the epoch */
+  promotedAt: number;
+}
+
+/** `conflict`: the version is taken by a different file. */
+export type AddModelOutcome = { outcome: 'added' | 'exists' | 'conflict'; model: ModelRecord };
+
+export interface ModelRegistry {
+  /** Stores a verified file: its weights first, then the row that points to them. */
+  add(metadata: ModelMetadata, file: Uint8Array, now: number): Promise<AddModelOutcome>;
+  get(version: string): Promise<ModelRecord | null>;
+  list(): Promise<ModelRecord[]>;
+  active(): Promise<ActiveModelRecord | null>;
+  /** The new active model, or null for an unknown version. */
+  promote(version: string, now: number): Promise<ActiveModelRecord | null>;
+  /** Undoes the newest promotion; null when no earlier model is left to go back to. */
+  rollback(now: number): Promise<ActiveModelRecord | null>;
+  weights(version: string): Promise<Uint8Array<ArrayBuffer> | null>;
+}
+
+/** Weights files by key: an R2 bucket or a folder. */
+export interface BlobStore {
+  /** Stores the bytes; `sha256` lets the store check them on the way in. */
+  put(key: string, bytes: Uint8Array, sha256: string): Promise<void>;
+  get(key: string): Promise<Uint8Array<ArrayBuffer> | null>;
+}
+
+export interface Storage {
+  events: EventLog;
+  models: ModelRegistry;
+}

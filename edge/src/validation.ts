@@ -1,0 +1,61 @@
+// Request checks shared by the routes: size limits before parsing, zod validation with one clear error line.
+import { zValidator } from '@hono/zod-validator';
+import type { ValidationTargets } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { z } from 'zod';
+import { ApiError } from './errors';
+import { IMAGE_PIXELS } from './pixels';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+const describeSize = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / KiB} KiB`);
+
+export const tooLarge = (what: string, maxBytes: number) => new ApiError(413, 'too_large', `${what} is over the limit of ${describeSize(maxBytes)}`);
+
+/** Refuses a body over `maxBytes` before anything parses it, and records its size for finer limits. */
+export const limitBody = (maxBytes: number) => {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge('the body', maxBytes);
+    },
+  });
+  return createMiddleware<{ Variables: { bodyBytes: number } }>((c, next) =>
+    limit(c, async () => {
+      c.set('bodyBytes', (await c.req.arrayBuffer()).byteLength);
+      await next();
+    }),
+  );
+};
+
+/** `instances[3].pixels[17]` */
+const pathText = (path: PropertyKey[]) => path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`)).join('');
+
+/** The first issue as one line, with a count of the rest. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const [first] = issues;
+  const where = first.path.length ? `${pathText(first.path)}: ` : '';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more ${issues.length === 2 ? 'problem' : 'problems'})` : '';
+  return `${where}${first.message}${more}`;
+}
+
+/** zod validation of one part of the request; a failure is a 400 `invalid_<target>`. */
+export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) =>
+  zValidator(target, schema, (result, c) => {
+    if (target === 'json' && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+    }
+    if (!result.success) throw new ApiError(400, `invalid_${target === 'json' ? 'body' : target}`, describeIssues(result.error.issues));
+  });
+
+export const pixelsSchema = z
+  .array(z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be in [0, 1]' }).max(1, { error: 'must be in [0, 1]' }), {
+    error: `must be an array of ${IMAGE_PIXELS} numbers in [0, 1]`,
+  })
+  .length(IMAGE_PIXELS, { error: (issue) => `must hold exactly ${IMAGE_PIXELS} values, not ${(issue.input as unknown[]).length}` });
+
+export const eventIdSchema = z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' });
+
+export const versionSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit' });

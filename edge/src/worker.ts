@@ -1,0 +1,15 @@
+// The Workers entry: D1 holds the event log and registry rows, R2 the weights.
+import type { D1Database, R2Bucket } from '@cloudflare/workers-types';
+import { createApp } from './app';
+import type { Env } from './env';
+import { d1Storage } from './storage/d1';
+
+/** The bindings wrangler.toml declares. */
+export interface WorkerEnv extends Env {
+  DB: D1Database;
+  WEIGHTS: R2Bucket;
+}
+
+export const app = createApp<WorkerEnv>({ storage: (env) => d1Storage(env.DB, env.WEIGHTS) });
+
+export default app;

@@ -1,0 +1,330 @@
+// The edge API in process (app.request), one suite for each storage: api_sqlite.test.ts and api_d1.test.ts run it.
+import { argmax, type Env, type Prediction, type Storage } from '@seed/edge';
+import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
+import { edgeHarness, type RequestOptions, type StorageTarget } from './support';
+
+const WAIT_MS = 60_000;
+const SETTINGS: Env = { ADMIN_TOKEN, EXPLORATION: 'epsilon:0.1', REWARD_WAIT_SECONDS: '60', DEFAULT_REWARD: '-0.5' };
+
+export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>): void {
+  describe(`edge API on ${name}`, () => {
+    let target: StorageTarget;
+    let storage: Storage;
+    beforeAll(async () => {
+      target = await open();
+    });
+    afterAll(() => target?.close());
+    beforeEach(async () => {
+      storage = await target.fresh();
+    });
+
+    /** A harness with model v1 uploaded and promoted. */
+    async function servingHarness(settings: Env = SETTINGS) {
+      const harness = edgeHarness(storage, settings);
+      const v1 = await modelFile('v1', 1);
+      expect((await harness.request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN })).status).toBe(201);
+      expect((await harness.request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN })).status).toBe(200);
+      const predict = async (body: unknown, token?: string) => {
+        const response = await harness.request('POST', '/v1/predict', { json: body, token });
+        expect(response.status, await response.clone().text()).toBe(200);
+        return json(response);
+      };
+      return { ...harness, v1, predict };
+    }
+
+    const exportAll = async (harness: ReturnType<typeof edgeHarness>, after = '0', limit = 1000) =>
+      readExport(await harness.request('GET', `/v1/events?after=${after}&limit=${limit}`, { token: ADMIN_TOKEN }));
+
+    it('registry: verifies before storing, lists, serves weights, promotes and rolls back', async () => {
+      const { request } = edgeHarness(storage, SETTINGS);
+      const v1 = await modelFile('v1', 1);
+      const tampered = v1.slice();
+      tampered[tampered.length - 1] ^= 0xff;
+
+      const garbage = await request('PUT', '/v1/models/v1', { body: new Uint8Array(100), token: ADMIN_TOKEN });
+      expect(garbage.status).toBe(400);
+      expect((await json(garbage)).error.code).toBe('invalid_model');
+      const corrupt = await json(await request('PUT', '/v1/models/v1', { body: tampered, token: ADMIN_TOKEN }));
+      expect(corrupt.error).toMatchObject({ code: 'invalid_model', message: expect.stringContaining('checksum') });
+      const mismatch = await request('PUT', '/v1/models/v2', { body: v1, token: ADMIN_TOKEN });
+      expect([mismatch.status, (await json(mismatch)).error.code]).toEqual([400, 'version_mismatch']);
+      expect((await request('PUT', '/v1/models/bad%20version', { body: v1, token: ADMIN_TOKEN })).status).toBe(400);
+      expect(await json(await request('GET', '/v1/models'))).toEqual({ active: null, models: [] });
+
+      const added = await request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN });
+      expect(added.status).toBe(201);
+      const { metadata } = await readModel(v1);
+      expect(await json(added)).toMatchObject({ version: 'v1', sha256: metadata.sha256, parent: '', sizeBytes: v1.length, active: false, metrics: { seed: 1 } });
+      expect((await request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN })).status).toBe(200);
+      const conflict = await request('PUT', '/v1/models/v1', { body: await modelFile('v1', 9), token: ADMIN_TOKEN });
+      expect([conflict.status, (await json(conflict)).error.code]).toEqual([409, 'version_exists']);
+
+      const weights = await request('GET', '/v1/models/v1/weights');
+      expect(weights.headers.get('Content-Type')).toBe('application/octet-stream');
+      expect(Buffer.from(await weights.arrayBuffer()).equals(v1)).toBe(true);
+      expect((await request('GET', '/v1/models/v9/weights')).status).toBe(404);
+
+      expect(await json(await request('GET', '/health'))).toEqual({ status: 'ok', model: null });
+      expect((await json(await request('GET', '/v1/model'))).error.code).toBe('no_model');
+      const noModel = await request('POST', '/v1/predict', { json: { pixels: testImage(1) } });
+      expect([noModel.status, (await json(noModel)).error.code]).toEqual([503, 'no_model']);
+
+      expect((await request('POST', '/v1/models/v9/promote', { token: ADMIN_TOKEN })).status).toBe(404);
+      expect(await json(await request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN }))).toMatchObject({ version: 'v1', active: true });
+      expect(await json(await request('GET', '/health'))).toEqual({ status: 'ok', model: { version: 'v1', sha256: metadata.sha256 } });
+      expect((await request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN })).status).toBe(201);
+      expect(await json(await request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN }))).toMatchObject({ version: 'v2', parent: 'v1' });
+      expect(await json(await request('GET', '/v1/model'))).toMatchObject({ version: 'v2', active: true, promotedAt: expect.any(String) });
+      const listing = await json(await request('GET', '/v1/models'));
+      expect(listing.active).toBe('v2');
+      expect(listing.models.map((m: { version: string; active: boolean }) => [m.version, m.active])).toEqual([['v1', false], ['v2', true]]);
+
+      expect((await json(await request('POST', '/v1/rollback', { token: ADMIN_TOKEN }))).version).toBe('v1');
+      expect((await json(await request('GET', '/v1/model'))).version).toBe('v1');
+      const nothingLeft = await request('POST', '/v1/rollback', { token: ADMIN_TOKEN });
+      expect([nothingLeft.status, (await json(nothingLeft)).error.code]).toEqual([409, 'no_previous_model']);
+    });
+
+    it('predict: the engine on the logged image, ε-greedy action and its exact propensity', async () => {
+      const { predict, v1 } = await servingHarness();
+      const engine = new CpuEngine(await readModel(v1));
+      for (let seed = 0; seed < 10; seed++) {
+        const pixels = testImage(seed);
+        const answer: Prediction = await predict({ pixels });
+        const expected = Array.from(engine.probabilities(Float32Array.from(pixels), 1));
+        expect(answer.probabilities).toEqual(expected);
+        expect(answer.modelVersion).toBe('v1');
+        expect(answer.eventId).toMatch(/^[0-9a-f-]{36}$/);
+        const greedy = argmax(expected);
+        expect(answer.explored).toBe(answer.action !== greedy);
+        expect(answer.propensity).toBeCloseTo(answer.action === greedy ? 0.9 + 0.01 : 0.01, 12);
+      }
+      const greedyOnly: Prediction = await predict({ pixels: testImage(3), explore: false });
+      expect([greedyOnly.propensity, greedyOnly.explored]).toEqual([1, false]);
+    });
+
+    it('predict: a client eventId makes it idempotent, in a single call and in a batch', async () => {
+      const harness = await servingHarness();
+      const first: Prediction = await harness.predict({ pixels: testImage(1), eventId: 'client-1' });
+      expect(first.eventId).toBe('client-1');
+      // The same id with another image still answers what was logged.
+      expect(await harness.predict({ pixels: testImage(2), eventId: 'client-1' })).toEqual(first);
+      const batch = await harness.predict({
+        instances: [{ pixels: testImage(3) }, { pixels: testImage(4), eventId: 'client-1' }, { pixels: testImage(5), eventId: 'client-2' }],
+      });
+      expect(batch.predictions).toHaveLength(3);
+      expect(batch.predictions[1]).toEqual(first);
+      expect(batch.predictions[2].eventId).toBe('client-2');
+      expect(batch.predictions[0].eventId).not.toBe(batch.predictions[2].eventId);
+      harness.clock.now += WAIT_MS + 1;
+      const { events } = await exportAll(harness);
+      expect(events.map((e) => e.eventId)).toEqual(['client-1', batch.predictions[0].eventId, 'client-2']);
+    });
+
+    it('predict: refuses bad input with a clear 4xx and logs nothing', async () => {
+      const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1' });
+      const { request } = harness;
+      const image = testImage(1);
+      const padded = (body: object, bytes: number) => JSON.stringify(body).replace(/}$/, `${' '.repeat(bytes)}}`);
+      const cases: [string, RequestOptions, number, string][] = [
+        ['783 pixels', { json: { pixels: image.slice(1) } }, 400, 'pixels: must hold exactly 784 values, not 783'],
+        ['a pixel over 1', { json: { pixels: [...image.slice(1), 1.5] } }, 400, 'pixels[783]: must be in [0, 1]'],
+        ['a negative pixel', { json: { pixels: [-0.1, ...image.slice(1)] } }, 400, 'pixels[0]: must be in [0, 1]'],
+        ['a string pixel', { json: { pixels: ['0.5', ...image.slice(1)] } }, 400, 'pixels[0]: must be a number in [0, 1]'],
+        ['an infinite pixel', { body: `{"pixels":[1e999${',0'.repeat(783)}]}` }, 400, 'pixels[0]'],
+        ['a long eventId', { json: { pixels: image, eventId: 'x'.repeat(65) } }, 400, 'eventId'],
+        ['a bad eventId', { json: { pixels: image, eventId: 'a b' } }, 400, 'eventId'],
+        ['an unknown field', { json: { pixels: image, colour: true } }, 400, 'colour'],
+        ['neither pixels nor instances', { json: {} }, 400, 'either "pixels"'],
+        ['both pixels and instances', { json: { pixels: image, instances: [{ pixels: image }] } }, 400, 'either "pixels"'],
+        ['an empty batch', { json: { instances: [] } }, 400, 'at least one'],
+        ['65 instances', { json: { instances: Array.from({ length: 65 }, () => ({ pixels: image })) } }, 400, 'at most 64'],
+        ['a repeated eventId in a batch', { json: { instances: [{ pixels: image, eventId: 'a' }, { pixels: image, eventId: 'a' }] } }, 400, 'same "eventId"'],
+        ['malformed JSON', { body: '{"pixels": [0.1' }, 400, 'Malformed JSON'],
+        ['no JSON content type', { body: JSON.stringify({ pixels: image }), headers: { 'Content-Type': 'text/plain' } }, 415, 'Content-Type'],
+        ['a single image over 64 KiB', { body: padded({ pixels: image }, 64 * 1024) }, 413, 'single prediction'],
+        ['a batch over 4 MiB', { body: padded({ instances: [{ pixels: image }] }, 4 * 1024 * 1024) }, 413, '4 MiB'],
+        ['a batch over 4 MiB, by Content-Length', { body: padded({ instances: [{ pixels: image }] }, 4 * 1024 * 1024), headers: { 'Content-Length': String(4 * 1024 * 1024 + 8000) } }, 413, '4 MiB'],
+        ['no API key', { json: { pixels: image }, token: '' }, 401, 'Bearer'],
+        ['a wrong API key', { json: { pixels: image }, token: 'key-2' }, 401, 'unknown key'],
+      ];
+      for (const [what, options, status, message] of cases) {
+        const response = await request('POST', '/v1/predict', { token: 'key-1', ...options, headers: { 'Content-Type': 'application/json', ...options.headers } });
+        const body = await json(response);
+        expect([what, response.status, body.error.code.length > 0]).toEqual([what, status, true]);
+        expect(body.error.message, what).toContain(message);
+      }
+      harness.clock.now += WAIT_MS + 1;
+      expect((await exportAll(harness)).events).toEqual([]);
+      // A batch may be larger than a single image's limit.
+      const padding = await request('POST', '/v1/predict', { body: padded({ instances: [{ pixels: image }] }, 64 * 1024), token: 'key-1', headers: { 'Content-Type': 'application/json' } });
+      expect(padding.status).toBe(200);
+    });
+
+    it('rewards: 204 once, 204 on the same retry, 409 on a different value or after the wait, 404 when unknown, 400 when invalid', async () => {
+      const harness = await servingHarness();
+      const { request } = harness;
+      const { eventId } = await harness.predict({ pixels: testImage(1) });
+      const reward = (id: string, body: string | object) =>
+        request('POST', `/v1/events/${id}/reward`, typeof body === 'string' ? { body, headers: { 'Content-Type': 'application/json' } } : { json: body });
+      const code = async (response: Response) => [response.status, response.status === 204 ? null : (await json(response)).error.code];
+
+      expect(await code(await reward('no-such-event', { value: 1 }))).toEqual([404, 'unknown_event']);
+      for (const bad of [{ value: 1.01 }, { value: -2 }, { value: '1' }, {}, { value: 1, extra: 0 }, '{"value": 1e999}', '{"value": -1e999}']) {
+        expect(await code(await reward(eventId, bad))).toEqual([400, 'invalid_body']);
+      }
+      expect(await code(await reward('not valid!', { value: 1 }))).toEqual([400, 'invalid_param']);
+      expect(await code(await reward(eventId, { value: 0.5 }))).toEqual([204, null]);
+      expect(await code(await reward(eventId, { value: 0.5 }))).toEqual([204, null]);
+      expect(await code(await reward(eventId, { value: -0.5 }))).toEqual([409, 'reward_conflict']);
+
+      const late = await harness.predict({ pixels: testImage(2) });
+      harness.clock.now += WAIT_MS + 1;
+      expect(await code(await reward(late.eventId, { value: 1 }))).toEqual([409, 'reward_window_closed']);
+      // The reward given in time still repeats as 204 after the wait.
+      expect(await code(await reward(eventId, { value: 0.5 }))).toEqual([204, null]);
+    });
+
+    it('export: NDJSON joined with rewards, the default after the wait, a cursor that never skips or repeats', async () => {
+      const harness = await servingHarness();
+      const { request, clock } = harness;
+      const images = [1, 2, 3, 4, 5].map(testImage);
+      const answers: Prediction[] = (await harness.predict({ instances: images.map((pixels) => ({ pixels })) })).predictions;
+      const rewardOf = (i: number, value: number) => request('POST', `/v1/events/${answers[i].eventId}/reward`, { json: { value } });
+      await rewardOf(0, 1);
+      await rewardOf(1, 0);
+      await rewardOf(3, 1);
+
+      // Event 2 is inside its wait with no reward: the export stops before it.
+      const early = await request('GET', '/v1/events', { token: ADMIN_TOKEN });
+      expect(early.headers.get('Content-Type')).toBe('application/x-ndjson');
+      const first = await readExport(early);
+      expect(first.events.map((e) => e.eventId)).toEqual([answers[0].eventId, answers[1].eventId]);
+      expect(first.end).toEqual({ type: 'end', nextCursor: first.events[1].cursor, count: 2 });
+      expect(first.nextCursor).toBe(first.end.nextCursor);
+      const stalled = await exportAll(harness, first.end.nextCursor as string);
+      expect([stalled.events.length, stalled.end.nextCursor]).toEqual([0, first.end.nextCursor]);
+
+      clock.now += WAIT_MS + 1;
+      const rest = await exportAll(harness, first.end.nextCursor as string);
+      expect(rest.events.map((e) => [e.eventId, e.reward, e.rewardSource])).toEqual([
+        [answers[2].eventId, -0.5, 'default'],
+        [answers[3].eventId, 1, 'client'],
+        [answers[4].eventId, -0.5, 'default'],
+      ]);
+      const line = rest.events[1];
+      expect(line).toEqual({
+        type: 'event',
+        cursor: expect.any(String),
+        eventId: answers[3].eventId,
+        time: new Date(clock.now - WAIT_MS - 1).toISOString(),
+        modelVersion: 'v1',
+        pixels: images[3],
+        action: answers[3].action,
+        propensity: answers[3].propensity,
+        probabilities: answers[3].probabilities,
+        explored: answers[3].explored,
+        reward: 1,
+        rewardSource: 'client',
+      });
+
+      // Pages of two, with new events logged between pages: every event exactly once, in log order.
+      const seen: string[] = [];
+      let cursor = '0';
+      for (let page = 0; page < 10; page++) {
+        const { events, end } = await exportAll(harness, cursor, 2);
+        seen.push(...events.map((e) => e.eventId as string));
+        expect(end.count).toBe(events.length);
+        cursor = end.nextCursor as string;
+        if (page < 3) {
+          const { eventId } = await harness.predict({ pixels: testImage(10 + page) });
+          await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 } });
+        }
+        if (events.length === 0) break;
+      }
+      expect(seen).toHaveLength(8);
+      expect(new Set(seen).size).toBe(8);
+      expect(seen.slice(0, 5)).toEqual(answers.map((a) => a.eventId));
+
+      const bad = async (query: string) => (await json(await request('GET', `/v1/events${query}`, { token: ADMIN_TOKEN }))).error.code;
+      expect(await bad('?limit=0')).toBe('invalid_query');
+      expect(await bad('?limit=10001')).toBe('invalid_query');
+      expect(await bad('?after=abc')).toBe('invalid_query');
+    });
+
+    it('serves the registry’s active model: loaded once, swapped on promote and rollback', async () => {
+      let loads = 0;
+      const { events, models } = storage;
+      const countingLoads = Object.assign(Object.create(models), {
+        weights: (version: string) => {
+          loads++;
+          return models.weights(version);
+        },
+      });
+      storage = { events, models: countingLoads };
+      const harness = await servingHarness();
+      await harness.request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN });
+      const versionOf = async () => ((await harness.predict({ pixels: testImage(1) })) as Prediction).modelVersion;
+      for (let i = 0; i < 3; i++) expect(await versionOf()).toBe('v1');
+      expect(loads).toBe(1);
+      await harness.request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN });
+      for (let i = 0; i < 3; i++) expect(await versionOf()).toBe('v2');
+      expect(loads).toBe(2);
+      await harness.request('POST', '/v1/rollback', { token: ADMIN_TOKEN });
+      expect(await versionOf()).toBe('v1');
+    });
+
+    it('auth: API keys guard predict and reward, the admin token guards admin routes, which are off without it', async () => {
+      const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1, key-2' });
+      const { request } = harness;
+      const status = async (response: Response) => [response.status, response.status < 300 ? 'ok' : (await json(response)).error.code];
+      const image = { pixels: testImage(1) };
+
+      expect(await status(await request('POST', '/v1/predict', { json: image }))).toEqual([401, 'unauthorized']);
+      expect(await status(await request('POST', '/v1/predict', { json: image, token: 'key-3' }))).toEqual([401, 'unauthorized']);
+      const { eventId } = await harness.predict(image, 'key-2');
+      expect(await status(await request('POST', '/v1/predict', { json: image, token: ADMIN_TOKEN }))).toEqual([200, 'ok']);
+      expect(await status(await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 } }))).toEqual([401, 'unauthorized']);
+      expect(await status(await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 }, token: 'key-1' }))).toEqual([204, 'ok']);
+
+      const v3 = await modelFile('v3', 3);
+      expect(await status(await request('PUT', '/v1/models/v3', { body: v3 }))).toEqual([401, 'unauthorized']);
+      expect(await status(await request('PUT', '/v1/models/v3', { body: v3, token: 'key-1' }))).toEqual([403, 'forbidden']);
+      expect(await status(await request('GET', '/v1/events', { token: 'key-1' }))).toEqual([403, 'forbidden']);
+      expect(await status(await request('POST', '/v1/rollback', { token: 'wrong' }))).toEqual([401, 'unauthorized']);
+      for (const path of ['/health', '/v1/model', '/v1/models', '/v1/models/v1/weights', '/metrics']) {
+        expect((await request('GET', path)).status, path).toBe(200);
+      }
+
+      const adminOff = edgeHarness(storage, { API_KEYS: 'key-1' });
+      expect(await status(await adminOff.request('PUT', '/v1/models/v3', { body: v3, token: 'key-1' }))).toEqual([403, 'admin_disabled']);
+      expect(await status(await adminOff.request('GET', '/v1/events', { token: ADMIN_TOKEN }))).toEqual([403, 'admin_disabled']);
+      const weightsTooLarge = await harness.request('PUT', '/v1/models/v3', { body: new Uint8Array(16 * 1024 * 1024 + 1), token: ADMIN_TOKEN });
+      expect(await status(weightsTooLarge)).toEqual([413, 'too_large']);
+      expect((await json(await request('GET', '/v1/models'))).models).toHaveLength(1);
+    });
+
+    it('metrics: Prometheus text with requests by route and status, predictions and mean reward by model', async () => {
+      const harness = await servingHarness();
+      for (let i = 0; i < 3; i++) {
+        const { eventId } = await harness.predict({ pixels: testImage(i) });
+        if (i < 2) await harness.request('POST', `/v1/events/${eventId}/reward`, { json: { value: i } });
+      }
+      await harness.request('POST', '/v1/predict', { json: { pixels: [] } });
+      harness.clock.now += WAIT_MS + 1;
+      const response = await harness.request('GET', '/metrics');
+      expect(response.headers.get('Content-Type')).toContain('text/plain');
+      const text = await response.text();
+      expect(text).toContain('seed_http_requests_total{method="POST",route="/v1/predict",status="200"} 3');
+      expect(text).toContain('seed_http_requests_total{method="POST",route="/v1/predict",status="400"} 1');
+      expect(text).toContain('seed_http_requests_total{method="POST",route="/v1/events/:eventId/reward",status="204"} 2');
+      expect(text).toMatch(/seed_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/predict",status="200",le="\+Inf"\} 3/);
+      expect(text).toContain('seed_predictions_total{model_version="v1"} 3');
+      expect(text).toContain('seed_rewards_total{model_version="v1"} 2');
+      // (0 + 1 + the default −0.5) / 3
+      expect(text).toContain(`seed_reward_mean{model_version="v1"} ${0.5 / 3}`);
+    });
+  });
+}

@@ -1,0 +1,81 @@
+// The Node entry over HTTP on loopback: `pnpm --filter @seed/edge serve:node --port P --data DIR`, SQLite and files on
+// disk; a SIGKILL in the middle of a burst of predictions loses no answered event and corrupts nothing.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { freePort, startDetached, waitForHttp } from '@seed/edge/node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
+import { ROOT_DIR, temporaryDir } from './support';
+
+const WAIT_MS = 1000;
+let dataDir: Awaited<ReturnType<typeof temporaryDir>>;
+const servers: ReturnType<typeof startDetached>[] = [];
+
+beforeAll(async () => {
+  dataDir = await temporaryDir('node-entry');
+});
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.stop('SIGKILL')));
+  await dataDir.remove();
+});
+
+async function startServer() {
+  const port = await freePort();
+  const server = startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', dataDir.path], {
+    cwd: ROOT_DIR,
+    // A short wait for rewards, so the events of the burst are exportable soon after.
+    env: { ADMIN_TOKEN, REWARD_WAIT_SECONDS: String(WAIT_MS / 1000), DEFAULT_REWARD: '0' },
+  });
+  servers.push(server);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`, server, 60_000);
+  return { url, server };
+}
+
+const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const predict = (url: string, eventId: string, seed: number) =>
+  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pixels: testImage(seed), eventId }) });
+
+it('serves the API, and after a SIGKILL mid-burst keeps every answered event and the registry intact', async () => {
+  const first = await startServer();
+  expect((await fetch(`${first.url}/v1/models/v1`, { method: 'PUT', headers: admin, body: await modelFile('v1') })).status).toBe(201);
+  expect((await fetch(`${first.url}/v1/models/v1/promote`, { method: 'POST', headers: admin })).status).toBe(200);
+  const answer = await json(await predict(first.url, 'before-burst', 1));
+  expect(answer).toMatchObject({ eventId: 'before-burst', modelVersion: 'v1' });
+  const reward = await fetch(`${first.url}/v1/events/before-burst/reward`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"value":1}' });
+  expect(reward.status).toBe(204);
+
+  // A bounded burst: 60 requests, 6 at a time; the server is killed once 10 have been answered.
+  const answered: string[] = [];
+  let killed: Promise<unknown> | null = null;
+  const ids = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
+  const worker = async () => {
+    for (let id = ids.shift(); id; id = ids.shift()) {
+      try {
+        const response = await predict(first.url, id, 2);
+        if (response.status === 200) answered.push(id);
+      } catch {
+        // The connection died with the server.
+      }
+      if (answered.length >= 10 && !killed) killed = first.server.stop('SIGKILL');
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  await killed;
+  expect(answered.length).toBeGreaterThanOrEqual(10);
+
+  const db = new Database(join(dataDir.path, 'seed.sqlite'));
+  expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  db.close();
+
+  await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+  const second = await startServer();
+  expect(await json(await fetch(`${second.url}/health`))).toMatchObject({ model: { version: 'v1' } });
+  const exported = await readExport(await fetch(`${second.url}/v1/events?limit=1000`, { headers: admin }));
+  const logged = new Set(exported.events.map((e) => e.eventId));
+  expect(answered.filter((id) => !logged.has(id))).toEqual([]);
+  expect(exported.events[0]).toMatchObject({ eventId: 'before-burst', reward: 1, rewardSource: 'client' });
+  const weights = await fetch(`${second.url}/v1/models/v1/weights`);
+  expect(Buffer.from(await weights.arrayBuffer()).equals(await modelFile('v1'))).toBe(true);
+  await second.server.stop('SIGTERM');
+});

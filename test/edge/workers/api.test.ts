@@ -1,0 +1,58 @@
+// The Workers entry inside workerd (@cloudflare/vitest-pool-workers) with its D1 and R2 bindings from wrangler.toml.
+import { applyD1Migrations } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { beforeAll, expect, it } from 'vitest';
+import { json, modelFile, readExport, testImage } from '../fixtures';
+
+const admin = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
+const call = (path: string, init?: RequestInit) => exports.default.fetch(`http://edge${path}`, init);
+const postJson = (path: string, body: unknown) => call(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+beforeAll(async () => {
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+});
+
+it('stores weights in R2 and registry rows in D1, and serves the CPU engine', async () => {
+  const file = await modelFile('v1');
+  expect((await call('/v1/models/v1', { method: 'PUT', headers: admin, body: file })).status).toBe(201);
+  expect((await call('/v1/models/v1/promote', { method: 'POST', headers: admin })).status).toBe(200);
+
+  const stored = await env.WEIGHTS.list({ prefix: 'models/v1/' });
+  expect(stored.objects.map((o) => o.size)).toEqual([file.length]);
+  const row = await env.DB.prepare('SELECT version, size_bytes FROM models').first();
+  expect(row).toEqual({ version: 'v1', size_bytes: file.length });
+
+  const pixels = testImage(1);
+  const answer = await json(await postJson('/v1/predict', { pixels, eventId: 'workers-1' }));
+  const engine = new CpuEngine(await readModel(file));
+  expect(answer.probabilities).toEqual(Array.from(engine.probabilities(Float32Array.from(pixels), 1)));
+  expect(answer.modelVersion).toBe('v1');
+  // The retry answers from the log.
+  expect(await json(await postJson('/v1/predict', { pixels: testImage(2), eventId: 'workers-1' }))).toEqual(answer);
+});
+
+it('logs events in D1, takes rewards once and exports them as NDJSON', async () => {
+  const { predictions } = await json(await postJson('/v1/predict', { instances: [{ pixels: testImage(3) }, { pixels: testImage(4) }] }));
+  for (const { eventId } of [{ eventId: 'workers-1' }, ...predictions]) {
+    expect((await postJson(`/v1/events/${eventId}/reward`, { value: 1 })).status).toBe(204);
+  }
+  expect((await postJson('/v1/events/workers-1/reward', { value: 1 })).status).toBe(204);
+  expect((await postJson('/v1/events/workers-1/reward', { value: -1 })).status).toBe(409);
+  expect((await postJson('/v1/events/unknown/reward', { value: 1 })).status).toBe(404);
+  const count = await env.DB.prepare('SELECT count(*) AS events FROM events').first('events');
+  expect(count).toBe(3);
+
+  const exported = await readExport(await call('/v1/events?limit=2', { headers: admin }));
+  expect(exported.events.map((e) => e.eventId)).toEqual(['workers-1', predictions[0].eventId]);
+  const rest = await readExport(await call(`/v1/events?after=${exported.nextCursor}`, { headers: admin }));
+  expect(rest.events.map((e) => e.eventId)).toEqual([predictions[1].eventId]);
+  expect(rest.events[0]).toMatchObject({ reward: 1, rewardSource: 'client', modelVersion: 'v1' });
+});
+
+it('answers errors in the JSON error shape', async () => {
+  const tooFew = await postJson('/v1/predict', { pixels: [0.5] });
+  expect([tooFew.status, await json(tooFew)]).toEqual([400, { error: { code: 'invalid_body', message: 'pixels: must hold exactly 784 values, not 1' } }]);
+  const notAdmin = await call('/v1/rollback', { method: 'POST' });
+  expect([notAdmin.status, ((await json(notAdmin)) as { error: { code: string } }).error.code]).toEqual([401, 'unauthorized']);
+});

@@ -1,0 +1,16 @@
+// The Workers pool's virtual modules, as these tests use them: the test project compiles with Node's globals, not
+// Workers' (@cloudflare/vitest-pool-workers/types would bring those in for every test).
+declare module 'cloudflare:workers' {
+  import type { WorkerEnv } from '@seed/edge';
+  export const env: WorkerEnv & { TEST_MIGRATIONS: import('cloudflare:test').D1Migration[] };
+  export const exports: { default: { fetch(input: string | Request, init?: RequestInit): Promise<Response> } };
+}
+
+declare module 'cloudflare:test' {
+  import type { D1Database } from '@cloudflare/workers-types';
+  export interface D1Migration {
+    name: string;
+    queries: string[];
+  }
+  export function applyD1Migrations(db: D1Database, migrations: D1Migration[]): Promise<void>;
+}
