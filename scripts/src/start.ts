@@ -1,30 +1,161 @@
-// pnpm start: the main job. For now: self-supervised pretraining, a supervised warm start on a few labels, and an
-// exported model; the serve/simulate/evolve loop joins it as those parts land.
-import { buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
-import { intFlag, parseFlags, runMain, writeFileAtomic } from './cli';
+// pnpm start: the main job, end to end. Pretrain without labels (or reuse a cached pretrained model), start the edge
+// API locally, publish the model, then for several generations let simulated clients predict and reward, and evolve.
+// Prints one line per generation and writes report/index.html with charts; stops the server it started, always.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from '@seed/edge/node';
+import { buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
+import { ApiClient } from './api_client';
+import { intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { evolveGeneration, type GenerationRecord } from './evolve';
 import { ProgressBar } from './progress';
+import { simulateClients } from './simulate';
+import { lineageChart, lineChart } from './svg';
 
-async function main(): Promise<void> {
-  const flags = parseFlags({ labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, epochs: { type: 'string' } });
-  const plan = {
-    pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], 1),
-    labels: intFlag('labels', flags.labels, 1000, 0, 8000),
-    epochs: intFlag('epochs', flags.epochs, 4),
-    alpha: 0.5, batch: 64, lr: 0.002, seed: 1,
-  };
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface GenerationRow {
+  generation: number;
+  version: string;
+  events: number;
+  onlineReward: number;
+  testAccuracy: number;
+  record?: GenerationRecord;
+}
+
+/** The pretrained model for these settings, trained once and cached under models/. */
+async function pretrained(settings: { pretrainEpochs: number; labels: number; seed: number }): Promise<{ file: Uint8Array; testAccuracy: number }> {
+  const path = join(ROOT, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
+  if (existsSync(path)) {
+    try {
+      const bytes = new Uint8Array(readFileSync(path));
+      const model = await readModel(bytes);
+      console.log(`reusing ${path}`);
+      return { file: bytes, testAccuracy: Number(model.metadata.metrics.testAccuracy) };
+    } catch (error) {
+      console.log(`retraining: ${(error as Error).message}`);
+    }
+  }
   const gpu = await getGpu(undefined, (line) => console.log(line));
   const network = buildNetwork(SEED_ARCHITECTURE);
-  const model = new Model(new PipelineCache(gpu), network, initialParameters(network, plan.seed));
+  const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const bar = new ProgressBar();
-  const result = await trainModel(model, loadMnist(), plan, {
+  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, {
     onProgress: (p) => bar.update(`${p.phase} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
-    onEpoch: (r) => bar.done(`${r.phase} epoch ${r.epoch}: ${Object.entries(r.loss).map(([k, v]) => `${k} loss ${v!.toFixed(4)}`).join(', ')}` +
-      `${typeof r.testAccuracy === 'number' ? `, test accuracy ${(r.testAccuracy * 100).toFixed(2)}%` : ''} (${r.imagesPerSecond.toFixed(0)} img/s)`),
+    onEpoch: (r) => bar.done(`${r.phase} epoch ${r.epoch}: ${Object.entries(r.loss).map(([k, v]) => `${k} loss ${v!.toFixed(4)}`).join(', ')}`),
   });
-  const file = await writeModel(network, await model.tensors(), { version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: plan.labels } });
-  writeFileAtomic('models/start.safetensors', file);
-  console.log(`pretrained ${plan.pretrainEpochs} epoch(s) without labels, fine-tuned on ${plan.labels} labels: ` +
-    `test accuracy ${(result.testAccuracy * 100).toFixed(2)}% on 2,000 test images; wrote models/start.safetensors`);
+  const file = await writeModel(network, await model.tensors(), {
+    version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs },
+  });
+  await model.destroy();
+  writeFileAtomic(path, file);
+  return { file, testAccuracy: result.testAccuracy };
+}
+
+async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken: string): Promise<{ url: string; server: DetachedProcess }> {
+  const port = await freePort();
+  const vars = { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '5', EXPLORATION: 'epsilon:0.1' };
+  const server = kind === 'wrangler'
+    ? startDetached('bash', ['edge/dev.sh', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(runDir, 'wrangler'),
+      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], { cwd: ROOT, env: WRANGLER_OFFLINE_ENV })
+    : startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', join(runDir, 'node')], { cwd: ROOT, env: vars });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`, server, 120_000);
+  return { url, server };
+}
+
+function report(rows: GenerationRow[], settings: Record<string, unknown>): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const accuracyChart = lineChart({
+    title: 'Accuracy and reward per generation', xLabel: 'generation', yLabel: 'percent',
+    series: [
+      { name: 'test accuracy of the active model', points: rows.map((r) => [r.generation, r.testAccuracy * 100]) },
+      { name: 'online reward of the generation\'s clients', points: rows.filter((r) => r.generation > 0).map((r) => [r.generation, r.onlineReward * 100]) },
+      { name: 'candidate off-policy estimate (SNIPS)', points: rows.filter((r) => r.record?.candidate).map((r) => [r.generation, r.record!.candidate!.snips.value * 100]) },
+      { name: 'candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
+    ],
+  });
+  const nodes = [{ version: 'v1', parent: '', label: `pretrained ${pct(rows[0].testAccuracy)}`, promoted: true }];
+  for (const r of rows.slice(1)) {
+    if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: r.record.parent, label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
+    else if (r.record?.candidate) nodes.push({ version: `gen ${r.generation}`, parent: r.record.parent, label: 'not promoted', promoted: false });
+  }
+  const table = rows.map((r) => `<tr><td>${r.generation}</td><td>${r.version}</td><td>${r.events}</td><td>${r.generation ? pct(r.onlineReward) : ''}</td><td>${pct(r.testAccuracy)}</td>` +
+    `<td>${r.record?.candidate ? `${pct(r.record.candidate.snips.value)} [${pct(r.record.candidate.snips.lower)}, ${pct(r.record.candidate.snips.upper)}]` : ''}</td>` +
+    `<td>${r.record?.testAccuracy ? pct(r.record.testAccuracy.candidate) : ''}</td><td>${r.record?.decision ?? ''}</td>` +
+    `<td>${r.record ? Object.entries(r.record.seconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : ''}</td></tr>`).join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>seed: evolution report</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}svg{max-width:100%;height:auto}</style></head><body>
+<h1>Self-evolution report</h1><p>${new Date().toISOString()}; settings: <code>${JSON.stringify(settings)}</code></p>
+<table><tr><th>generation</th><th>active version</th><th>events so far</th><th>online reward</th><th>test accuracy</th><th>candidate estimate (SNIPS, 95% CI)</th><th>candidate test accuracy</th><th>decision</th><th>time</th></tr>
+${table}</table>
+<h2>Accuracy and reward</h2>${accuracyChart}
+<h2>Lineage</h2>${lineageChart('Versions (dashed: candidates not promoted)', nodes)}
+</body></html>`;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags({
+    generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' },
+    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, seed: { type: 'string' },
+  });
+  const settings = {
+    generations: intFlag('generations', flags.generations, 6, 1, 100),
+    eventsPerGeneration: intFlag('events-per-generation', flags['events-per-generation'], 4000, 100),
+    labels: intFlag('labels', flags.labels, 0, 0, 8000),
+    pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], 2),
+    epochs: intFlag('epochs', flags.epochs, 2, 1),
+    alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1),
+    seed: intFlag('seed', flags.seed, 1),
+    server: flags.server ?? 'wrangler',
+  };
+  if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
+  const started = performance.now();
+  const { file, testAccuracy } = await pretrained(settings);
+  const runDir = join(ROOT, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  mkdirSync(runDir, { recursive: true });
+  const adminToken = randomBytes(16).toString('hex');
+  console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
+  const { url, server } = await startServer(settings.server as 'wrangler' | 'node', runDir, adminToken);
+  const stop = () => server.stop();
+  const onSignal = () => void stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const client = new ApiClient(url, { adminToken });
+    await client.upload('v1', file);
+    await client.promote('v1');
+    const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
+    const header = 'gen  version  events  online reward  test accuracy  candidate estimate (95% CI)      decision';
+    console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
+    let events = 0;
+    for (let generation = 1; generation <= settings.generations; generation++) {
+      const bar = new ProgressBar();
+      const simulated = await simulateClients(client, {
+        events: settings.eventsPerGeneration, seed: settings.seed * 1000 + generation, split: 'train', concurrency: 16, dropRate: 0.02,
+        onProgress: (done) => bar.update(`generation ${generation}: clients`, done / settings.eventsPerGeneration, `${done}/${settings.eventsPerGeneration}`),
+      });
+      bar.done();
+      events += simulated.events;
+      // Let the reward wait pass so dropped rewards are exported with the default reward.
+      await new Promise((r) => setTimeout(r, 5500));
+      const record = await evolveGeneration(client, {
+        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
+        batch: 64, lr: 0.001, seed: settings.seed + generation, dryRun: false,
+      });
+      const active = record.decision === 'promoted' ? record.version : record.parent;
+      const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
+      rows.push({ generation, version: active, events, onlineReward: simulated.meanReward, testAccuracy: accuracy, record });
+      const c = record.candidate?.snips;
+      console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
+        `${c ? `${c.value.toFixed(4)} [${c.lower.toFixed(4)}, ${c.upper.toFixed(4)}]` : '-'.padEnd(24)}  ${record.decision}`);
+      writeFileAtomic(join(ROOT, 'report', 'index.html'), report(rows, settings));
+    }
+    console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: report/index.html; run data: ${runDir}`);
+  } finally {
+    await stop();
+  }
 }
 
 runMain(main);

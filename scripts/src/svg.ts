@@ -102,3 +102,37 @@ export function barChart(o: { title: string; unit: string; bars: Bar[]; width?: 
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+export interface LineageNode {
+  version: string;
+  parent: string;
+  label: string;
+  promoted: boolean;
+}
+
+/** Versions left to right, each with an arrow from its parent; rejected candidates drawn dashed. */
+export function lineageChart(title: string, nodes: LineageNode[]): string {
+  const boxW = 120;
+  const gap = 36;
+  const width = Math.max(360, 20 + nodes.length * (boxW + gap));
+  const height = 130;
+  const x = (i: number) => 20 + i * (boxW + gap);
+  const index = new Map(nodes.map((n, i) => [n.version, i]));
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#4b5563"/></marker></defs>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`];
+  nodes.forEach((n, i) => {
+    const p = index.get(n.parent);
+    if (p !== undefined) {
+      const fromX = x(p) + boxW;
+      const bend = p === i - 1 ? '' : ` Q ${(fromX + x(i)) / 2},${40}`;
+      parts.push(`<path d="M${fromX},70${bend} ${x(i)},70" fill="none" stroke="#4b5563" marker-end="url(#arrow)"/>`);
+    }
+    parts.push(`<rect x="${x(i)}" y="48" width="${boxW}" height="44" rx="6" fill="${n.promoted ? '#dbeafe' : '#f3f4f6'}" stroke="${n.promoted ? '#2563eb' : '#9ca3af'}"${n.promoted ? '' : ' stroke-dasharray="4 3"'}/>`);
+    parts.push(`<text x="${x(i) + boxW / 2}" y="66" text-anchor="middle" font-weight="bold">${escape(n.version)}</text>`);
+    parts.push(`<text x="${x(i) + boxW / 2}" y="83" text-anchor="middle">${escape(n.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
