@@ -57,7 +57,7 @@ async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken
   const port = await freePort();
   const vars = { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '5', EXPLORATION: 'epsilon:0.1' };
   const server = kind === 'wrangler'
-    ? startDetached('bash', ['edge/dev.sh', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(runDir, 'wrangler'),
+    ? startDetached('pnpm', ['dev', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(runDir, 'wrangler'),
       ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], { cwd: ROOT, env: WRANGLER_OFFLINE_ENV })
     : startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', join(runDir, 'node')], { cwd: ROOT, env: vars });
   const url = `http://127.0.0.1:${port}`;
