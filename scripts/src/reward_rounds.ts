@@ -1,0 +1,71 @@
+// pnpm experiment:rewards: learning from rewards alone, offline. From a model (pretrained without labels by default),
+// each round samples the model's own policy on random train images, rewards 1 for the true digit and 0 otherwise,
+// and retrains on every event so far with the fused loss; prints the test accuracy after each round.
+import { readFileSync } from 'node:fs';
+import {
+  getGpu, IMAGE_SIZE, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
+  type LoggedEvent,
+} from '@seed/runtime';
+import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { ProgressBar } from './progress';
+import { lineChart } from './svg';
+
+async function main(): Promise<void> {
+  const flags = parseFlags({
+    init: { type: 'string' }, rounds: { type: 'string' }, 'events-per-round': { type: 'string' }, epochs: { type: 'string' },
+    alpha: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, lr: { type: 'string' },
+  });
+  const init = existingFile('init', flags.init);
+  if (!init) throw new UsageError('--init FILE.safetensors is required (e.g. a model from pnpm train --labels 0)');
+  const rounds = intFlag('rounds', flags.rounds, 6, 1);
+  const perRound = intFlag('events-per-round', flags['events-per-round'], 4000, 1);
+  const epochs = intFlag('epochs', flags.epochs, 2, 1);
+  const alpha = numberFlag('alpha', flags.alpha, 0.5, 0, 1);
+  const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
+  const temperature = numberFlag('temperature', flags.temperature, 1, 0, 100, { exclusiveMin: true });
+  const random = new Random(intFlag('seed', flags.seed, 1));
+  const out = flags.out ?? 'models/rewards-only';
+
+  const start = await readModel(new Uint8Array(readFileSync(init)));
+  const gpu = await getGpu(undefined, (line) => console.error(line));
+  const model = new Model(new PipelineCache(gpu), start.network, start.tensors);
+  const data = loadMnist();
+  const events: LoggedEvent[] = [];
+  const accuracy: [number, number][] = [[0, await model.accuracy(data.test.images, data.test.labels)]];
+  const reward: [number, number][] = [];
+  console.log(`round 0: test accuracy ${(accuracy[0][1] * 100).toFixed(2)}% (${start.metadata.version})`);
+  for (let round = 1; round <= rounds; round++) {
+    // Log a round of interactions with the current policy: softmax sampling, the propensity is π(a|x).
+    const indices = Array.from({ length: perRound }, () => random.int(data.train.count));
+    const pixels = new Float32Array(perRound * IMAGE_SIZE);
+    indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_SIZE, (j + 1) * IMAGE_SIZE), i * IMAGE_SIZE));
+    const logits = await model.logits(pixels, perRound);
+    const probabilities = softmaxRows(logits.map((v) => v / temperature), perRound, 10);
+    let total = 0;
+    indices.forEach((j, i) => {
+      const row = probabilities.subarray(i * 10, i * 10 + 10);
+      let u = random.next();
+      let action = 9;
+      for (let k = 0; k < 10; k++) if ((u -= row[k]) < 0) { action = k; break; }
+      const r = action === data.train.labels[j] ? 1 : 0;
+      total += r;
+      events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), action, propensity: Math.max(row[action], 1e-6), reward: r });
+    });
+    reward.push([round, total / perRound]);
+    const bar = new ProgressBar();
+    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch: 64, lr, seed: round }, {
+      onProgress: (p) => bar.update(`round ${round} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
+    });
+    bar.done();
+    accuracy.push([round, result.testAccuracy]);
+    console.log(`round ${round}: ${events.length} events, reward while logging ${(total / perRound).toFixed(4)}, test accuracy ${(result.testAccuracy * 100).toFixed(2)}%`);
+  }
+  writeFileAtomic(`${out}.safetensors`, await writeModel(start.network, await model.tensors(), { version: `${start.metadata.version}-rewards`, parent: start.metadata.version, metrics: { testAccuracy: accuracy.at(-1)![1], events: events.length } }));
+  writeFileAtomic(`${out}.svg`, lineChart({
+    title: 'Learning from rewards only', xLabel: 'round', yLabel: 'percent',
+    series: [{ name: 'test accuracy after the round', points: accuracy.map(([x, y]) => [x, y * 100]) }, { name: 'reward while logging the round', points: reward.map(([x, y]) => [x, y * 100]) }],
+  }));
+  console.log(`wrote ${out}.safetensors and ${out}.svg`);
+}
+
+runMain(main);
