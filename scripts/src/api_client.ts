@@ -1,13 +1,7 @@
 // A typed client of the edge API (DESIGN.md): what simulated clients and `pnpm evolve` use, over HTTP only.
-export interface Prediction {
-  eventId: string;
-  modelVersion: string;
-  action: number;
-  probabilities: number[];
-  propensity: number;
-  explored: boolean;
-}
+import type { Prediction } from '@seed/edge';
 
+export type { Prediction };
 export interface ExportedEvent extends Prediction {
   type: 'event';
   cursor: string;
