@@ -78,3 +78,29 @@ describe('events file', () => {
     expect(() => parseEvents(`${line({})}\n${bad}\n`, 'x.ndjson')).toThrow(message);
   });
 });
+
+describe('augmentation', () => {
+  it('shifts each image by at most 2 pixels, keeping its labels, and leaves the source untouched', () => {
+    const source = Float32Array.from(small.images.subarray(0, 8 * IMAGE_SIZE));
+    const set = digitsSet(small, true, { shift: 2, seed: 3 });
+    const { images, labels } = set.batch([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(labels!)).toEqual(Array.from(small.labels.subarray(0, 8)));
+    expect(small.images.subarray(0, 8 * IMAGE_SIZE)).toEqual(source);
+    let moved = 0;
+    for (let n = 0; n < 8; n++) {
+      const original = source.subarray(n * IMAGE_SIZE, (n + 1) * IMAGE_SIZE);
+      const shifted = images.subarray(n * IMAGE_SIZE, (n + 1) * IMAGE_SIZE);
+      const offsets = [];
+      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+        const matches = Array.from({ length: IMAGE_SIZE }, (_, p) => {
+          const y = Math.floor(p / 28) - dy, x = (p % 28) - dx;
+          return shifted[p] === (y >= 0 && y < 28 && x >= 0 && x < 28 ? original[y * 28 + x] : 0);
+        }).every(Boolean);
+        if (matches) offsets.push([dy, dx]);
+      }
+      expect(offsets.length, `image ${n} is a shift of its source`).toBeGreaterThan(0);
+      if (!offsets.some(([dy, dx]) => dy === 0 && dx === 0)) moved++;
+    }
+    expect(moved).toBeGreaterThan(3);
+  });
+});

@@ -1,5 +1,6 @@
 // What a training step consumes, drawn from digits (with or without labels) or from logged events.
 import type { Digits } from '../data/mnist';
+import { Random } from '../engine/random';
 import type { StepBatch } from '../model/training_step';
 
 export interface TrainingSet {
@@ -15,15 +16,35 @@ function gatherImages(images: Float32Array, inputSize: number, indices: ArrayLik
   return out;
 }
 
-/** Digits as a training set; labels are only handed out when `withLabels` (self-supervised training never reads them). */
-export function digitsSet(digits: Digits, withLabels: boolean, inputSize = 784): TrainingSet {
+/** Moves each 28×28 image by a random offset of up to ±`shift` pixels in x and y (zeros shifted in), in place. */
+function shiftImages(images: Float32Array, count: number, shift: number, random: Random, size = 28): void {
+  const source = new Float32Array(size * size);
+  for (let n = 0; n < count; n++) {
+    const image = images.subarray(n * size * size, (n + 1) * size * size);
+    source.set(image);
+    image.fill(0);
+    const dy = random.int(2 * shift + 1) - shift;
+    const dx = random.int(2 * shift + 1) - shift;
+    for (let y = Math.max(0, dy); y < Math.min(size, size + dy); y++) {
+      for (let x = Math.max(0, dx); x < Math.min(size, size + dx); x++) image[y * size + x] = source[(y - dy) * size + x - dx];
+    }
+  }
+}
+
+/**
+ * Digits as a training set; labels are only handed out when `withLabels` (self-supervised training never reads
+ * them). `shift` > 0 augments each batch with random translations of up to that many pixels.
+ */
+export function digitsSet(digits: Digits, withLabels: boolean, options: { shift?: number; seed?: number } = {}, inputSize = 784): TrainingSet {
+  const random = new Random(options.seed ?? 1);
   return {
     count: digits.count,
     inputSize,
-    batch: (indices) => ({
-      images: gatherImages(digits.images, inputSize, indices),
-      labels: withLabels ? Uint32Array.from({ length: indices.length }, (_, i) => digits.labels[indices[i]]) : undefined,
-    }),
+    batch: (indices) => {
+      const images = gatherImages(digits.images, inputSize, indices);
+      if (options.shift) shiftImages(images, indices.length, options.shift, random);
+      return { images, labels: withLabels ? Uint32Array.from({ length: indices.length }, (_, i) => digits.labels[indices[i]]) : undefined };
+    },
   };
 }
 

@@ -21,6 +21,10 @@ export interface TrainPlan {
   lr: number;
   seed: number;
   policy?: Partial<PolicyOptions>;
+  /** Random translations of up to this many pixels in the supervised phase (default 2). */
+  shift?: number;
+  /** AdamW weight decay (default 0). */
+  weightDecay?: number;
 }
 
 export interface TrainHooks {
@@ -59,8 +63,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
   }
   if (plan.labels > 0 && plan.epochs > 0) {
     const labelled = subset(data.train, Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i));
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { supervised: 1 } });
-    await phase('supervised', step, digitsSet(labelled, true), plan.epochs, true);
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, weightDecay: plan.weightDecay, terms: { supervised: 1 } });
+    await phase('supervised', step, digitsSet(labelled, true, { shift: plan.shift ?? 2, seed: plan.seed }), plan.epochs, true);
   }
   if (plan.events && plan.events.length > 0 && plan.epochs > 0) {
     const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline: meanReward(plan.events), ...plan.policy };
