@@ -53,9 +53,9 @@ async function pretrained(settings: { pretrainEpochs: number; labels: number; se
   return { file, testAccuracy: result.testAccuracy };
 }
 
-async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken: string): Promise<{ url: string; server: DetachedProcess }> {
+async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken: string, exploration: string): Promise<{ url: string; server: DetachedProcess }> {
   const port = await freePort();
-  const vars = { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '5', EXPLORATION: 'epsilon:0.1' };
+  const vars = { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '5', EXPLORATION: exploration };
   const server = kind === 'wrangler'
     ? startDetached('pnpm', ['dev', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(runDir, 'wrangler'),
       ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], { cwd: ROOT, env: WRANGLER_OFFLINE_ENV })
@@ -98,15 +98,17 @@ ${table}</table>
 async function main(): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' },
-    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, seed: { type: 'string' },
+    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
   });
   const settings = {
     generations: intFlag('generations', flags.generations, 6, 1, 100),
     eventsPerGeneration: intFlag('events-per-generation', flags['events-per-generation'], 4000, 100),
     labels: intFlag('labels', flags.labels, 0, 0, 8000),
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], 2),
-    epochs: intFlag('epochs', flags.epochs, 2, 1),
-    alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1),
+    epochs: intFlag('epochs', flags.epochs, 3, 1),
+    alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1),
+    // Sampling from the model's own softmax explores while the policy is unsure and exploits once it is sure.
+    exploration: flags.exploration ?? 'softmax:1.0',
     seed: intFlag('seed', flags.seed, 1),
     server: flags.server ?? 'wrangler',
   };
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
-  const { url, server } = await startServer(settings.server as 'wrangler' | 'node', runDir, adminToken);
+  const { url, server } = await startServer(settings.server as 'wrangler' | 'node', runDir, adminToken, settings.exploration);
   const stop = () => server.stop();
   const onSignal = () => void stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
     for (let generation = 1; generation <= settings.generations; generation++) {
       const bar = new ProgressBar();
       const simulated = await simulateClients(client, {
-        events: settings.eventsPerGeneration, seed: settings.seed * 1000 + generation, split: 'train', concurrency: 16, dropRate: 0.02,
+        events: settings.eventsPerGeneration, seed: settings.seed * 1000 + generation, split: 'train', concurrency: 32, dropRate: 0.02,
         onProgress: (done) => bar.update(`generation ${generation}: clients`, done / settings.eventsPerGeneration, `${done}/${settings.eventsPerGeneration}`),
       });
       bar.done();
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(client, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
-        batch: 64, lr: 0.001, seed: settings.seed + generation, dryRun: false,
+        batch: 64, lr: 0.002, seed: settings.seed + generation, dryRun: false,
       });
       const active = record.decision === 'promoted' ? record.version : record.parent;
       const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
