@@ -53,6 +53,15 @@ export function grid1d(count: number, workgroupSize: number): [number, number, n
 }
 
 /**
+ * Workgroups for a kernel whose invocations loop over `count` items, invocation lid of workgroup w taking items
+ * w·WG + lid, then every num_workgroups.x·WG further on: enough for every CPU thread, and few, since on llvmpipe (the
+ * CPU driver) each workgroup is a task of its own. Never more than MAX_WORKGROUPS_PER_DIMENSION, so never folded.
+ */
+export function gridStride(count: number, workgroupSize: number, maxWorkgroups = 256): [number, number, number] {
+  return [Math.max(1, Math.min(Math.ceil(count / workgroupSize), maxWorkgroups)), 1, 1];
+}
+
+/**
  * Workgroups of `workgroupSize` pixels that never straddle two planes (so whatever depends on the plane is the same
  * for the whole workgroup), folded like grid1d. The kernel recovers group = wid.x + wid.y * num_workgroups.x, then
  * plane = group / tiles and pixel = (group % tiles) * WG + lid, with tiles = ceil(pixelsPerPlane / WG).

@@ -1,5 +1,5 @@
 // 2-D max pooling without padding (NCHW): forward with argmax, and the gradient routed back through the argmax.
-import { planeTiles, type KernelDef } from './kernel';
+import { gridStride, type KernelDef } from './kernel';
 
 export interface MaxPool2dShape { batch: number; channels: number; height: number; width: number; kernelSize: number; stride: number }
 
@@ -14,9 +14,12 @@ export function maxPool2dOutputSize(s: MaxPool2dShape): { outHeight: number; out
 
 const WG = 64;
 
-function maxPool2dParams(s: MaxPool2dShape): number[] {
-  const { outHeight, outWidth } = maxPool2dOutputSize(s);
-  return [s.batch * s.channels, s.height, s.width, s.kernelSize, s.stride, outHeight, outWidth];
+/** The `Params` uniform: the plane shape is in override constants, only the number of planes varies. */
+const maxPool2dParams = (s: MaxPool2dShape): number[] => [s.batch * s.channels];
+
+function maxPool2dConstants(s: MaxPool2dShape): Record<string, number> {
+  maxPool2dOutputSize(s);
+  return { H: s.height, W: s.width, K: s.kernelSize, STRIDE: s.stride, WG };
 }
 
 export const maxPool2dForward: KernelDef<MaxPool2dShape> = {
@@ -27,9 +30,9 @@ export const maxPool2dForward: KernelDef<MaxPool2dShape> = {
   params: maxPool2dParams,
   workgroups: (s) => {
     const { outHeight, outWidth } = maxPool2dOutputSize(s);
-    return planeTiles(s.batch * s.channels, outHeight * outWidth, WG);
+    return gridStride(s.batch * s.channels * outHeight * outWidth, WG);
   },
-  constants: () => ({ WG }),
+  constants: maxPool2dConstants,
 };
 
 export const maxPool2dBackward: KernelDef<MaxPool2dShape> = {
@@ -38,8 +41,8 @@ export const maxPool2dBackward: KernelDef<MaxPool2dShape> = {
   inputs: ['gradOutput', 'argmax'],
   outputs: ['gradInput'],
   params: maxPool2dParams,
-  workgroups: (s) => planeTiles(s.batch * s.channels, s.height * s.width, WG),
-  constants: () => ({ WG }),
+  workgroups: (s) => gridStride(s.batch * s.channels * s.height * s.width, WG),
+  constants: maxPool2dConstants,
 };
 
 /** output = max over each window; argmax = flat input index of the first max in row-major window order. */

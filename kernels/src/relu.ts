@@ -1,5 +1,5 @@
 // ReLU, forward and backward, elementwise over any shape.
-import { grid1d, type KernelDef } from './kernel';
+import { gridStride, type KernelDef } from './kernel';
 
 export interface ElementwiseShape { count: number }
 
@@ -11,7 +11,7 @@ export const reluForward: KernelDef<ElementwiseShape> = {
   inputs: ['x'],
   outputs: ['y'],
   params: (s) => [s.count],
-  workgroups: (s) => grid1d(s.count, WG),
+  workgroups: (s) => gridStride(s.count, WG),
   constants: () => ({ WG }),
 };
 
@@ -21,7 +21,7 @@ export const reluBackward: KernelDef<ElementwiseShape> = {
   inputs: ['y', 'dy'],
   outputs: ['dx'],
   params: (s) => [s.count],
-  workgroups: (s) => grid1d(s.count, WG),
+  workgroups: (s) => gridStride(s.count, WG),
   constants: () => ({ WG }),
 };
 

@@ -1,5 +1,5 @@
 // Rotation pretext task: each image four times, turned by 0°, 90°, 180°, 270° counter-clockwise; sample m's label is m % 4.
-import { planeTiles, type KernelDef } from './kernel';
+import { gridStride, type KernelDef } from './kernel';
 
 /** batch square images of channels × size × size. */
 export interface RotateShape { batch: number; channels: number; size: number }
@@ -11,9 +11,10 @@ export const rotateImages: KernelDef<RotateShape> = {
   file: 'rotate_images',
   inputs: ['images'],
   outputs: ['rotated'],
-  params: (s) => [s.batch, s.channels, s.size],
-  workgroups: (s) => planeTiles(4 * s.batch * s.channels, s.size * s.size, WG),
-  constants: () => ({ WG }),
+  // The image shape is in override constants, only the batch varies.
+  params: (s) => [s.batch],
+  workgroups: (s) => gridStride(4 * s.batch * s.channels * s.size * s.size, WG),
+  constants: (s) => ({ CHANNELS: s.channels, SIZE: s.size, WG }),
 };
 
 /** rotated[4n+k, c] = numpy.rot90(images[n, c], k): [B,C,S,S] → [4B,C,S,S], built as k single quarter turns. */

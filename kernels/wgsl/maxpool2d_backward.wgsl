@@ -1,14 +1,19 @@
 // maxpool2d_backward: gradInput[p] = Σ over windows w covering p with argmax[w] == p of gradOutput[w]
-override WG: u32 = 64;
+//
+// Shapes are override constants (see maxpool2d_forward.wgsl); only the number of planes is a runtime param.
+override H: u32;
+override W: u32;
+override K: u32;
+override STRIDE: u32;
+override WG: u32;
+
+override OUT_H: u32 = (H - K) / STRIDE + 1u;
+override OUT_W: u32 = (W - K) / STRIDE + 1u;
+// At most this many windows overlap in each direction.
+override REACH: u32 = (K + STRIDE - 1u) / STRIDE;
 
 struct Params {
   planes: u32,
-  height: u32,
-  width: u32,
-  kernelSize: u32,
-  stride: u32,
-  outHeight: u32,
-  outWidth: u32,
 }
 
 @group(0) @binding(0) var<storage, read> gradOutput: array<f32>;
@@ -17,29 +22,28 @@ struct Params {
 @group(0) @binding(3) var<uniform> params: Params;
 
 // A gather, so overlapping windows (stride < kernel) need no atomics: each input pixel sums the windows that chose it.
-// Each workgroup covers WG pixels of one (n, c) plane.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) groups: vec3u) {
-  let inPlane = params.height * params.width;
-  let tiles = (inPlane + WG - 1u) / WG;
-  let group = wid.x + wid.y * groups.x;
-  let plane = group / tiles;
-  let pixel = (group % tiles) * WG + lid;
-  if (plane >= params.planes || pixel >= inPlane) { return; }
-  let index = plane * inPlane + pixel;
-  let y = pixel / params.width;
-  let x = pixel % params.width;
-  let k = params.kernelSize;
-  let s = params.stride;
-  let outBase = plane * params.outHeight * params.outWidth;
-  let lastX = i32(min(x / s, params.outWidth - 1u));
-  var sum = 0.0;
-  // Windows covering (y, x) are those with oy·stride ≤ y < oy·stride + k: walk down from the last one.
-  for (var oy = i32(min(y / s, params.outHeight - 1u)); oy >= 0 && u32(oy) * s + k > y; oy--) {
-    for (var ox = lastX; ox >= 0 && u32(ox) * s + k > x; ox--) {
-      let window = outBase + u32(oy) * params.outWidth + u32(ox);
-      sum += select(0.0, gradOutput[window], argmax[window] == index);
+  let inPlane = H * W;
+  for (var index = wid.x * WG + lid; index < params.planes * inPlane; index += groups.x * WG) {
+    let plane = index / inPlane;
+    let pixel = index % inPlane;
+    let y = pixel / W;
+    let x = pixel % W;
+    let outBase = plane * OUT_H * OUT_W;
+    var sum = 0.0;
+    // Windows covering (y, x) are those with oy·STRIDE ≤ y < oy·STRIDE + K: the last one starts at or before y, and
+    // at most REACH of them end after it.
+    for (var a = 0u; a < REACH; a++) {
+      let oy = i32(y / STRIDE) - i32(a);
+      for (var b = 0u; b < REACH; b++) {
+        let ox = i32(x / STRIDE) - i32(b);
+        let covers = oy >= 0 && oy < i32(OUT_H) && u32(oy) * STRIDE + K > y && ox >= 0 && ox < i32(OUT_W) && u32(ox) * STRIDE + K > x;
+        // The clamped window keeps every load in bounds without branching.
+        let window = outBase + u32(clamp(oy, 0, i32(OUT_H) - 1)) * OUT_W + u32(clamp(ox, 0, i32(OUT_W) - 1));
+        sum += select(0.0, gradOutput[window], covers && argmax[window] == index);
+      }
     }
+    gradInput[index] = sum;
   }
-  gradInput[index] = sum;
 }

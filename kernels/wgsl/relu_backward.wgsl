@@ -11,8 +11,8 @@ struct Params {
 @group(0) @binding(3) var<uniform> params: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * WG;
-  if (i >= params.count) { return; }
-  dx[i] = select(0.0, dy[i], y[i] > 0.0);
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = wid.x * WG + lid; i < params.count; i += groups.x * WG) {
+    dx[i] = select(0.0, dy[i], y[i] > 0.0);
+  }
 }

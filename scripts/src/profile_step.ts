@@ -1,5 +1,6 @@
-// Times each dispatch of one supervised training step, alone, on the chosen backend.
-import { buildNetwork, getGpu, initialParameters, Model, PipelineCache, SEED_ARCHITECTURE, TrainingStep, record, backendFromEnv } from '@seed/runtime';
+// Times one supervised training step on the chosen backend (SEED_BACKEND), then each of its dispatches alone.
+// Usage: profile_step.ts [batch]. The machine may be shared: every figure is a median of repeated runs.
+import { buildNetwork, getGpu, initialParameters, Model, PipelineCache, SEED_ARCHITECTURE, TrainingStep, record, backendFromEnv, type Dispatch } from '@seed/runtime';
 
 const gpu = await getGpu(backendFromEnv());
 const network = buildNetwork(SEED_ARCHITECTURE);
@@ -8,21 +9,34 @@ const batch = Number(process.argv[2] ?? 64);
 const step = await TrainingStep.create(model, { batch, terms: { supervised: 1 }, lr: 1e-3 });
 const images = new Float32Array(batch * 784).map(() => Math.random());
 const labels = Uint32Array.from({ length: batch }, (_, i) => i % 10);
-for (let i = 0; i < 3; i++) step.run({ images, labels });
-await gpu.device.queue.onSubmittedWorkDone();
-let t = performance.now();
-for (let i = 0; i < 10; i++) step.run({ images, labels });
-await gpu.device.queue.onSubmittedWorkDone();
-const stepMs = (performance.now() - t) / 10;
-console.log(`${gpu.backend} batch ${batch}: step ${stepMs.toFixed(1)} ms = ${(batch / stepMs * 1000).toFixed(0)} img/s`);
-const terms = (step as any).terms as any[];
-const all = [...terms[0].graph.forward, terms[0].loss, ...terms[0].graph.backward, step.adam.dispatch];
-for (const d of all) {
-  const reps = 5;
-  t = performance.now();
-  for (let i = 0; i < reps; i++) {
-    const enc = gpu.device.createCommandEncoder(); const pass = enc.beginComputePass(); record(pass, [d]); pass.end(); gpu.device.queue.submit([enc.finish()]);
-  }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/** Median over `rounds` of the mean time of `reps` back-to-back runs, in ms. */
+async function time(run: () => void, rounds: number, reps: number): Promise<number> {
+  run();
   await gpu.device.queue.onSubmittedWorkDone();
-  console.log(`  ${d.name.padEnd(28)} ${((performance.now() - t) / reps).toFixed(2)} ms  wg=${d.workgroups.join('x')}`);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const start = performance.now();
+    for (let i = 0; i < reps; i++) run();
+    await gpu.device.queue.onSubmittedWorkDone();
+    times.push((performance.now() - start) / reps);
+  }
+  return median(times);
+}
+
+const stepMs = await time(() => step.run({ images, labels }), 5, 4);
+console.log(`${gpu.backend} batch ${batch}: step ${stepMs.toFixed(1)} ms = ${((batch / stepMs) * 1000).toFixed(0)} img/s`);
+// The step's own dispatches, in order (a private field: this is a diagnostic).
+const terms = (step as unknown as { terms: { graph: { forward: Dispatch[]; backward: Dispatch[] }; loss: Dispatch }[] }).terms;
+for (const d of [...terms[0].graph.forward, terms[0].loss, ...terms[0].graph.backward, step.adam.dispatch]) {
+  const ms = await time(() => {
+    const encoder = gpu.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    record(pass, [d]);
+    pass.end();
+    gpu.device.queue.submit([encoder.finish()]);
+  }, 7, 1);
+  console.log(`  ${d.name.padEnd(28)} ${ms.toFixed(2)} ms  wg=${d.workgroups.join('x')}`);
 }

@@ -24,7 +24,7 @@ const shapes: [string, MaxPool2dShape, { ties?: boolean }][] = [
   ['awkward, 2/2, last row and column uncovered', { ...awkward, kernelSize: 2, stride: 2 }, {}],
   ['awkward, 2/3, gaps between windows', { ...awkward, kernelSize: 2, stride: 3 }, {}],
   ['model: batch 64, 32×26×26, 2/2', { batch: 64, channels: 32, height: 26, width: 26, kernelSize: 2, stride: 2 }, {}],
-  // Over 65535 workgroups (one per plane here) in both kernels, folded into y.
+  // 66000 planes: many rounds of the grid-stride loop in both kernels.
   ['66000 planes of 3×3, 2/1', { batch: 33_000, channels: 2, height: 3, width: 3, kernelSize: 2, stride: 1 }, {}],
 ];
 

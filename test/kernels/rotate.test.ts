@@ -12,7 +12,7 @@ const shapes: [string, RotateShape][] = [
   ['batch 3, 2 channels, 7×7', { batch: 3, channels: 2, size: 7 }],
   ['batch 5, 1×1', { batch: 5, channels: 1, size: 1 }],
   ['model: batch 64, 1×28×28', { batch: 64, channels: 1, size: 28 }],
-  // Over 65535 workgroups (one per output plane here), folded into y.
+  // 66000 output planes: many rounds of the grid-stride loop.
   ['batch 8250, 2×3×3', { batch: 8250, channels: 2, size: 3 }],
 ];
 

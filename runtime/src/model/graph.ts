@@ -1,12 +1,12 @@
 // The network on the GPU for one batch size: activation buffers, and the forward and backward dispatches of
 // every layer, prepared once. Each layer's forward and backward sit side by side; backward walks in reverse.
 import {
-  conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward,
+  conv2dBackwardInput, conv2dBackwardPartialsSize, conv2dBackwardSum, conv2dBackwardWeight, conv2dCanFusePool, conv2dForward,
   denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward,
   maxPool2dBackward, maxPool2dForward, reluBackward, reluForward,
   type Conv2dShape, type DenseShape,
 } from '@seed/kernels';
-import type { ActivationShape, DenseSpec, HeadName, Network } from '../engine/architecture';
+import type { ActivationShape, Conv2dSpec, DenseSpec, HeadName, MaxPool2dSpec, Network } from '../engine/architecture';
 import { createStorage } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import type { Dispatch, PipelineCache } from '../gpu/pipelines';
@@ -63,6 +63,20 @@ export class Graph {
     const trunk = network.trunk;
     const actsIn: GPUBuffer[] = [];
     const actsOut: GPUBuffer[] = [];
+    // Max pools fused into the convolution before them (and its ReLU): the convolution's output is then never stored,
+    // and ReLU's backward runs on the 4× smaller pooled tensors (max and ReLU commute). When training, only where no
+    // input gradient is needed (the first layer) and the weight gradient can take the pool.
+    const poolOf = new Map<number, number>(); // convolution index → its fused pool's index
+    const fusedPools = new Set<number>();
+    const convShape = (i: number, extra: Partial<Conv2dShape>): Conv2dShape => {
+      const { layer, inShape: [c, h, w] } = trunk[i] as { layer: Conv2dSpec; inShape: number[] };
+      const pool = poolOf.get(i);
+      const poolLayer = pool === undefined ? undefined : (trunk[pool].layer as MaxPool2dSpec);
+      return {
+        batch, inChannels: c, outChannels: layer.outChannels, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride, padding: layer.padding,
+        pool: poolLayer && { kernelSize: poolLayer.kernelSize, stride: poolLayer.stride }, ...extra,
+      };
+    };
 
     for (let i = 0; i < trunk.length; i++) {
       const { layer, inShape, outShape } = trunk[i];
@@ -71,9 +85,14 @@ export class Graph {
       const fuseRelu = (layer.kind === 'conv2d' || layer.kind === 'dense') && trunk[i + 1]?.layer.kind === 'relu';
       switch (layer.kind) {
         case 'conv2d': {
-          const [c, h, w] = inShape;
-          const shape: Conv2dShape = { batch, inChannels: c, outChannels: layer.outChannels, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride, padding: layer.padding, relu: fuseRelu };
-          act = this.buffer(`${layer.name} out`, elements(outShape));
+          const pool = fuseRelu ? i + 2 : i + 1;
+          const poolLayer = trunk[pool]?.layer;
+          if (poolLayer?.kind === 'maxpool2d' && (!train || (i === 0 && conv2dCanFusePool(convShape(i, {}), poolLayer)))) {
+            poolOf.set(i, pool);
+            fusedPools.add(pool);
+          }
+          const shape = convShape(i, { relu: fuseRelu });
+          act = this.buffer(`${layer.name} out`, elements(trunk[poolOf.get(i) ?? i].outShape));
           this.forward.push(await cache.prepare(conv2dForward, shape, { input: x, weight: store.range('params', `${layer.name}.weight`), bias: store.range('params', `${layer.name}.bias`), output: act }, `${layer.name} forward`));
           break;
         }
@@ -94,6 +113,7 @@ export class Graph {
           break;
         }
         case 'maxpool2d': {
+          if (fusedPools.has(i)) break; // the convolution's output is already pooled
           const [c, h, w] = inShape;
           act = this.buffer(`pool ${i} out`, elements(outShape));
           const argmax = this.buffer(`pool ${i} argmax`, elements(outShape));
@@ -132,10 +152,12 @@ export class Graph {
       const needInputGrad = i > 0;
       switch (layer.kind) {
         case 'conv2d': {
-          const [c, h, w] = inShape;
-          const shape: Conv2dShape = { batch, inChannels: c, outChannels: layer.outChannels, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride, padding: layer.padding, accumulate };
-          this.backward.push(await cache.prepare(conv2dBackwardWeight, shape, { input: actsIn[i], gradOutput: dy, gradWeight: store.range('grads', `${layer.name}.weight`) }, `${layer.name} backward weight`));
-          this.backward.push(await cache.prepare(conv2dBackwardBias, shape, { gradOutput: dy, gradBias: store.range('grads', `${layer.name}.bias`) }, `${layer.name} backward bias`));
+          const shape = convShape(i, { accumulate });
+          // Weight and bias gradients in slices of the batch, then added up.
+          const partials = createStorage(this.gpu, `${layer.name} gradient slices`, conv2dBackwardPartialsSize(shape) * 4);
+          this.buffers.push(partials);
+          this.backward.push(await cache.prepare(conv2dBackwardWeight, shape, { input: actsIn[i], weight: store.range('params', `${layer.name}.weight`), gradOutput: dy, partials }, `${layer.name} backward weight`));
+          this.backward.push(await cache.prepare(conv2dBackwardSum, shape, { partials, gradWeight: store.range('grads', `${layer.name}.weight`), gradBias: store.range('grads', `${layer.name}.bias`) }, `${layer.name} backward sum`));
           if (needInputGrad) {
             grad = this.buffer(`${layer.name} in grad`, elements(inShape));
             this.backward.push(await cache.prepare(conv2dBackwardInput, shape, { gradOutput: dy, weight: store.range('params', `${layer.name}.weight`), gradInput: grad }, `${layer.name} backward input`));
@@ -146,11 +168,16 @@ export class Graph {
           grad = needInputGrad ? this.buffer(`${layer.name} in grad`, layer.inFeatures) : undefined;
           await this.denseBackward(cache, store, layer, actsIn[i], dy, grad, accumulate, false);
           break;
-        case 'relu':
-          grad = this.buffer(`relu ${i} in grad`, elements(inShape));
-          this.backward.push(await cache.prepare(reluBackward, { count: batch * elements(inShape) }, { y: actsOut[i], dy, dx: grad }, `relu ${i} backward`));
+        case 'relu': {
+          // Between a convolution and its fused pool, on the pooled tensors.
+          const pool = poolOf.get(i - 1);
+          const shape = pool === undefined ? inShape : trunk[pool].outShape;
+          grad = this.buffer(`relu ${i} in grad`, elements(shape));
+          this.backward.push(await cache.prepare(reluBackward, { count: batch * elements(shape) }, { y: actsOut[i], dy, dx: grad }, `relu ${i} backward`));
           break;
+        }
         case 'maxpool2d': {
+          if (fusedPools.has(i)) break; // the convolution's gradients take the pooled gradient
           const [c, h, w] = inShape;
           grad = this.buffer(`pool ${i} in grad`, elements(inShape));
           this.backward.push(await cache.prepare(maxPool2dBackward, { batch, channels: c, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride }, { gradOutput: dy, argmax: this.argmax.get(i)!, gradInput: grad }, `pool ${i} backward`));
