@@ -11,7 +11,7 @@ import { lineChart } from './svg';
 const HELP = `pnpm train [flags]
   --pretrain-epochs N   rotation-prediction epochs on the 8,000 train images, no labels (default 2; 0 with --init)
   --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
-  --epochs N            epochs of the supervised phase and of the events phase (default 15)
+  --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
   --alpha A             weight of the self-supervised loss in the events phase, in [0,1] (default 0.5)
   --init FILE           start from this weights file (its version becomes the parent)
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const plan = {
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], init ? 0 : 2),
     labels: intFlag('labels', flags.labels, init || eventsFile ? 0 : 8000, 0, 8000),
-    epochs: intFlag('epochs', flags.epochs, 15),
+    epochs: intFlag('epochs', flags.epochs, 30),
     alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1),
     batch: intFlag('batch', flags.batch, 64, 1, 4096),
     lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
