@@ -43,10 +43,13 @@ export interface GenerationRecord {
   seconds: { pull: number; train: number; evaluate: number; publish: number };
 }
 
-/** Every fifth event (by a hash of its id) is held out for evaluation, in every generation. */
-export function isHeldOut(eventId: string): boolean {
+/**
+ * Every fifth image (by a hash of its quantised pixels) is held out for evaluation, in every generation: an image
+ * seen again in a later event stays held out, so the candidate is never evaluated on an image it was trained on.
+ */
+export function isHeldOut(event: Pick<LoggedEvent, 'pixels'>): boolean {
   let h = 2166136261;
-  for (let i = 0; i < eventId.length; i++) h = Math.imul(h ^ eventId.charCodeAt(i), 16777619);
+  for (let i = 0; i < event.pixels.length; i++) h = Math.imul(h ^ Math.round(event.pixels[i] * 255), 16777619);
   return (h >>> 0) % 5 === 0;
 }
 
@@ -123,8 +126,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const parentFile: ModelFile = await readModel(await client.weights(active.version));
   lap('pull');
   const all = [...store.events.values()];
-  const heldOut = all.filter((e) => isHeldOut(e.eventId));
-  const train = all.filter((e) => !isHeldOut(e.eventId));
+  const heldOut = all.filter(isHeldOut);
+  const train = all.filter((e) => !isHeldOut(e));
   const base = { time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: heldOut.length, seconds };
   const finish = (record: GenerationRecord): GenerationRecord => {
     appendFileSync(join(options.state, 'lineage.jsonl'), `${JSON.stringify(record)}\n`);
