@@ -52,9 +52,11 @@ export function lineChart(o: LineChartOptions): string {
     parts.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + plotW}" y2="${y}" stroke="#e5e7eb"/>`);
     parts.push(`<text x="${m.left - 6}" y="${y + 4}" text-anchor="end">${fmt(l1 - ((l1 - l0) * i) / 4)}</text>`);
     if (o.rightLabel) parts.push(`<text x="${m.left + plotW + 6}" y="${y + 4}">${fmt(r1 - ((r1 - r0) * i) / 4)}</text>`);
-    const x = m.left + (plotW * i) / 4;
-    parts.push(`<text x="${x}" y="${m.top + plotH + 18}" text-anchor="middle">${fmt(x0 + ((x1 - x0) * i) / 4)}</text>`);
   }
+  // Whole-number x (generations, rounds) gets a tick per value; anything else four even steps.
+  const integral = all.every(([x]) => Number.isInteger(x)) && x1 - x0 <= 12;
+  const xTicks = integral ? Array.from({ length: x1 - x0 + 1 }, (_, i) => x0 + i) : [0, 1, 2, 3, 4].map((i) => x0 + ((x1 - x0) * i) / 4);
+  for (const tick of xTicks) parts.push(`<text x="${sx(tick)}" y="${m.top + plotH + 18}" text-anchor="middle">${fmt(tick)}</text>`);
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#9ca3af"/>`);
   parts.push(`<text x="${m.left + plotW / 2}" y="${height - 10}" text-anchor="middle">${escape(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(o.yLabel)}</text>`);
@@ -126,7 +128,7 @@ export function lineageChart(title: string, nodes: LineageNode[]): string {
     const p = index.get(n.parent);
     if (p !== undefined) {
       const fromX = x(p) + boxW;
-      const bend = p === i - 1 ? '' : ` Q ${(fromX + x(i)) / 2},${40}`;
+      const bend = p === i - 1 ? '' : ` Q ${(fromX + x(i)) / 2},10`; // arcs over the boxes between
       parts.push(`<path d="M${fromX},70${bend} ${x(i)},70" fill="none" stroke="#4b5563" marker-end="url(#arrow)"/>`);
     }
     parts.push(`<rect x="${x(i)}" y="48" width="${boxW}" height="44" rx="6" fill="${n.promoted ? '#dbeafe' : '#f3f4f6'}" stroke="${n.promoted ? '#2563eb' : '#9ca3af'}"${n.promoted ? '' : ' stroke-dasharray="4 3"'}/>`);
