@@ -1,5 +1,6 @@
 // POST /v1/predict: one image ({"pixels":[…784]}) or a batch of up to 64 ({"instances":[{"pixels":[…]},…]}).
 import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
@@ -25,7 +26,13 @@ const predictBody = z
   .refine((body) => body.instances === undefined || body.eventId === undefined, { error: 'in a batch, each instance carries its own "eventId"' })
   .refine((body) => new Set(clientEventIds(body.instances)).size === clientEventIds(body.instances).length, { error: 'two instances have the same "eventId"' });
 
-export const predictRoutes = new Hono<AppEnv>().post('/', requireRole('client'), limitBody(BATCH_BODY_BYTES), validate('json', predictBody), async (c) => {
+// A body over the single-image limit must be a batch: refused before JSON parsing unless it names "instances".
+const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: number } }>(async (c, next) => {
+  if (c.var.bodyBytes > SINGLE_BODY_BYTES && !(await c.req.text()).includes('"instances"')) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
+  await next();
+});
+
+export const predictRoutes = new Hono<AppEnv>().post('/', requireRole('client'), limitBody(BATCH_BODY_BYTES), singleImageLimit, validate('json', predictBody), async (c) => {
   const body = c.req.valid('json');
   const explore = body.explore ?? true;
   if (body.instances) return c.json({ predictions: await predictAndLog(c.var, body.instances, explore) });
