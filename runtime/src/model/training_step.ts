@@ -145,6 +145,11 @@ export class TrainingStep {
     writeParams(this.model.gpu, term.loss, policyGradient, { batch: this.options.batch, classes: this.model.network.heads.policy.outFeatures, ...policy, scale: policy.selfNormalize ? weight : weight / this.options.batch });
   }
 
+  /** The step's dispatches before Adam, in order: per term its rotation, forward, loss and backward. */
+  dispatches(): Dispatch[] {
+    return this.terms.flatMap((term) => [...term.before, ...term.graph.forward, term.loss, ...term.graph.backward]);
+  }
+
   /** Uploads one batch and records and submits the whole step. */
   run(batch: StepBatch, lr?: number): void {
     const { device } = this.model.gpu;
@@ -161,8 +166,7 @@ export class TrainingStep {
     const adam = this.adam.prepareStep(lr);
     const encoder = device.createCommandEncoder({ label: 'training step' });
     const pass = encoder.beginComputePass({ label: 'training step' });
-    for (const term of this.terms) record(pass, [...term.before, ...term.graph.forward, term.loss, ...term.graph.backward]);
-    record(pass, [adam]);
+    record(pass, [...this.dispatches(), adam]);
     pass.end();
     const slot = this.logged++ % LOSS_LOG_STEPS;
     for (const term of this.terms) encoder.copyBufferToBuffer(term.losses, 0, term.lossLog, slot * term.samples * 4, term.samples * 4);
