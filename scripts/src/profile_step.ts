@@ -1,6 +1,6 @@
 // Times one supervised training step on the chosen backend (SEED_BACKEND), then each of its dispatches alone.
 // Usage: profile_step.ts [batch]. The machine may be shared: every figure is a median of repeated runs.
-import { buildNetwork, getGpu, initialParameters, Model, PipelineCache, SEED_ARCHITECTURE, TrainingStep, record, backendFromEnv, type Dispatch } from '@seed/runtime';
+import { buildNetwork, getGpu, initialParameters, Model, PipelineCache, SEED_ARCHITECTURE, TrainingStep, record, backendFromEnv } from '@seed/runtime';
 
 const gpu = await getGpu(backendFromEnv());
 const network = buildNetwork(SEED_ARCHITECTURE);
