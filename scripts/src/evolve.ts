@@ -19,6 +19,8 @@ export interface EvolveOptions {
   minEvents: number;
   /** Required lead of the candidate's lower bound over the active model's estimate. */
   margin: number;
+  /** Importance weights are clipped at this value in the off-policy estimates. */
+  clip: number;
   batch: number;
   lr: number;
   seed: number;
@@ -155,8 +157,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const rewards = heldOut.map((e) => e.reward);
   const propensities = heldOut.map((e) => e.propensity);
   const actions = heldOut.map((e) => e.action);
-  const candidateEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(candidate, heldOut), actions, 10));
-  const activeEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(current, heldOut), actions, 10));
+  const candidateEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(candidate, heldOut), actions, 10), options.clip);
+  const activeEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(current, heldOut), actions, 10), options.clip);
   const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
   await current.destroy();
   lap('evaluate');
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
-    margin: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    margin: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
   });
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
   const record = await evolveGeneration(client, {
     state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1), epochs: intFlag('epochs', flags.epochs, 3, 1),
     minEvents: intFlag('min-events', flags['min-events'], 500, 1), margin: numberFlag('margin', flags.margin, 0, 0, 1),
+    clip: numberFlag('clip', flags.clip, 20, 1, 1e6),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), dryRun: !!flags['dry-run'], log: (line) => console.error(line),
   });

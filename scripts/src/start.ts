@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       // Let the reward wait pass so dropped rewards are exported with the default reward.
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(client, {
-        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
+        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0, clip: 20,
         batch: 64, lr: 0.002, seed: settings.seed + generation, dryRun: false,
       });
       const active = record.decision === 'promoted' ? record.version : record.parent;

@@ -21,6 +21,11 @@ describe('off-policy estimates', () => {
     expect(e.loggedReward).toBeCloseTo(0.75, 12);
     expect(e.ips.lower).toBeLessThan(e.ips.value);
     expect(e.snips.upper).toBeGreaterThan(e.snips.value);
+    // Clipped at 2: weights 2, 0, 2, 1.
+    const clipped = offPolicyEstimate([1, 1, 0, 1], [0.5, 0.5, 0.25, 1], [1, 0, 1, 1], 2);
+    expect(clipped.ips.value).toBeCloseTo(3 / 4, 12);
+    expect(clipped.snips.value).toBeCloseTo(3 / 5, 12);
+    expect(clipped.effectiveSampleSize).toBeCloseTo(25 / 9, 12);
   });
 });
 
@@ -38,7 +43,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const network = buildNetwork(SEED_ARCHITECTURE);
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
     await client.promote('v1');
-    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, batch: 64, lr: 0.002, seed: 1, dryRun: false };
+    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, clip: 20, batch: 64, lr: 0.002, seed: 1, dryRun: false };
   });
   afterAll(async () => {
     await server?.close();

@@ -1,6 +1,8 @@
 // Off-policy evaluation of a target policy on logged bandit events: IPS and self-normalised IPS with 95% intervals.
 //
-// Each event i was logged with action a_i drawn with propensity p_i and got reward r_i. With w_i = π(a_i|x_i)/p_i:
+// Each event i was logged with action a_i drawn with propensity p_i and got reward r_i. With w_i = min(π(a_i|x_i)/p_i, M)
+// (clipping at M trades a little bias for much less variance: one rarely explored action can otherwise outweigh
+// thousands of events):
 //   IPS   = (1/n) Σ w_i r_i,              95% CI: ± 1.96 · sd(w_i r_i) / √n
 //   SNIPS = Σ w_i r_i / Σ w_i,            95% CI: ± 1.96 · sd(w_i (r_i − SNIPS)) / (mean(w) √n)   (delta method)
 //   ESS   = (Σ w_i)² / Σ w_i²             (how many on-policy samples the estimate is worth)
@@ -29,11 +31,11 @@ function meanAndSd(values: number[]): { mean: number; sd: number } {
   return { mean, sd: Math.sqrt(variance) };
 }
 
-/** `targetProbability[i]` is π(a_i | x_i) of the policy being evaluated for the logged action. */
-export function offPolicyEstimate(rewards: ArrayLike<number>, propensities: ArrayLike<number>, targetProbability: ArrayLike<number>): OffPolicyEstimate {
+/** `targetProbability[i]` is π(a_i | x_i) of the policy being evaluated for the logged action; `clip` is M. */
+export function offPolicyEstimate(rewards: ArrayLike<number>, propensities: ArrayLike<number>, targetProbability: ArrayLike<number>, clip = Infinity): OffPolicyEstimate {
   const n = rewards.length;
   if (n === 0) throw new Error('off-policy evaluation needs at least one event');
-  const w = Array.from({ length: n }, (_, i) => targetProbability[i] / propensities[i]);
+  const w = Array.from({ length: n }, (_, i) => Math.min(targetProbability[i] / propensities[i], clip));
   const weighted = w.map((wi, i) => wi * rewards[i]);
   const ips = meanAndSd(weighted);
   const sumW = w.reduce((a, b) => a + b, 0);
