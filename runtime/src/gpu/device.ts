@@ -69,42 +69,53 @@ export function getGpu(choice: Backend | 'auto' = backendFromEnv(), log: (line: 
   return pending;
 }
 
+/**
+ * The adapter for a choice: the named backend, or for 'auto' Vulkan, except that a software Vulkan adapter (Mesa's
+ * llvmpipe, where the OpenGL ES backend ran our kernels 1.5-2x faster) gives way to OpenGL ES when that exists.
+ */
+async function chooseAdapter(choice: Backend | 'auto', log: (line: string) => void): Promise<{ adapter: GPUAdapter; backend: Backend } | null> {
+  if (choice !== 'auto') {
+    const adapter = await requestAdapter(choice);
+    return adapter && { adapter, backend: choice };
+  }
+  const vulkan = await requestAdapter('vulkan');
+  if (vulkan && !SOFTWARE_ADAPTER.test(`${vulkan.info.description} ${vulkan.info.device}`)) return { adapter: vulkan, backend: 'vulkan' };
+  const gles = await requestAdapter('gles');
+  if (gles) {
+    if (vulkan) log('webgpu auto: vulkan is a software adapter, using gles (set SEED_BACKEND=vulkan to override)');
+    return { adapter: gles, backend: 'gles' };
+  }
+  return vulkan && { adapter: vulkan, backend: 'vulkan' };
+}
+
 export async function createGpu(choice: Backend | 'auto' = 'auto', log: (line: string) => void = () => {}): Promise<Gpu> {
   installGlobals();
-  const order: Backend[] = choice === 'auto' ? ['vulkan', 'gles'] : [choice];
-  for (const [i, backend] of order.entries()) {
-    const adapter = await requestAdapter(backend);
-    if (!adapter) continue;
-    // On a CPU (Mesa's llvmpipe) the OpenGL ES backend ran our kernels 1.5-2x faster than Vulkan: prefer it there.
-    if (choice === 'auto' && i === 0 && SOFTWARE_ADAPTER.test(`${adapter.info.description} ${adapter.info.device}`) && (await requestAdapter('gles'))) {
-      log(`webgpu auto: ${backend} is a software adapter, using gles (set SEED_BACKEND=vulkan to override)`);
-      return createGpu('gles', log);
-    }
-    // Ask for everything the adapter allows: compatibility mode starts from lower defaults (4 storage buffers).
-    const wanted = [
-      'maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize',
-      'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
-      'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupsPerDimension', 'maxUniformBuffersPerShaderStage',
-      'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment',
-    ] as const;
-    const requiredLimits: Record<string, number> = {};
-    for (const key of wanted) requiredLimits[key] = adapter.limits[key];
-    const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-    const device = await adapter.requestDevice({ label: `seed-${backend}`, requiredLimits, requiredFeatures });
-    // Dawn's threads abort the process if it exits with a live device: destroy it on the way out.
-    process.once('exit', () => device.destroy());
-    device.addEventListener('uncapturederror', (event) => {
-      const error = (event as GPUUncapturedErrorEvent).error;
-      console.error(`WebGPU error: ${error.message}`);
-    });
-    const info = adapter.info;
-    const name = [info.description || info.device, info.vendor && `[${info.vendor}]`].filter(Boolean).join(' ');
-    const description = `${backend}: ${name || 'unknown adapter'}`;
-    const limits = device.limits;
-    log(`webgpu ${description}; limits: ${limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
-      `${limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${limits.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
-      `${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per binding`);
-    return { device, backend, description, limits, features: new Set(device.features as unknown as Iterable<string>) };
-  }
-  throw new NoAdapterError(`${INSTALL_HINT} (tried: ${order.join(', ')})`);
+  const found = await chooseAdapter(choice, log);
+  if (!found) throw new NoAdapterError(`${INSTALL_HINT} (tried: ${choice === 'auto' ? 'vulkan, gles' : choice})`);
+  const { adapter, backend } = found;
+  // Ask for everything the adapter allows: compatibility mode starts from lower defaults (4 storage buffers).
+  const wanted = [
+    'maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize',
+    'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupsPerDimension', 'maxUniformBuffersPerShaderStage',
+    'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment',
+  ] as const;
+  const requiredLimits: Record<string, number> = {};
+  for (const key of wanted) requiredLimits[key] = adapter.limits[key];
+  const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ label: `seed-${backend}`, requiredLimits, requiredFeatures });
+  // Dawn's threads abort the process if it exits with a live device: destroy it on the way out.
+  process.once('exit', () => device.destroy());
+  device.addEventListener('uncapturederror', (event) => {
+    const error = (event as GPUUncapturedErrorEvent).error;
+    console.error(`WebGPU error: ${error.message}`);
+  });
+  const info = adapter.info;
+  const name = [info.description || info.device, info.vendor && `[${info.vendor}]`].filter(Boolean).join(' ');
+  const description = `${backend}: ${name || 'unknown adapter'}`;
+  const limits = device.limits;
+  log(`webgpu ${description}; limits: ${limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
+    `${limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${limits.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
+    `${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per binding`);
+  return { device, backend, description, limits, features: new Set(device.features as unknown as Iterable<string>) };
 }
