@@ -10,7 +10,7 @@ import {
 } from '@seed/runtime';
 import { ApiClient, type ExportedEvent } from './api_client';
 import { intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
-import { ProgressBar } from './progress';
+import { trainingProgress } from './progress';
 
 export interface EvolveOptions {
   state: string;
@@ -144,12 +144,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const gpu = await getGpu();
   const cache = new PipelineCache(gpu);
   const candidate = new Model(cache, parentFile.network, parentFile.tensors);
-  const bar = new ProgressBar();
   const data = loadMnist();
-  await trainModel(candidate, data, { pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr, seed: options.seed }, {
-    onProgress: (p) => bar.update(`train ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
-  });
-  bar.done();
+  await trainModel(candidate, data, { pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr, seed: options.seed }, trainingProgress('candidate '));
   lap('train');
 
   // 3. Off-policy evaluation on the held-out events: the candidate's greedy policy against the active one's.

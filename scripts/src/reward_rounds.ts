@@ -7,7 +7,7 @@ import {
   type LoggedEvent,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
-import { ProgressBar } from './progress';
+import { trainingProgress } from './progress';
 import { lineChart } from './svg';
 
 async function main(): Promise<void> {
@@ -52,11 +52,7 @@ async function main(): Promise<void> {
       events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), action, propensity: Math.max(row[action], 1e-6), reward: r });
     });
     reward.push([round, total / perRound]);
-    const bar = new ProgressBar();
-    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch: 64, lr, seed: round }, {
-      onProgress: (p) => bar.update(`round ${round} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
-    });
-    bar.done();
+    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch: 64, lr, seed: round }, trainingProgress(`round ${round} `));
     accuracy.push([round, result.testAccuracy]);
     console.log(`round ${round}: ${events.length} events, reward while logging ${(total / perRound).toFixed(4)}, test accuracy ${(result.testAccuracy * 100).toFixed(2)}%`);
   }

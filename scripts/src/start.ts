@@ -9,7 +9,7 @@ import { buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCach
 import { ApiClient } from './api_client';
 import { intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
 import { evolveGeneration, type GenerationRecord } from './evolve';
-import { ProgressBar } from './progress';
+import { ProgressBar, trainingProgress } from './progress';
 import { simulateClients } from './simulate';
 import { lineageChart, lineChart } from './svg';
 
@@ -40,11 +40,7 @@ async function pretrained(settings: { pretrainEpochs: number; labels: number; se
   const gpu = await getGpu(undefined, (line) => console.log(line));
   const network = buildNetwork(SEED_ARCHITECTURE);
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
-  const bar = new ProgressBar();
-  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, {
-    onProgress: (p) => bar.update(`${p.phase} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
-    onEpoch: (r) => bar.done(`${r.phase} epoch ${r.epoch}: ${Object.entries(r.loss).map(([k, v]) => `${k} loss ${v!.toFixed(4)}`).join(', ')}`),
-  });
+  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress());
   const file = await writeModel(network, await model.tensors(), {
     version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs },
   });

@@ -5,7 +5,7 @@ import {
   SEED_ARCHITECTURE, trainModel, writeModel, type EpochRecord,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
-import { ProgressBar } from './progress';
+import { trainingProgress } from './progress';
 import { lineChart } from './svg';
 
 const HELP = `pnpm train [flags]
@@ -63,18 +63,9 @@ async function main(): Promise<void> {
   console.error(`training ${version}${parent ? ` from ${parent.metadata.version}` : ''}: pretrain ${plan.pretrainEpochs} epochs, ` +
     `${plan.labels} labels × ${plan.epochs} epochs${plan.events ? `, ${plan.events.length} events × ${plan.epochs} epochs, α=${plan.alpha}` : ''}, batch ${plan.batch}`);
 
-  const bar = new ProgressBar();
   const metricLines: string[] = [];
   const started = performance.now();
-  const result = await trainModel(model, data, plan, {
-    onProgress: (p) => bar.update(`${p.phase} ${p.epoch}/${p.epochs}`, p.step / p.steps, `${p.imagesPerSecond.toFixed(0)} img/s`),
-    onEpoch: (r: EpochRecord) => {
-      const loss = Object.entries(r.loss).map(([k, v]) => `${k} loss ${v!.toFixed(4)}`).join(', ');
-      const accuracy = typeof r.testAccuracy === 'number' ? `, test accuracy ${(r.testAccuracy * 100).toFixed(2)}%` : '';
-      bar.done(`${r.phase} epoch ${r.epoch}: ${loss}${accuracy} (${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(1)} s)`);
-      metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }));
-    },
-  });
+  const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
     testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs,
