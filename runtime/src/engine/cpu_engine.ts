@@ -133,3 +133,14 @@ export function softmaxRows(logits: ArrayLike<number>, rows: number, classes: nu
   }
   return out;
 }
+
+/** Index of the largest value of each row (the first on ties): the greedy action per input. */
+export function argmaxRows(values: ArrayLike<number>, rows: number, classes: number): Uint32Array {
+  const out = new Uint32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (values[r * classes + k] > values[r * classes + best]) best = k;
+    out[r] = best;
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 // A network's parameters on the GPU, with inference graphs built on demand and kept for reuse.
 import type { HeadName, Network } from '../engine/architecture';
+import { argmaxRows } from '../engine/cpu_engine';
 import { record } from '../gpu/pipelines';
 import { readFloats } from '../gpu/buffers';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -58,14 +59,8 @@ export class Model {
   /** Fraction of inputs whose policy argmax equals the label. */
   async accuracy(inputs: Float32Array, labels: ArrayLike<number>, count = labels.length): Promise<number> {
     const logits = await this.logits(inputs, count);
-    const classes = logits.length / count;
-    let correct = 0;
-    for (let i = 0; i < count; i++) {
-      let best = 0;
-      for (let k = 1; k < classes; k++) if (logits[i * classes + k] > logits[i * classes + best]) best = k;
-      if (best === labels[i]) correct++;
-    }
-    return correct / count;
+    const predicted = argmaxRows(logits, count, logits.length / count);
+    return predicted.reduce((correct, p, i) => correct + (p === labels[i] ? 1 : 0), 0) / count;
   }
 
   tensors(): Promise<Map<string, Float32Array>> {

@@ -1,11 +1,13 @@
 // Off-policy evaluation of a target policy on logged bandit events: IPS and self-normalised IPS with 95% intervals.
 //
 // Each event i was logged with action a_i drawn with propensity p_i and got reward r_i. With w_i = min(π(a_i|x_i)/p_i, M)
-// (clipping at M trades a little bias for much less variance: one rarely explored action can otherwise outweigh
+// (clipping at M trades bias, downward for IPS, for much less variance: one rarely explored action can otherwise outweigh
 // thousands of events):
 //   IPS   = (1/n) Σ w_i r_i,              95% CI: ± 1.96 · sd(w_i r_i) / √n
 //   SNIPS = Σ w_i r_i / Σ w_i,            95% CI: ± 1.96 · sd(w_i (r_i − SNIPS)) / (mean(w) √n)   (delta method)
 //   ESS   = (Σ w_i)² / Σ w_i²             (how many on-policy samples the estimate is worth)
+
+import { argmaxRows } from '../engine/cpu_engine';
 
 export interface Estimate {
   value: number;
@@ -56,11 +58,6 @@ export function offPolicyEstimate(rewards: ArrayLike<number>, propensities: Arra
 
 /** π(a|x) of the greedy policy given each event's probabilities row: 1 for the argmax, else 0. */
 export function greedyProbabilities(probabilities: ArrayLike<number>, actions: ArrayLike<number>, classes: number): Float64Array {
-  const out = new Float64Array(actions.length);
-  for (let i = 0; i < actions.length; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (probabilities[i * classes + k] > probabilities[i * classes + best]) best = k;
-    out[i] = best === actions[i] ? 1 : 0;
-  }
-  return out;
+  const greedy = argmaxRows(probabilities, actions.length, classes);
+  return Float64Array.from(greedy, (best, i) => (best === actions[i] ? 1 : 0));
 }
