@@ -29,7 +29,7 @@ async function time(run: () => void, rounds: number, reps: number): Promise<numb
 const stepMs = await time(() => step.run({ images, labels }), 5, 4);
 console.log(`${gpu.backend} batch ${batch}: step ${stepMs.toFixed(1)} ms = ${((batch / stepMs) * 1000).toFixed(0)} img/s`);
 // The step's own dispatches, in order (a private field: this is a diagnostic).
-for (const d of [...step.dispatches(), step.adam.dispatch]) {
+for (const d of [...step.dispatches(), ...step.adam.dispatches]) {
   const ms = await time(() => {
     const encoder = gpu.device.createCommandEncoder();
     const pass = encoder.beginComputePass();

@@ -45,4 +45,32 @@ describe.each(testGpus)('training on $backend', ({ cache }) => {
     expect(worst).toBeLessThan(1e-4);
     await model.destroy();
   });
+  it('a trunk learning-rate scale of 0 freezes the trunk (a linear probe) and 0.5 moves it less than 1', async () => {
+    const batch = 32;
+    const images = train.images.subarray(0, batch * IMAGE_SIZE);
+    const labels = Uint32Array.from(train.labels.subarray(0, batch));
+    const change = async (trunkLrScale: number) => {
+      const model = new Model(cache, network, initialParameters(network, 3));
+      const before = await model.tensors();
+      const step = await TrainingStep.create(model, { batch, terms: { supervised: 1 }, lr: 1e-3, trunkLrScale });
+      for (let s = 0; s < 3; s++) step.run({ images, labels });
+      const after = await model.tensors();
+      step.destroy();
+      await model.destroy();
+      const moved = (name: string) => after.get(name)!.reduce((m, v, i) => Math.max(m, Math.abs(v - before.get(name)![i])), 0);
+      return { conv: moved('conv.weight'), fc1: moved('fc1.bias'), fc2: moved('fc2.weight'), rot: moved('rot.weight') };
+    };
+    const frozen = await change(0);
+    expect(frozen.conv).toBe(0);
+    expect(frozen.fc1).toBe(0);
+    expect(frozen.fc2).toBeGreaterThan(1e-4);
+    // The rotation head gets no gradient from this loss, so Adam leaves it where it was.
+    expect(frozen.rot).toBe(0);
+    const half = await change(0.5);
+    const full = await change(1);
+    // Adam's first steps move each weight by about lr·scale, whatever the gradient's size.
+    expect(half.conv / full.conv).toBeGreaterThan(0.4);
+    expect(half.conv / full.conv).toBeLessThan(0.6);
+    expect(half.fc2).toBeCloseTo(full.fc2, 6);
+  });
 });

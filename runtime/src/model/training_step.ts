@@ -166,7 +166,7 @@ export class TrainingStep {
     const adam = this.adam.prepareStep(lr);
     const encoder = device.createCommandEncoder({ label: 'training step' });
     const pass = encoder.beginComputePass({ label: 'training step' });
-    record(pass, [...this.dispatches(), adam]);
+    record(pass, [...this.dispatches(), ...adam]);
     pass.end();
     const slot = this.logged++ % LOSS_LOG_STEPS;
     for (const term of this.terms) encoder.copyBufferToBuffer(term.losses, 0, term.lossLog, slot * term.samples * 4, term.samples * 4);
@@ -179,7 +179,7 @@ export class TrainingStep {
       term.graph.destroy();
       for (const d of [...term.before, term.loss]) d.params.destroy();
     }
-    this.adam.dispatch.params.destroy();
+    this.adam.destroy();
     for (const buffer of this.owned) buffer.destroy();
   }
 
