@@ -58,14 +58,24 @@ export interface LoggedEvent {
   modelVersion?: string;
 }
 
-export function eventsSet(events: readonly LoggedEvent[], inputSize = 784): TrainingSet {
+/**
+ * Logged events as a training set. `shift` > 0 moves each image by up to that many pixels: the logged action and
+ * its reward stay valid, since a digit moved by a pixel or two is the same digit.
+ */
+export function eventsSet(events: readonly LoggedEvent[], options: { shift?: number; seed?: number } = {}, inputSize = 784): TrainingSet {
   const images = new Float32Array(events.length * inputSize);
   events.forEach((e, i) => images.set(e.pixels, i * inputSize));
+  const random = new Random(options.seed ?? 1);
+  const gather = (indices: ArrayLike<number>) => {
+    const batch = gatherImages(images, inputSize, indices);
+    if (options.shift) shiftImages(batch, indices.length, options.shift, random);
+    return batch;
+  };
   return {
     count: events.length,
     inputSize,
     batch: (indices) => ({
-      images: gatherImages(images, inputSize, indices),
+      images: gather(indices),
       actions: Uint32Array.from({ length: indices.length }, (_, i) => events[indices[i]].action),
       propensities: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].propensity),
       rewards: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].reward),

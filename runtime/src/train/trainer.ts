@@ -21,8 +21,10 @@ export interface TrainPlan {
   lr: number;
   seed: number;
   policy?: Partial<PolicyOptions>;
-  /** Random translations of up to this many pixels in the supervised phase (default 2). */
+  /** Random translations of up to this many pixels in the supervised and events phases (default 2). */
   shift?: number;
+  /** The events phase runs at least this many steps (more epochs when there are few events). */
+  minSteps?: number;
   /** AdamW weight decay (default 0). */
   weightDecay?: number;
 }
@@ -70,7 +72,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline: meanReward(plan.events), ...plan.policy };
     // The rotation term sees a quarter of each batch (four rotations each): as many samples as the policy term.
     const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)) });
-    await phase('events', step, eventsSet(plan.events), plan.epochs, true);
+    const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));
+    await phase('events', step, eventsSet(plan.events, { shift: plan.shift ?? 2, seed: plan.seed }), epochs, true);
   }
   const last = records.at(-1);
   const testAccuracy = typeof last?.testAccuracy === 'number' ? last.testAccuracy : (await evaluate()).testAccuracy;
