@@ -59,8 +59,8 @@ describe('toModelInput', () => {
   it('reads the ink from an RGBA bitmap\'s alpha channel', () => {
     const rgba = new Uint8ClampedArray(2 * 1 * 4);
     rgba.set([10, 20, 30, 255, 0, 0, 0, 51]);
-    const [full, faint] = inkFromRgba({ width: 2, height: 1, data: rgba }).ink;
-    expect([full, faint.toFixed(6)]).toEqual([1, '0.200000']);
+    const { ink } = inkFromRgba({ width: 2, height: 1, data: rgba });
+    expect([ink.length, ink[0], ink[1].toFixed(6)]).toEqual([2, 1, '0.200000']);
   });
 
   it('refuses an empty or malformed drawing with a clear message', () => {
