@@ -6,6 +6,8 @@
 export const INPUT_SIDE = 28;
 /** Side of the box the digit's longer side is scaled to. */
 export const DIGIT_BOX = 20;
+/** Slack for a scaled side of 20 that comes out as 20.000000000000004. */
+const ROUNDING = 1e-9;
 
 /** A grayscale drawing: `ink` holds one value in [0,1] per pixel, row-major (0 is paper, 1 is full ink). */
 export interface InkImage {
@@ -62,7 +64,7 @@ export function toModelInput({ width, height, ink }: InkImage): Float32Array {
   // which keeps the box's edges on pixel edges: the same here. The shift stops where the box would leave the field, so a
   // lopsided digit loses no ink.
   const offset = (centre: number, start: number, size: number) =>
-    Math.min(Math.max(Math.ceil(INPUT_SIDE / 2 - (centre - start) * scale), 0), Math.floor(INPUT_SIDE - size * scale));
+    Math.min(Math.max(Math.ceil(INPUT_SIDE / 2 - (centre - start) * scale), 0), Math.floor(INPUT_SIDE - size * scale + ROUNDING));
   const columns = coverage(boxWidth, scale, offset(momentX / mass, left, boxWidth));
   const rows = coverage(boxHeight, scale, offset(momentY / mass, top, boxHeight));
 
