@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-time machine setup, safe to run again: the software Vulkan driver, pnpm, the dependencies.
+# One-time machine setup, safe to run again: the software Vulkan driver, Chromium, pnpm, the dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,12 @@ fi
 # better-sqlite3 compiles from source against Node's own headers.
 if ! command -v g++ >/dev/null || ! command -v make >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential python3 >/dev/null
+fi
+
+# Debian's Chromium drives the page's end-to-end test (playwright-core downloads no browser of its own).
+if ! command -v chromium >/dev/null; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then

@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { execFileSync } from 'node:child_process';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,13 +20,17 @@ export default defineConfig({
       { extends: true, test: { name: 'node', exclude: [...configDefaults.exclude, workersTests] } },
       {
         plugins: [
-          cloudflareTest(async () => ({
-            main: `${root}edge/src/worker.ts`,
-            wrangler: { configPath: `${root}edge/wrangler.toml` },
-            miniflare: {
-              bindings: { TEST_MIGRATIONS: await readD1Migrations(`${root}edge/migrations`), ADMIN_TOKEN: 'workers-test-admin' },
-            },
-          })),
+          cloudflareTest(async () => {
+            // wrangler.toml serves the page from edge/web/dist, which must exist before the pool reads it.
+            execFileSync(process.execPath, ['--import', 'tsx', 'src/node/build_web.ts'], { cwd: `${root}edge`, stdio: 'ignore' });
+            return {
+              main: `${root}edge/src/worker.ts`,
+              wrangler: { configPath: `${root}edge/wrangler.toml` },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: await readD1Migrations(`${root}edge/migrations`), ADMIN_TOKEN: 'workers-test-admin' },
+              },
+            };
+          }),
         ],
         test: { name: 'workers', root, include: [workersTests], testTimeout: 120_000, hookTimeout: 120_000 },
       },

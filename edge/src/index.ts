@@ -6,6 +6,7 @@ export { ApiError } from './errors';
 export { argmax, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
 export { dequantisePixels, IMAGE_PIXELS, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
+export type { ModelListing, ModelSummary } from './routes/models';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
 export { SqlModelRegistry } from './storage/model_registry';

@@ -325,6 +325,9 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(text).toContain('seed_rewards_total{model_version="v1"} 2');
       // (0 + 1 + the default −0.5) / 3
       expect(text).toContain(`seed_reward_mean{model_version="v1"} ${0.5 / 3}`);
+      // The registry listing says the same per version (the /models page charts it).
+      const { models } = await json(await harness.request('GET', '/v1/models'));
+      expect(models.map((m: { version: string; online: unknown }) => [m.version, m.online])).toEqual([['v1', { predictions: 3, rewards: 2, rewardMean: 0.5 / 3 }]]);
     });
   });
 }

@@ -2,3 +2,4 @@
 export { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from './local_server';
 export { envFrom, startNodeServer, type NodeServer, type NodeServerOptions } from './server';
 export { fileBlobs, openNodeStorage, readMigrations, sqliteSql, type NodeStorage } from './storage';
+export { buildWebAssets, WEB_ASSETS_DIR, WEB_DIR } from './web_assets';

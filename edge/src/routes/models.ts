@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
-import type { ActiveModelRecord, ModelRecord } from '../storage/types';
+import type { ActiveModelRecord, ModelRecord, ModelStats } from '../storage/types';
 import { limitBody, MiB, validate, versionSchema } from '../validation';
 
 const WEIGHTS_BODY_BYTES = 16 * MiB;
@@ -24,6 +24,16 @@ const modelJson = (model: ModelRecord, activeVersion: string | undefined) => ({
   uploadedAt: new Date(model.uploadedAt).toISOString(),
   active: model.version === activeVersion,
 });
+
+/** How a version did while it served: its predictions, client rewards, and mean reward over settled events. */
+const onlineJson = (stats: ModelStats | undefined) => ({ predictions: stats?.predictions ?? 0, rewards: stats?.rewards ?? 0, rewardMean: stats?.rewardMean ?? null });
+
+/** One version in the registry listing (GET /v1/models). */
+export type ModelSummary = ReturnType<typeof modelJson> & { online: ReturnType<typeof onlineJson> };
+export interface ModelListing {
+  active: string | null;
+  models: ModelSummary[];
+}
 
 const activeModelJson = (model: ActiveModelRecord) => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
 
@@ -44,8 +54,18 @@ export const modelRoutes = new Hono<AppEnv>()
     return c.json(activeModelJson(active));
   })
   .get('/models', async (c) => {
-    const [models, active] = await Promise.all([c.var.storage.models.list(), c.var.storage.models.active()]);
-    return c.json({ active: active?.version ?? null, models: models.map((model) => modelJson(model, active?.version)) });
+    const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
+    const [models, active, stats] = await Promise.all([
+      c.var.storage.models.list(),
+      c.var.storage.models.active(),
+      c.var.storage.events.statsByModel(c.var.now(), { waitMs, defaultReward }),
+    ]);
+    const online = new Map(stats.map((entry) => [entry.modelVersion, entry]));
+    const listing: ModelListing = {
+      active: active?.version ?? null,
+      models: models.map((model) => ({ ...modelJson(model, active?.version), online: onlineJson(online.get(model.version)) })),
+    };
+    return c.json(listing);
   })
   .get('/models/:version/weights', versionParam, async (c) => {
     const { version } = c.req.valid('param');

@@ -1,0 +1,42 @@
+// The page's assets: web/static copied as they are and each web/src/*_page.ts bundled by esbuild, into web/dist, which
+// wrangler serves as static assets. wrangler runs this before `wrangler dev` and `wrangler deploy` ([build] in wrangler.toml).
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+export const WEB_ASSETS_DIR = join(WEB_DIR, 'dist');
+
+/** Builds the assets into `outDir`; returns the written paths, relative to it. */
+export async function buildWebAssets(outDir = WEB_ASSETS_DIR): Promise<string[]> {
+  const sources = join(WEB_DIR, 'src');
+  const pages = (await readdir(sources)).filter((name) => name.endsWith('_page.ts'));
+  const bundles = await build({
+    entryPoints: Object.fromEntries(pages.map((name) => [name.replace(/_page\.ts$/, ''), join(sources, name)])),
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    logLevel: 'silent',
+  });
+  const staticDir = join(WEB_DIR, 'static');
+  const statics = await Promise.all((await readdir(staticDir)).map(async (name) => ({ path: join(outDir, name), contents: await readFile(join(staticDir, name)) })));
+  const files = [...bundles.outputFiles.map(({ path, contents }) => ({ path, contents })), ...statics];
+  await mkdir(outDir, { recursive: true });
+  // Each file is written whole under a temporary name beside the folder and renamed into it: a server reading the folder,
+  // or a second build running at the same time (two test files start wrangler), never sees half a file.
+  await Promise.all(
+    files.map(async ({ path, contents }) => {
+      await mkdir(dirname(path), { recursive: true });
+      const temporary = join(dirname(outDir), `.${basename(path)}.${randomUUID()}.partial`);
+      await writeFile(temporary, contents);
+      await rename(temporary, path);
+    }),
+  );
+  return files.map(({ path }) => relative(outDir, path)).sort();
+}
