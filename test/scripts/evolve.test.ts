@@ -38,7 +38,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seed-evolve-'));
-    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '1', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
+    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
     client = new ApiClient(server.url, { adminToken });
     const network = buildNetwork(SEED_ARCHITECTURE);
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
@@ -53,7 +53,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
   it('pulls every event once, with the default reward where the client sent none, and saves the cursor', async () => {
     const simulated = await simulateClients(client, { events: 400, seed: 3, split: 'train', concurrency: 8, dropRate: 0.25 });
     expect(simulated.rewardsSent).toBeLessThan(400);
-    await new Promise((r) => setTimeout(r, 1200)); // past REWARD_WAIT_SECONDS
+    await new Promise((r) => setTimeout(r, 4200)); // past REWARD_WAIT_SECONDS (4 s: under load a reward can take over a second)
     const record = await evolveGeneration(client, options);
     expect(record.eventsNew).toBe(400);
     expect(record.eventsTotal).toBe(400);
