@@ -13,6 +13,12 @@ export interface PolicyGradientShape {
   scale: number;
   /** Divide each weight by the batch's sum of weights (self-normalised importance sampling). */
   selfNormalize: boolean;
+  /**
+   * 'ratio' (default): w = π(a|x)/p, the unbiased off-policy policy gradient of the expected reward.
+   * 'inverse': w = 1/p, whose expectation over logged actions is Σ_a (r(x,a) − baseline)·∇log π(a|x): for a reward of 1
+   * on one action, the cross-entropy gradient towards it. It does not fade on actions the policy now thinks unlikely.
+   */
+  weighting?: 'ratio' | 'inverse';
 }
 
 const WG = 64;
@@ -25,7 +31,7 @@ export const policyGradient: KernelDef<PolicyGradientShape> = {
   outputs: ['loss', 'gradLogits', 'weights'],
   params: (s) => [s.batch, s.classes, f32(s.baseline), f32(s.clip), f32(s.scale)],
   workgroups: (s) => (s.selfNormalize ? [1, 1, 1] : grid1d(s.batch, WG)),
-  constants: (s) => ({ WG, SELF_NORMALIZE: s.selfNormalize ? 1 : 0 }),
+  constants: (s) => ({ WG, SELF_NORMALIZE: s.selfNormalize ? 1 : 0, INVERSE: s.weighting === 'inverse' ? 1 : 0 }),
 };
 
 /** gradLogits = ∂(scale·Σ_b loss_b)/∂logits with w held constant: scale·(−w_b·(r_b − baseline))·(onehot(a_b) − π). */
@@ -35,7 +41,7 @@ export function policyGradientRef(
 ): { loss: Float64Array; gradLogits: Float64Array; weights: Float64Array } {
   const { batch: B, classes: K } = s;
   const logP = Array.from({ length: B }, (_, b) => logSoftmaxRow(logits, b, K));
-  const weights = Float64Array.from({ length: B }, (_, b) => Math.min(Math.exp(logP[b][actions[b]]) / propensities[b], s.clip));
+  const weights = Float64Array.from({ length: B }, (_, b) => Math.min((s.weighting === 'inverse' ? 1 : Math.exp(logP[b][actions[b]])) / propensities[b], s.clip));
   if (s.selfNormalize) {
     const total = weights.reduce((sum, w) => sum + w, 0);
     weights.forEach((w, b) => { weights[b] = total > 0 ? w / total : 0; });

@@ -2,6 +2,7 @@
 // rewards [B]):
 //   π = softmax(logits_b)
 //   w_b = min(π(a_b|x_b) / p_b, clip), a constant: no gradient flows through w
+//         (INVERSE: w_b = min(1 / p_b, clip), whose expectation gives Σ_a (r − baseline)·∇log π(a|x))
 //   if SELF_NORMALIZE: w_b ← w_b / Σ_b' w_b'   (0 if the sum is 0)
 //   loss_b          = −w_b·(r_b − baseline)·log π(a_b|x_b)
 //   gradLogits[b,k] = scale·(−w_b·(r_b − baseline))·([k == a_b] − π_k)
@@ -10,6 +11,7 @@
 // the batch), which is fine for batches up to a few thousand with a handful of classes.
 override WG: u32 = 64;
 override SELF_NORMALIZE: bool = false;
+override INVERSE: bool = false;
 
 struct Params {
   batch: u32,
@@ -52,7 +54,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
   for (var b = first; b < B; b += stride) {
     let stats = softmax_stats(b);
     let chosen = exp(logits[b * K + actions[b]] - stats.x) / stats.y;
-    let w = min(chosen / propensities[b], params.clip);
+    let w = min(select(chosen, 1.0, INVERSE) / propensities[b], params.clip);
     weights[b] = w;
     total += w;
   }

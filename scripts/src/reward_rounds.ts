@@ -13,7 +13,7 @@ import { lineChart } from './svg';
 async function main(): Promise<void> {
   const flags = parseFlags({
     init: { type: 'string' }, rounds: { type: 'string' }, 'events-per-round': { type: 'string' }, epochs: { type: 'string' },
-    alpha: { type: 'string' }, baseline: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, 'min-steps': { type: 'string' }, shift: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, lr: { type: 'string' },
+    alpha: { type: 'string' }, baseline: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, 'min-steps': { type: 'string' }, weighting: { type: 'string' }, shift: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, lr: { type: 'string' },
   });
   const init = existingFile('init', flags.init);
   if (!init) throw new UsageError('--init FILE.safetensors is required (e.g. a model from pnpm train --labels 0)');
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   const batch = intFlag('batch', flags.batch, 64, 1);
   const minSteps = intFlag('min-steps', flags['min-steps'], 0, 0);
   const shift = intFlag('shift', flags.shift, 2, 0);
+  const weighting = (flags.weighting ?? 'ratio') as 'ratio' | 'inverse';
+  if (!['ratio', 'inverse'].includes(weighting)) throw new UsageError(`--weighting must be ratio or inverse, got "${flags.weighting}"`);
   const temperature = numberFlag('temperature', flags.temperature, 1, 0, 100, { exclusiveMin: true });
   const random = new Random(intFlag('seed', flags.seed, 1));
   const out = flags.out ?? 'models/rewards-only';
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
       events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), action, propensity: Math.max(row[action], 1e-6), reward: r });
     });
     reward.push([round, total / perRound]);
-    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch, lr, seed: round, minSteps, shift, policy: { clip, ...(baseline === undefined ? {} : { baseline }) } }, trainingProgress(`round ${round} `));
+    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch, lr, seed: round, minSteps, shift, policy: { clip, weighting, ...(baseline === undefined ? {} : { baseline }) } }, trainingProgress(`round ${round} `));
     accuracy.push([round, result.testAccuracy]);
     console.log(`round ${round}: ${events.length} events, reward while logging ${(total / perRound).toFixed(4)}, test accuracy ${(result.testAccuracy * 100).toFixed(2)}%`);
   }

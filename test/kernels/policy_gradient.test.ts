@@ -36,6 +36,8 @@ const shapes: [string, PolicyGradientShape][] = [
   ['batch 7, 10 classes, clip 2, baseline 0.3, self-normalised', { batch: 7, classes: 10, baseline: 0.3, clip: 2, scale: 0.5, selfNormalize: true }],
   ['model: batch 64, 10 classes, clip 10', { batch: 64, classes: 10, baseline: 0.1, clip: 10, scale: 1 / 64, selfNormalize: false }],
   ['model: batch 64, 10 classes, clip 10, self-normalised', { batch: 64, classes: 10, baseline: 0.1, clip: 10, scale: 1 / 64, selfNormalize: true }],
+  ['model: batch 61, 10 classes, clip 10, inverse-propensity weights, self-normalised', { batch: 61, classes: 10, baseline: 0.1, clip: 10, scale: 1 / 61, selfNormalize: true, weighting: 'inverse' }],
+  ['batch 9, 7 classes, clip 3, inverse-propensity weights', { batch: 9, classes: 7, baseline: 0.2, clip: 3, scale: 1, selfNormalize: false, weighting: 'inverse' }],
   ['batch 3000, 10 classes, clip 5, self-normalised (one workgroup)', { batch: 3000, classes: 10, baseline: 0.5, clip: 5, scale: 1, selfNormalize: true }],
   ['batch 70000, 4 classes, clip 5 (workgroups folded into y)', { batch: 70_000, classes: 4, baseline: 0.5, clip: 5, scale: 1, selfNormalize: false }],
 ];
@@ -66,6 +68,25 @@ describe.each(testGpus)('policy gradient on $backend', ({ cache }) => {
 });
 
 describe('policy gradient reference', () => {
+  it('inverse-propensity weights: the expected gradient over logged actions is Σ_a (r(a) − baseline)·∇log π(a)', () => {
+    const random = new Random(17);
+    const K = 6;
+    const logits = random.floats(K, -2, 2);
+    const logging = Float64Array.from(random.floats(K, 0.2, 1));
+    const total = logging.reduce((a, b) => a + b, 0);
+    logging.forEach((p, a) => { logging[a] = p / total; });
+    const reward = Float32Array.from({ length: K }, (_, a) => (a === 2 ? 1 : random.uniform(0, 0.3)));
+    const s: PolicyGradientShape = { batch: 1, classes: K, baseline: 0.25, clip: Infinity, scale: 1, selfNormalize: false, weighting: 'inverse' };
+    const expected = new Float64Array(K);
+    for (let a = 0; a < K; a++) {
+      const { gradLogits } = policyGradientRef(s, logits, [a], [logging[a]], [reward[a]]);
+      gradLogits.forEach((g, k) => { expected[k] += logging[a] * g; });
+    }
+    const pi = logSoftmaxRow(logits, 0, K).map(Math.exp);
+    const exact = Array.from({ length: K }, (_, k) => -Array.from({ length: K }, (_, a) => (reward[a] - s.baseline) * ((k === a ? 1 : 0) - pi[k])).reduce((x, y) => x + y, 0));
+    expectClose('expected inverse-propensity gradient', expected, exact);
+  });
+
   it.each(golden.map((g) => [g.name, g] as const))('matches golden: %s', (_, g) => {
     const ref = policyGradientRef(g.shape, g.logits, g.actions, g.propensities, g.rewards);
     expectClose('policy gradient reference', ref.weights, g.weights);

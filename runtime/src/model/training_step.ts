@@ -24,6 +24,8 @@ export interface PolicyOptions {
   selfNormalize: boolean;
   /** Subtracted from each reward (a baseline, or BanditNet's λ). */
   baseline: number;
+  /** 'ratio' (π/p, default) or 'inverse' (1/p): see policy_gradient.ts. */
+  weighting?: 'ratio' | 'inverse';
 }
 
 export interface StepOptions extends AdamOptions {

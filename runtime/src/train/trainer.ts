@@ -21,7 +21,7 @@ export interface TrainPlan {
   lr: number;
   seed: number;
   policy?: Partial<PolicyOptions>;
-  /** Random translations of up to this many pixels in the supervised and events phases (default 2). */
+  /** Random translations of up to this many pixels in every phase (default 2). */
   shift?: number;
   /** The events phase runs at least this many steps (more epochs when there are few events). */
   minSteps?: number;
@@ -61,7 +61,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
 
   if (plan.pretrainEpochs > 0) {
     const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: 1 } });
-    await phase('pretrain', step, digitsSet(data.train, false), plan.pretrainEpochs, false);
+    // Shifted copies keep rotation prediction from settling on where the ink sits: features generalise better.
+    await phase('pretrain', step, digitsSet(data.train, false, { shift: plan.shift ?? 2, seed: plan.seed }), plan.pretrainEpochs, false);
   }
   if (plan.labels > 0 && plan.epochs > 0) {
     const labelled = subset(data.train, Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i));
