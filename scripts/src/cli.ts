@@ -62,3 +62,10 @@ export function runMain(main: () => Promise<void>): void {
     },
   );
 }
+
+/** --weighting: the policy gradient's importance weights, π/p ('ratio') or 1/p ('inverse'). */
+export function weightingFlag(value: string | undefined, fallback: 'ratio' | 'inverse' = 'inverse'): 'ratio' | 'inverse' {
+  if (value === undefined) return fallback;
+  if (value !== 'ratio' && value !== 'inverse') throw new UsageError(`--weighting must be ratio or inverse, got "${value}"`);
+  return value;
+}

@@ -9,7 +9,7 @@ import {
   trainModel, writeModel, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
 import { ApiClient, type ExportedEvent } from './api_client';
-import { intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
 import { trainingProgress } from './progress';
 
 export interface EvolveOptions {
@@ -24,6 +24,10 @@ export interface EvolveOptions {
   batch: number;
   lr: number;
   seed: number;
+  /** Importance weights of the policy gradient: 'ratio' π/p or 'inverse' 1/p (see policy_gradient.ts). */
+  weighting?: 'ratio' | 'inverse';
+  /** The candidate trains for at least this many steps, however few the events. */
+  minSteps?: number;
   dryRun: boolean;
   log?: (line: string) => void;
 }
@@ -145,7 +149,10 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const cache = new PipelineCache(gpu);
   const candidate = new Model(cache, parentFile.network, parentFile.tensors);
   const data = loadMnist();
-  await trainModel(candidate, data, { pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr, seed: options.seed }, trainingProgress('candidate '));
+  await trainModel(candidate, data, {
+    pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
+    seed: options.seed, minSteps: options.minSteps, policy: { weighting: options.weighting ?? 'inverse' },
+  }, trainingProgress('candidate '));
   lap('train');
 
   // 3. Off-policy evaluation on the held-out events: the candidate's greedy policy against the active one's.
@@ -188,7 +195,7 @@ async function main(): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
-    margin: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    margin: { type: 'string' }, clip: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
   });
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -204,7 +211,8 @@ async function main(): Promise<void> {
     minEvents: intFlag('min-events', flags['min-events'], 500, 1), margin: numberFlag('margin', flags.margin, 0, 0, 1),
     clip: numberFlag('clip', flags.clip, 20, 1, 1e6),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true }),
-    seed: intFlag('seed', flags.seed, 1), dryRun: !!flags['dry-run'], log: (line) => console.error(line),
+    seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
+    dryRun: !!flags['dry-run'], log: (line) => console.error(line),
   });
   console.log(`${record.decision}: ${record.version} (parent ${record.parent}); ${record.reason}`);
   console.log(`events: ${record.eventsTotal} total, ${record.eventsNew} new, ${record.eventsTrain} train, ${record.eventsHeldOut} held out; ` +

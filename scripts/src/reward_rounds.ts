@@ -6,7 +6,7 @@ import {
   getGpu, IMAGE_SIZE, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
   type LoggedEvent,
 } from '@seed/runtime';
-import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { existingFile, intFlag, weightingFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
 import { trainingProgress } from './progress';
 import { lineChart } from './svg';
 
@@ -27,8 +27,7 @@ async function main(): Promise<void> {
   const batch = intFlag('batch', flags.batch, 64, 1);
   const minSteps = intFlag('min-steps', flags['min-steps'], 0, 0);
   const shift = intFlag('shift', flags.shift, 2, 0);
-  const weighting = (flags.weighting ?? 'ratio') as 'ratio' | 'inverse';
-  if (!['ratio', 'inverse'].includes(weighting)) throw new UsageError(`--weighting must be ratio or inverse, got "${flags.weighting}"`);
+  const weighting = weightingFlag(flags.weighting);
   const temperature = numberFlag('temperature', flags.temperature, 1, 0, 100, { exclusiveMin: true });
   const random = new Random(intFlag('seed', flags.seed, 1));
   const out = flags.out ?? 'models/rewards-only';

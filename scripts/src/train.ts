@@ -4,7 +4,7 @@ import {
   buildNetwork, getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
   SEED_ARCHITECTURE, trainModel, writeModel, type EpochRecord,
 } from '@seed/runtime';
-import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
 import { trainingProgress } from './progress';
 import { lineChart } from './svg';
 
@@ -14,6 +14,8 @@ const HELP = `pnpm train [flags]
   --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
   --alpha A             weight of the self-supervised loss in the events phase, in [0,1] (default 0.5)
+  --weighting W         policy-gradient importance weights: inverse (1/p, default) or ratio (π/p)
+  --clip C              importance weights are clipped at C (default 10)
   --init FILE           start from this weights file (its version becomes the parent)
   --batch B             batch size (default 64)
   --lr X                Adam learning rate, decayed along a cosine (default 0.002)
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     'pretrain-epochs': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
     alpha: { type: 'string' }, init: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, metrics: { type: 'string' }, plot: { type: 'string' }, version: { type: 'string' },
-    backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    backend: { type: 'string' }, weighting: { type: 'string' }, clip: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) {
     console.log(HELP);
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     batch: intFlag('batch', flags.batch, 64, 1, 4096),
     lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1),
+    policy: { weighting: weightingFlag(flags.weighting), clip: numberFlag('clip', flags.clip, 10, 1, 1e6) },
     events: eventsFile ? parseEvents(readFileSync(eventsFile, 'utf8'), eventsFile) : undefined,
   };
   if (eventsFile && plan.events!.length === 0) throw new UsageError(`--events: ${eventsFile} holds no events`);

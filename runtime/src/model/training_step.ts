@@ -120,6 +120,10 @@ export class TrainingStep {
           loss = await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels: inputs.labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'supervised loss');
         } else {
           const policy = options.policy ?? { clip: 10, selfNormalize: true, baseline: 0 };
+          if (policy.weighting === 'inverse' && policy.baseline > 0) {
+            // −(0 − b)/p·log π(a|x) falls without bound as π(a|x) → 0: the policy would learn only to avoid logged actions.
+            throw new Error(`inverse-propensity weights need a baseline ≤ 0 (got ${policy.baseline}): with a positive one the loss has no lower bound`);
+          }
           inputs.actions = buffer('actions', batch * 4);
           inputs.propensities = buffer('propensities', batch * 4);
           inputs.rewards = buffer('rewards', batch * 4);

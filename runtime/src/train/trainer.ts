@@ -70,7 +70,9 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     await phase('supervised', step, digitsSet(labelled, true, { shift: plan.shift ?? 2, seed: plan.seed }), plan.epochs, true);
   }
   if (plan.events && plan.events.length > 0 && plan.epochs > 0) {
-    const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline: meanReward(plan.events), ...plan.policy };
+    // Ratio weights take the mean reward as baseline; inverse-propensity weights need 0 (see TrainingStep).
+    const baseline = plan.policy?.weighting === 'inverse' ? 0 : meanReward(plan.events);
+    const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline, ...plan.policy };
     // The rotation term sees a quarter of each batch (four rotations each): as many samples as the policy term.
     const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)) });
     const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));
