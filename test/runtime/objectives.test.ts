@@ -37,7 +37,7 @@ describe.each(testGpus)('objectives on $backend', ({ cache }) => {
     await model.destroy();
   });
 
-  it('the fused policy-gradient update raises the greedy reward learned from uniformly random logged actions', async () => {
+  it.each(['ratio', 'inverse'] as const)('the fused policy-gradient update (%s weights) raises the greedy reward learned from uniformly random logged actions', async (weighting) => {
     const model = new Model(cache, network, initialParameters(network, 4));
     const events = uniformEvents(6, 5);
     const greedyReward = async () => {
@@ -50,11 +50,18 @@ describe.each(testGpus)('objectives on $backend', ({ cache }) => {
       return correct / small.count;
     };
     const before = await greedyReward();
-    const step = await TrainingStep.create(model, { batch: 64, terms: { rotation: 0.2, policy: 0.8 }, lr: 2e-3, policy: { clip: 20, selfNormalize: true, baseline: 0.1 }, rotationImages: 16 });
+    const step = await TrainingStep.create(model, { batch: 64, terms: { rotation: 0.2, policy: 0.8 }, lr: 2e-3, policy: { clip: 20, selfNormalize: true, baseline: weighting === 'inverse' ? 0 : 0.1, weighting }, rotationImages: 16 });
     const records = await runEpochs(step, eventsSet(events), { phase: 'events', epochs: 3, seed: 2, lr: 2e-3 });
     const after = await greedyReward();
-    console.log(`greedy reward on the logged images: ${before.toFixed(3)} → ${after.toFixed(3)}; policy loss ${records[0].loss.policy!.toFixed(4)} → ${records.at(-1)!.loss.policy!.toFixed(4)}`);
+    console.log(`${weighting} weights: greedy reward on the logged images ${before.toFixed(3)} → ${after.toFixed(3)}; policy loss ${records[0].loss.policy!.toFixed(4)} → ${records.at(-1)!.loss.policy!.toFixed(4)}`);
     expect(after).toBeGreaterThan(before + 0.3);
+    await model.destroy();
+  });
+
+  it('refuses inverse-propensity weights with a positive baseline (the loss would have no lower bound)', async () => {
+    const model = new Model(cache, network, initialParameters(network, 4));
+    await expect(TrainingStep.create(model, { batch: 8, terms: { policy: 1 }, lr: 1e-3, policy: { clip: 10, selfNormalize: true, baseline: 0.1, weighting: 'inverse' } }))
+      .rejects.toThrow(/baseline ≤ 0/);
     await model.destroy();
   });
 });
