@@ -2,9 +2,10 @@
 // fine-tuning on the first N labelled train images, once from a rotation-pretrained model and once from the random
 // initialisation that pretraining started from; test accuracy (2,000 test images) per seed, mean and spread.
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, SEED_ARCHITECTURE, trainModel,
+  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, runMain, writeFileAtomic } from './cli';
+import { pretrainedModel } from './pretrained';
 import { trainingProgress } from './progress';
 import { barChart } from './svg';
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   });
   const labels = intFlag('labels', flags.labels, 100, 1, 8000);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
-  const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], 6, 1);
+  const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], 15, 1);
   const epochs = intFlag('epochs', flags.epochs, 60, 1);
   const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
   const out = flags.out ?? `report/labels-${labels}`;
@@ -30,8 +31,10 @@ async function main(): Promise<void> {
   const runs: { seed: number; pretrained: number; scratch: number }[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const accuracy = async (pretrain: number) => {
-      const model = new Model(cache, network, initialParameters(network, seed));
-      const result = await trainModel(model, data, { pretrainEpochs: pretrain, labels, epochs, alpha: 0, batch: 64, lr, seed },
+      // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
+      const start = pretrain ? (await readModel((await pretrainedModel({ pretrainEpochs: pretrain, labels: 0, seed }, (l) => console.error(l))).file)).tensors : initialParameters(network, seed);
+      const model = new Model(cache, network, start);
+      const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, lr, seed },
         trainingProgress(`seed ${seed} ${pretrain ? 'pretrained' : 'scratch'} `));
       await model.destroy();
       return result.testAccuracy;

@@ -1,19 +1,17 @@
 // pnpm start: the main job, end to end. Pretrain without labels (or reuse a cached pretrained model), start the edge
 // API locally, publish the model, then for several generations let simulated clients predict and reward, and evolve.
 // Prints one line per generation and writes report/index.html with charts; stops the server it started, always.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from '@seed/edge/node';
-import { buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
 import { ApiClient } from './api_client';
 import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
 import { evolveGeneration, type GenerationRecord } from './evolve';
-import { ProgressBar, trainingProgress } from './progress';
+import { pretrainedModel, ROOT } from './pretrained';
+import { ProgressBar } from './progress';
 import { simulateClients } from './simulate';
 import { lineageChart, lineChart } from './svg';
-
-const ROOT = resolve(import.meta.dirname, '../..');
 
 interface GenerationRow {
   generation: number;
@@ -22,31 +20,6 @@ interface GenerationRow {
   onlineReward: number;
   testAccuracy: number;
   record?: GenerationRecord;
-}
-
-/** The pretrained model for these settings, trained once and cached under models/. */
-async function pretrained(settings: { pretrainEpochs: number; labels: number; seed: number }): Promise<{ file: Uint8Array; testAccuracy: number }> {
-  const path = join(ROOT, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
-  if (existsSync(path)) {
-    try {
-      const bytes = new Uint8Array(readFileSync(path));
-      const model = await readModel(bytes);
-      console.log(`reusing ${path}`);
-      return { file: bytes, testAccuracy: Number(model.metadata.metrics.testAccuracy) };
-    } catch (error) {
-      console.log(`retraining: ${(error as Error).message}`);
-    }
-  }
-  const gpu = await getGpu(undefined, (line) => console.log(line));
-  const network = buildNetwork(SEED_ARCHITECTURE);
-  const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
-  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress());
-  const file = await writeModel(network, await model.tensors(), {
-    version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs },
-  });
-  await model.destroy();
-  writeFileAtomic(path, file);
-  return { file, testAccuracy: result.testAccuracy };
 }
 
 async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken: string, exploration: string): Promise<{ url: string; server: DetachedProcess }> {
@@ -113,7 +86,7 @@ async function main(): Promise<void> {
   };
   if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
   const started = performance.now();
-  const { file, testAccuracy } = await pretrained(settings);
+  const { file, testAccuracy } = await pretrainedModel(settings);
   const runDir = join(ROOT, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
