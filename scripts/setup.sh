@@ -30,6 +30,11 @@ if ! command -v chromium >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# Debian's PyTorch: a test loads our weights file into a PyTorch model of the same layers (DESIGN.md's promise).
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
+fi
+
 if [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
   as_root npm install -g --silent pnpm@12.4.2
 fi
