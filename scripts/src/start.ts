@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
+    report: { type: 'string' },
   });
   const settings = {
     generations: intFlag('generations', flags.generations, 6, 1, 100),
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     exploration: flags.exploration ?? 'softmax:1.0',
     seed: intFlag('seed', flags.seed, 1),
     server: flags.server ?? 'wrangler',
+    report: flags.report ?? join(ROOT, 'report', 'index.html'),
   };
   if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
   const started = performance.now();
@@ -124,9 +126,9 @@ async function main(): Promise<void> {
       const c = record.candidate?.snips;
       console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
         `${c ? `${c.value.toFixed(4)} [${c.lower.toFixed(4)}, ${c.upper.toFixed(4)}]` : '-'.padEnd(24)}  ${record.decision}`);
-      writeFileAtomic(join(ROOT, 'report', 'index.html'), report(rows, settings));
+      writeFileAtomic(settings.report, report(rows, settings));
     }
-    console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: report/index.html; run data: ${runDir}`);
+    console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${settings.report}; run data: ${runDir}`);
   } finally {
     await stop();
   }
