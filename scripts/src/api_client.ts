@@ -1,4 +1,5 @@
 // A typed client of the edge API (DESIGN.md): what simulated clients and `pnpm evolve` use, over HTTP only.
+import { randomUUID } from 'node:crypto';
 import type { Prediction } from '@seed/edge';
 
 export type { Prediction };
@@ -24,6 +25,21 @@ export class ApiError extends Error {
   override name = 'ApiError';
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
+  }
+}
+
+/** Unreachable, 502 and 503 (a restarting worker, a busy database) are worth another try; the rest are answers. */
+const isTransient = (error: unknown) => error instanceof ApiError && (error.status === 0 || error.status === 502 || error.status === 503);
+
+/** Runs an idempotent request up to `attempts` times, waiting 0.25 s, 0.5 s, ... between tries. */
+export async function retryTransient<T>(request: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (attempt >= attempts || !isTransient(error)) throw error;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
+    }
   }
 }
 
@@ -66,12 +82,18 @@ export class ApiClient {
     return this.fetchJson('/health');
   }
 
+  /**
+   * Predict carries an event id (a fresh one unless given), which makes it idempotent: a request lost to a restart
+   * or a dropped connection is sent again and cannot log the event twice.
+   */
   async predict(pixels: ArrayLike<number>, options: { eventId?: string; explore?: boolean } = {}): Promise<Prediction> {
-    return this.fetchJson('/v1/predict', this.json({ pixels: Array.from(pixels), ...options }));
+    const body = { pixels: Array.from(pixels), ...options, eventId: options.eventId ?? randomUUID() };
+    return retryTransient(() => this.fetchJson('/v1/predict', this.json(body)));
   }
 
+  /** The same reward sent twice is accepted twice and stored once, so it is retried like predict. */
   async reward(eventId: string, value: number): Promise<void> {
-    await this.request(`/v1/events/${encodeURIComponent(eventId)}/reward`, this.json({ value }));
+    await retryTransient(() => this.request(`/v1/events/${encodeURIComponent(eventId)}/reward`, this.json({ value })));
   }
 
   /** One page of the event export after `cursor`; `complete` is false when the stream was cut short. */
