@@ -19,13 +19,13 @@ async function main(): Promise<void> {
   if (!init) throw new UsageError('--init FILE.safetensors is required (e.g. a model from pnpm train --labels 0)');
   const rounds = intFlag('rounds', flags.rounds, 6, 1);
   const perRound = intFlag('events-per-round', flags['events-per-round'], 4000, 1);
-  const epochs = intFlag('epochs', flags.epochs, 2, 1);
-  const alpha = numberFlag('alpha', flags.alpha, 0.5, 0, 1);
-  const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
+  const epochs = intFlag('epochs', flags.epochs, 4, 1);
+  const alpha = numberFlag('alpha', flags.alpha, 0.2, 0, 1);
+  const lr = numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true });
   const baseline = flags.baseline === undefined || flags.baseline === 'mean' ? undefined : numberFlag('baseline', flags.baseline, 0, -1, 1);
   const clip = numberFlag('clip', flags.clip, 10, 1, 1e6);
   const batch = intFlag('batch', flags.batch, 64, 1);
-  const minSteps = intFlag('min-steps', flags['min-steps'], 0, 0);
+  const minSteps = intFlag('min-steps', flags['min-steps'], 750, 0);
   const shift = intFlag('shift', flags.shift, 2, 0);
   const weighting = weightingFlag(flags.weighting);
   const temperature = numberFlag('temperature', flags.temperature, 1, 0, 100, { exclusiveMin: true });
