@@ -118,6 +118,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   };
 
   // 1. Pull new events since the saved cursor.
+  log('step: pull');
   const store = new EventStore(options.state);
   let cursor = readCursor(options.state);
   let eventsNew = 0;
@@ -145,6 +146,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   }
 
   // 2. Train a candidate from the active model on every training event so far.
+  log('step: train');
   const gpu = await getGpu();
   const cache = new PipelineCache(gpu);
   const candidate = new Model(cache, parentFile.network, parentFile.tensors);
@@ -156,6 +158,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   lap('train');
 
   // 3. Off-policy evaluation on the held-out events: the candidate's greedy policy against the active one's.
+  log('step: evaluate');
   const current = new Model(cache, parentFile.network, parentFile.tensors);
   const rewards = heldOut.map((e) => e.reward);
   const propensities = heldOut.map((e) => e.propensity);
@@ -178,6 +181,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   }
 
   // 5. Publish and promote, then record the generation and save the cursor.
+  log('step: publish');
   const metrics = {
     offPolicy: { snips: candidateEstimate.snips, ips: candidateEstimate.ips, effectiveSampleSize: candidateEstimate.effectiveSampleSize, heldOut: heldOut.length },
     activeOffPolicy: activeEstimate.snips, testAccuracy: testAccuracy.candidate, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs,
