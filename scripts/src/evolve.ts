@@ -2,7 +2,7 @@
 // events so far, evaluate it off-policy on held-out events against the active model, and publish and promote it
 // only if its lower bound beats the active model. The cursor is saved last, so an interrupted run loses nothing,
 // and events are kept by id, so a repeated pull counts nothing twice.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   getGpu, greedyProbabilities, loadMnist, Model, offPolicyEstimate, parseEventLine, PipelineCache, readModel, softmaxRows,
@@ -66,7 +66,11 @@ class EventStore {
   constructor(dir: string) {
     this.file = join(dir, 'events.ndjson');
     if (!existsSync(this.file)) return;
-    readFileSync(this.file, 'utf8').split('\n').forEach((line, i) => {
+    let text = readFileSync(this.file, 'utf8');
+    // Cut a torn last line (a run killed mid-append), so the next append starts on a line of its own.
+    const whole = text.lastIndexOf('\n') + 1;
+    if (whole < text.length) truncateSync(this.file, Buffer.byteLength((text = text.slice(0, whole))));
+    text.split('\n').forEach((line, i) => {
       // A run killed mid-append can leave a partial last line: it is pulled again, so skip it.
       if (!line.trim()) return;
       try {
