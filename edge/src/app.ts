@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { modelRoutes } from './routes/models';
 import { predictRoutes } from './routes/predict';
+import { StorageError } from './storage/sql';
 import type { Storage } from './storage/types';
 
 export interface AppOptions<Bindings extends Env> {
@@ -57,6 +58,11 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
     if (error instanceof HTTPException) return c.json(errorBody(HTTP_ERROR_CODES[error.status] ?? 'http_error', error.message), error.status);
+    if (error instanceof StorageError) {
+      // One line in the log; the client learns only that it may try again.
+      console.error(`${c.req.method} ${c.req.path}: ${error.message}`);
+      return c.json(errorBody('storage_unavailable', 'the event log or model registry is unavailable: try again later'), 503);
+    }
     console.error(`${c.req.method} ${c.req.path}:`, error);
     return c.json(errorBody('internal', 'internal error'), 500);
   });

@@ -10,6 +10,6 @@ export type { ModelListing, ModelSummary } from './routes/models';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
 export { SqlModelRegistry } from './storage/model_registry';
-export { applyMigrations, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from './storage/sql';
+export { applyMigrations, StorageError, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from './storage/sql';
 export type * from './storage/types';
 export type { WorkerEnv } from './worker';

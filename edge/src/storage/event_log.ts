@@ -1,6 +1,6 @@
 // The event log on SQL: one implementation for D1 and SQLite.
 import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, RewardOutcome, RewardRules } from './types';
-import type { SqlDatabase } from './sql';
+import { guardedSql, type SqlDatabase } from './sql';
 
 interface EventRow {
   seq: number;
@@ -31,7 +31,11 @@ const toEvent = (row: EventRow): PredictionEvent => ({
 });
 
 export class SqlEventLog implements EventLog {
-  constructor(private readonly db: SqlDatabase) {}
+  private readonly db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.db = guardedSql(db);
+  }
 
   async find(eventIds: string[]): Promise<Map<string, PredictionEvent>> {
     const found = new Map<string, PredictionEvent>();

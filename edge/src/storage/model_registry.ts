@@ -1,7 +1,7 @@
 // The model registry on SQL rows plus a blob store for the weights: one implementation for D1 + R2 and SQLite + files.
 import { sha256Hex, type LayerSpec, type ModelMetadata } from '@seed/runtime/engine';
 import type { ActiveModelRecord, AddModelOutcome, BlobStore, ModelRecord, ModelRegistry } from './types';
-import type { SqlDatabase } from './sql';
+import { guardedSql, storageCall, type SqlDatabase } from './sql';
 
 interface ModelRow {
   version: string;
@@ -32,10 +32,16 @@ const toRecord = (row: ModelRow): ModelRecord => ({
 });
 
 export class SqlModelRegistry implements ModelRegistry {
-  constructor(
-    private readonly db: SqlDatabase,
-    private readonly blobs: BlobStore,
-  ) {}
+  private readonly db: SqlDatabase;
+  private readonly blobs: BlobStore;
+
+  constructor(db: SqlDatabase, blobs: BlobStore) {
+    this.db = guardedSql(db);
+    this.blobs = {
+      put: (key, bytes, sha256) => storageCall('blob store', () => blobs.put(key, bytes, sha256)),
+      get: (key) => storageCall('blob store', () => blobs.get(key)),
+    };
+  }
 
   async add(metadata: ModelMetadata, file: Uint8Array, now: number): Promise<AddModelOutcome> {
     const fileSha256 = await sha256Hex(file);

@@ -14,6 +14,29 @@ export interface SqlDatabase {
   transaction(statements: SqlStatement[]): Promise<number[]>;
 }
 
+/** The database or the blob store failed (unreachable, closed, locked, full): the API answers 503, never a wrong answer. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+/** Runs a storage call, turning whatever the driver throws into a StorageError that keeps the driver's message. */
+export async function storageCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new StorageError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** The same database, its failures as StorageError. */
+export function guardedSql(db: SqlDatabase): SqlDatabase {
+  return {
+    all: (sql, ...params) => storageCall('database', () => db.all(sql, ...params)),
+    first: (sql, ...params) => storageCall('database', () => db.first(sql, ...params)),
+    transaction: (statements) => storageCall('database', () => db.transaction(statements)),
+  };
+}
+
 export interface Migration {
   /** File name in edge/migrations, e.g. 0001_event_log_and_registry.sql */
   name: string;
