@@ -1,12 +1,38 @@
 // The active model's engine, loaded once per isolate and swapped when the registry's active model changes.
-import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { CpuEngine, readModel, type Network } from '@seed/runtime/engine';
 import { ApiError } from './errors';
+import { IMAGE_PIXELS } from './pixels';
 import type { ModelRecord, ModelRegistry } from './storage/types';
 
 export interface ServingModel {
   version: string;
   sha256: string;
   engine: CpuEngine;
+}
+
+/** Classes of the policy head: a prediction answers `probabilities[10]`. */
+export const CLASSES = 10;
+/** Per image, so a batch of 64 stays within a Worker's memory and a second or so of CPU. */
+export const MAX_ACTIVATION_VALUES = 131_072;
+export const MAX_MULTIPLY_ADDS = 16_777_216;
+
+/** Why the edge cannot serve this network (it takes 1×28×28 images, answers 10 classes, in bounded work), or null. */
+export function servingProblem(network: Network): string | null {
+  const [channels, height, width] = network.input;
+  if (channels * height * width !== IMAGE_PIXELS || channels !== 1) return `the model takes ${network.input.join('×')} inputs, the API sends 1×28×28 images`;
+  const classes = network.heads.policy.outFeatures;
+  if (classes !== CLASSES) return `the policy head has ${classes} classes, the API answers ${CLASSES}`;
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  let work = 0;
+  for (const { layer, inShape, outShape } of network.trunk) {
+    if (size(outShape) > MAX_ACTIVATION_VALUES) return `a ${layer.kind} layer gives ${size(outShape)} values per image, over the edge's limit of ${MAX_ACTIVATION_VALUES}`;
+    if (layer.kind === 'conv2d') work += size(outShape) * inShape[0] * layer.kernelSize ** 2;
+    else if (layer.kind === 'dense') work += layer.inFeatures * layer.outFeatures;
+    else if (layer.kind === 'maxpool2d') work += size(outShape) * layer.kernelSize ** 2;
+  }
+  for (const head of Object.values(network.heads)) work += head.inFeatures * head.outFeatures;
+  if (work > MAX_MULTIPLY_ADDS) return `the model needs ${work} multiply-adds per image, over the edge's limit of ${MAX_MULTIPLY_ADDS}`;
+  return null;
 }
 
 export class ActiveModelCache {
@@ -33,5 +59,7 @@ async function load(active: ModelRecord, registry: ModelRegistry): Promise<Servi
   if (!file) throw new ApiError(500, 'weights_missing', `the weights of active model ${active.version} are missing from the store`);
   // readModel checks the file again: the store could have been changed behind the registry's back.
   const model = await readModel(file);
+  const problem = servingProblem(model.network);
+  if (problem) throw new ApiError(500, 'model_unservable', `active model ${active.version}: ${problem}`);
   return { version: active.version, sha256: model.metadata.sha256, engine: new CpuEngine(model) };
 }

@@ -46,6 +46,8 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
     images.forEach((image, i) => dequantisePixels(image, input, i * engine.inputSize));
     const classes = engine.classes();
     const logits = engine.logits(input, fresh.length);
+    // Huge weights can overflow a logit: answer nothing rather than a NaN propensity.
+    if (!logits.every(Number.isFinite)) throw new ApiError(500, 'model_output_invalid', `model ${active.version} gave a logit that is not finite: nothing was logged`);
     const probabilities = softmaxRows(logits, fresh.length, classes);
     const policy = explore ? settings.exploration : GREEDY;
     const time = now();

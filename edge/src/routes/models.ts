@@ -1,7 +1,8 @@
 // The model registry: upload (verified before it is stored), listing, weights, promotion and rollback.
-import { ModelFileError, readModel, type ModelMetadata } from '@seed/runtime/engine';
+import { ModelFileError, readModel, type ModelFile, type ModelMetadata } from '@seed/runtime/engine';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { servingProblem } from '../active_model';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
@@ -37,14 +38,18 @@ export interface ModelListing {
 
 const activeModelJson = (model: ActiveModelRecord) => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
 
-/** The file's metadata once format, architecture, shapes and checksum check out; a 400 that says what is wrong otherwise. */
+/** The file's metadata once format, architecture, shapes, checksum and serving shape check out; a 400 that says what is wrong otherwise. */
 async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
+  let model: ModelFile;
   try {
-    return (await readModel(file)).metadata;
+    model = await readModel(file);
   } catch (error) {
     if (error instanceof ModelFileError) throw new ApiError(400, 'invalid_model', error.message);
     throw error;
   }
+  const problem = servingProblem(model.network);
+  if (problem) throw new ApiError(400, 'invalid_model', `weights file: ${problem}`);
+  return model.metadata;
 }
 
 export const modelRoutes = new Hono<AppEnv>()
