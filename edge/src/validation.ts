@@ -1,7 +1,6 @@
 // Request checks shared by the routes: size limits before parsing, zod validation with one clear error line.
 import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ApiError } from './errors';
@@ -14,21 +13,42 @@ const describeSize = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MiB` : `
 
 export const tooLarge = (what: string, maxBytes: number) => new ApiError(413, 'too_large', `${what} is over the limit of ${describeSize(maxBytes)}`);
 
+/**
+ * Past a limit, up to this many more bytes are read and dropped before the 413: the answer then follows the whole
+ * request, so the connection stays usable (the Node entry would otherwise drop it while the client is still sending).
+ * A larger body gets its 413 at once, with the connection closed.
+ */
+const MAX_DISCARDED_BYTES = 64 * MiB;
+
 /** Refuses a body over `maxBytes` before anything parses it, and records its size for finer limits. */
-export const limitBody = (maxBytes: number) => {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw tooLarge('the body', maxBytes);
-    },
+export const limitBody = (maxBytes: number) =>
+  createMiddleware<{ Variables: { bodyBytes: number } }>(async (c, next) => {
+    const refuse = (closeConnection: boolean) => {
+      if (closeConnection) c.header('Connection', 'close');
+      return tooLarge('the body', maxBytes);
+    };
+    const declared = c.req.header('Transfer-Encoding') ? Number.NaN : Number(c.req.header('Content-Length'));
+    if (declared > maxBytes + MAX_DISCARDED_BYTES) throw refuse(true);
+    const body = c.req.raw.body;
+    if (!body) {
+      c.set('bodyBytes', 0);
+      return next();
+    }
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.length;
+      if (size <= maxBytes) chunks.push(read.value);
+      else if (size > maxBytes + MAX_DISCARDED_BYTES) throw refuse(true);
+    }
+    if (size > maxBytes) throw refuse(false);
+    const bytes = new Uint8Array(size);
+    chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
+    c.req.raw = new Request(c.req.raw, { body: bytes });
+    c.set('bodyBytes', size);
+    await next();
   });
-  return createMiddleware<{ Variables: { bodyBytes: number } }>((c, next) =>
-    limit(c, async () => {
-      c.set('bodyBytes', (await c.req.arrayBuffer()).byteLength);
-      await next();
-    }),
-  );
-};
 
 /** `instances[3].pixels[17]` */
 const pathText = (path: PropertyKey[]) => path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`)).join('');
