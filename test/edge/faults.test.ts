@@ -1,10 +1,11 @@
 // Faults: refused uploads change nothing, a storage failure is a 503 and never a wrong answer (both storages, in
 // process), and the Node entry killed with SIGKILL in the middle of a load run keeps every acknowledged event and reward.
 import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { applyMigrations, d1Sql, d1Storage, type Env, type Storage, type WorkerEnv } from '@seed/edge';
-import { openNodeStorage, readMigrations, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
+import { openNodeStorage, readMigrations, startNodeServer, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { buildNetwork, initialParameters, SEED_ARCHITECTURE, sha256Hex, writeModel, type LayerSpec } from '@seed/runtime/engine';
 import { getPlatformProxy } from 'wrangler';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -234,5 +235,44 @@ describe('the Node entry killed with SIGKILL in the middle of a load run', () =>
     expect(audit.events.stored).toBe(audit.events.acknowledged);
     expect(audit.rewards).toMatchObject({ lost: 0, differing: 0 });
     expect(audit.rewards.acknowledged).toBeGreaterThan(0);
+  });
+});
+
+describe('the Node entry on requests that are not valid HTTP', () => {
+  /** Sends raw bytes, returns everything the server answers before it closes (or a second passes). */
+  const rawExchange = (port: number, bytes: string) =>
+    new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', () => resolve(answer));
+      socket.write(bytes);
+      setTimeout(() => socket.end(), 1000);
+    });
+
+  it('answers a malformed request line, header or Host with the JSON error shape', async () => {
+    const dir = await temporaryDir('raw-http');
+    const server = await startNodeServer({ port: 0, dataDir: dir.path, env: {} });
+    try {
+      const port = Number(new URL(server.url).port);
+      const cases: [string, string, number, string][] = [
+        ['not HTTP', 'GARBAGE\r\n\r\n', 400, 'bad_request'],
+        ['a Content-Length that is not a number', 'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'bad_request'],
+        ['both Content-Length and chunked', 'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad_request'],
+        ['headers over the limit', `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+        ['a Host no URL can be built from', 'GET /health HTTP/1.1\r\nHost: a b\r\n\r\n', 400, 'bad_request'],
+      ];
+      for (const [what, bytes, status, code] of cases) {
+        const answer = await rawExchange(port, bytes);
+        const [head, body] = answer.split('\r\n\r\n');
+        expect([what, head.split('\r\n')[0]]).toEqual([what, expect.stringContaining(`HTTP/1.1 ${status} `)]);
+        expect(head.toLowerCase(), what).toContain('content-type: application/json');
+        expect(JSON.parse(body), what).toEqual({ error: { code, message: expect.any(String) } });
+      }
+    } finally {
+      await server.close();
+      await dir.remove();
+    }
   });
 });

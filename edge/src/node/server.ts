@@ -1,8 +1,11 @@
 // The Node entry: the same app on @hono/node-server, with SQLite and a weights folder under one data directory.
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
 import type { Env } from '../env';
+import { errorBody } from '../errors';
 import { openNodeStorage } from './storage';
 
 const SETTING_NAMES = ['EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'ADMIN_TOKEN'] as const;
@@ -24,12 +27,35 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
+/** A raw HTTP answer in the documented error shape, for requests that never reach the app. */
+function rawErrorAnswer(status: number, code: string, message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Node answers a request it cannot parse with an empty 400 or 431: the JSON error instead. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') socket.end(rawErrorAnswer(431, 'headers_too_large', 'the request headers are over the limit'));
+  else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(rawErrorAnswer(408, 'request_timeout', 'the request did not arrive in time'));
+  else socket.end(rawErrorAnswer(400, 'bad_request', 'the request is not valid HTTP/1.1'));
+}
+
 export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env) }: NodeServerOptions): Promise<NodeServer> {
   const storage = await openNodeStorage(dataDir);
   const app = createApp<Env>({ storage: () => storage });
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const listening: ServerType = serve({ fetch: (request) => app.fetch(request, env), port, hostname: host }, () => resolve(listening));
-    listening.once('error', reject);
+  // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
+  const listener = getRequestListener((request) => app.fetch(request, env), {
+    hostname: host,
+    errorHandler: () => Response.json(errorBody('bad_request', 'the request URL or Host header is malformed'), { status: 400 }),
+  });
+  const server = createServer(listener).on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   return {
