@@ -49,7 +49,11 @@ export async function startEdge(entry: EntryName, settings: EdgeSettings, dataDi
   const secrets = { ADMIN_TOKEN: settings.adminToken, API_KEYS: settings.apiKeys.join(',') };
   let server: DetachedProcess;
   if (entry === 'node') {
-    server = startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', dataDir], { cwd: ROOT_DIR, env: { ...plain, ...secrets } });
+    // What `pnpm --filter @seed/edge serve:node` runs, without pnpm's start-up.
+    server = startDetached(join(ROOT_DIR, 'edge/node_modules/.bin/tsx'), ['src/node/main.ts', '--port', String(port), '--data', dataDir], {
+      cwd: join(ROOT_DIR, 'edge'),
+      env: { ...plain, ...secrets },
+    });
   } else {
     const envFile = join(dataDir, 'secrets.env');
     await writeFile(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
