@@ -67,7 +67,7 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   const state = () => join(dir, 'state');
   const evolve = () =>
-    startDetached('pnpm', ['evolve', '--api', url, '--state', state(), '--min-events', '50', '--epochs', '1'], { cwd: ROOT_DIR, env: { SEED_ADMIN_TOKEN: ADMIN_TOKEN } });
+    startDetached('pnpm', ['evolve', '--api', url, '--state', state(), '--min-events', '50', '--epochs', '1', '--min-steps', '20'], { cwd: ROOT_DIR, env: { SEED_ADMIN_TOKEN: ADMIN_TOKEN } });
 
   async function killAtMarker(run: DetachedProcess, marker: string): Promise<void> {
     const deadline = Date.now() + STEP_TIMEOUT_MS;
