@@ -59,6 +59,22 @@ export function isHeldOut(event: Pick<LoggedEvent, 'pixels'>): boolean {
   return (h >>> 0) % 5 === 0;
 }
 
+/**
+ * Cuts a torn last line (a run killed mid-append) so the next append starts on a line of its own; the event it held
+ * comes back with the next pull, since the cursor is saved only after a generation finishes.
+ */
+function cutTornLine(file: string): void {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const whole = text.lastIndexOf('\n') + 1;
+  if (whole < text.length) truncateSync(file, Buffer.byteLength(text.slice(0, whole)));
+}
+
+function appendLines(file: string, lines: string[]): void {
+  cutTornLine(file);
+  appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
 class EventStore {
   readonly events = new Map<string, LoggedEvent>();
   private readonly file: string;
@@ -66,19 +82,12 @@ class EventStore {
   constructor(dir: string) {
     this.file = join(dir, 'events.ndjson');
     if (!existsSync(this.file)) return;
-    let text = readFileSync(this.file, 'utf8');
-    // Cut a torn last line (a run killed mid-append), so the next append starts on a line of its own.
-    const whole = text.lastIndexOf('\n') + 1;
-    if (whole < text.length) truncateSync(this.file, Buffer.byteLength((text = text.slice(0, whole))));
-    text.split('\n').forEach((line, i) => {
-      // A run killed mid-append can leave a partial last line: it is pulled again, so skip it.
+    cutTornLine(this.file);
+    // Every line left is whole: one that does not parse means the file was damaged, and parseEventLine says where.
+    readFileSync(this.file, 'utf8').split('\n').forEach((line, i) => {
       if (!line.trim()) return;
-      try {
-        const event = parseEventLine(line, `${this.file}:${i + 1}`);
-        this.events.set(event.eventId, event);
-      } catch {
-        // only a torn final line can fail here; the event comes back with the next pull
-      }
+      const event = parseEventLine(line, `${this.file}:${i + 1}`);
+      this.events.set(event.eventId, event);
     });
   }
 
@@ -91,7 +100,7 @@ class EventStore {
       this.events.set(e.eventId, parseEventLine(line, 'export'));
       lines.push(line);
     }
-    if (lines.length) appendFileSync(this.file, `${lines.join('\n')}\n`);
+    if (lines.length) appendLines(this.file, lines);
     return lines.length;
   }
 }
@@ -141,7 +150,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const train = all.filter((e) => !isHeldOut(e));
   const base = { time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: heldOut.length, seconds };
   const finish = (record: GenerationRecord): GenerationRecord => {
-    appendFileSync(join(options.state, 'lineage.jsonl'), `${JSON.stringify(record)}\n`);
+    appendLines(join(options.state, 'lineage.jsonl'), [JSON.stringify(record)]);
     writeFileAtomic(join(options.state, 'cursor.json'), JSON.stringify({ cursor }));
     return record;
   };

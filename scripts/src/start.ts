@@ -4,9 +4,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from '@seed/edge/node';
 import { ApiClient } from './api_client';
 import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
+import { startEdge, type EntryName } from './edge_targets';
 import { evolveGeneration, type GenerationRecord } from './evolve';
 import { pretrainedModel, ROOT } from './pretrained';
 import { ProgressBar } from './progress';
@@ -20,18 +20,6 @@ interface GenerationRow {
   onlineReward: number;
   testAccuracy: number;
   record?: GenerationRecord;
-}
-
-async function startServer(kind: 'wrangler' | 'node', runDir: string, adminToken: string, exploration: string): Promise<{ url: string; server: DetachedProcess }> {
-  const port = await freePort();
-  const vars = { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '5', EXPLORATION: exploration };
-  const server = kind === 'wrangler'
-    ? startDetached('pnpm', ['dev', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', join(runDir, 'wrangler'),
-      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], { cwd: ROOT, env: WRANGLER_OFFLINE_ENV })
-    : startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', join(runDir, 'node')], { cwd: ROOT, env: vars });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/health`, server, 120_000);
-  return { url, server };
 }
 
 function report(rows: GenerationRow[], settings: Record<string, unknown>): string {
@@ -93,8 +81,10 @@ async function main(): Promise<void> {
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
-  const { url, server } = await startServer(settings.server as 'wrangler' | 'node', runDir, adminToken, settings.exploration);
-  const stop = () => server.stop();
+  // The token reaches wrangler through an env file, never the command line (pnpm echoes that into the log).
+  const edge = await startEdge(settings.server as EntryName, { adminToken, apiKeys: [], rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
+  const { url } = edge;
+  const stop = () => edge.stop();
   const onSignal = () => void stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
