@@ -78,14 +78,14 @@ const ATTRIBUTE_INTS = 7;
 
 type Attribute = { name: string; int: number } | { name: string; ints: number[] };
 
-interface Node {
+export interface Node {
   op: string;
   inputs: string[];
   output: string;
   attributes?: Attribute[];
 }
 
-interface Tensor {
+export interface Tensor {
   name: string;
   dims: number[];
   data: Float32Array;
@@ -183,27 +183,48 @@ function graphOf(network: Network, tensors: Map<string, Float32Array>): { nodes:
   return { nodes, initializers, outputs };
 }
 
-/** The model as ONNX bytes; its metadata (version, parent, sha256, ...) goes into metadata_props. */
-export function exportOnnx(model: Pick<ModelFile, 'network' | 'tensors' | 'metadata'>, producerVersion = '0.1.0'): Uint8Array {
-  const { network, tensors, metadata } = model;
-  const { nodes, initializers, outputs } = graphOf(network, tensors);
+/** A graph to encode: nodes in order, initializers, and the inputs and outputs with their shapes (a string is symbolic). */
+export interface OnnxGraph {
+  name: string;
+  nodes: Node[];
+  initializers: Tensor[];
+  inputs: [string, (number | string)[]][];
+  outputs: [string, (number | string)[]][];
+  doc?: string;
+  metadata?: Record<string, string>;
+}
+
+/** ModelProto bytes of a graph, opset 13 of the default domain. */
+export function encodeOnnx(graph: OnnxGraph, producerVersion = '0.1.0'): Uint8Array {
   const w = new ProtoWriter();
   // ModelProto: ir_version = 1, producer_name = 2, producer_version = 3, doc_string = 6, graph = 7, opset_import = 8,
   // metadata_props = 14.
   w.int(1, IR_VERSION).string(2, 'seed').string(3, producerVersion);
-  w.string(6, `seed model ${metadata.version}: ${metadata.format}`);
+  if (graph.doc) w.string(6, graph.doc);
   w.message(7, (g) => {
     // GraphProto: node = 1, name = 2, initializer = 5, input = 11, output = 12.
-    for (const node of nodes) g.message(1, (m) => writeNode(m, node));
-    g.string(2, `seed_${metadata.version}`.replace(/[^A-Za-z0-9_]/g, '_'));
-    for (const t of initializers) g.message(5, (m) => writeTensor(m, t));
-    g.message(11, (m) => writeValueInfo(m, 'pixels', [BATCH, ...network.input]));
-    for (const [name, size] of outputs) g.message(12, (m) => writeValueInfo(m, name, [BATCH, size]));
+    for (const node of graph.nodes) g.message(1, (m) => writeNode(m, node));
+    g.string(2, graph.name.replace(/[^A-Za-z0-9_]/g, '_'));
+    for (const t of graph.initializers) g.message(5, (m) => writeTensor(m, t));
+    for (const [name, dims] of graph.inputs) g.message(11, (m) => writeValueInfo(m, name, dims));
+    for (const [name, dims] of graph.outputs) g.message(12, (m) => writeValueInfo(m, name, dims));
   });
   w.message(8, (m) => m.string(1, '').int(2, ONNX_OPSET));
-  const props: Record<string, string> = {
-    format: metadata.format, version: metadata.version, parent: metadata.parent, created: metadata.created, sha256: metadata.sha256,
-  };
-  for (const [key, value] of Object.entries(props)) w.message(14, (m) => m.string(1, key).string(2, value));
+  for (const [key, value] of Object.entries(graph.metadata ?? {})) w.message(14, (m) => m.string(1, key).string(2, value));
   return w.finish();
+}
+
+/** The model as ONNX bytes; its metadata (version, parent, sha256, ...) goes into metadata_props. */
+export function exportOnnx(model: Pick<ModelFile, 'network' | 'tensors' | 'metadata'>): Uint8Array {
+  const { network, tensors, metadata } = model;
+  const { nodes, initializers, outputs } = graphOf(network, tensors);
+  return encodeOnnx({
+    name: `seed_${metadata.version}`,
+    nodes,
+    initializers,
+    inputs: [['pixels', [BATCH, ...network.input]]],
+    outputs: outputs.map(([name, size]) => [name, [BATCH, size]]),
+    doc: `seed model ${metadata.version}: ${metadata.format}`,
+    metadata: { format: metadata.format, version: metadata.version, parent: metadata.parent, created: metadata.created, sha256: metadata.sha256 },
+  });
 }

@@ -138,3 +138,23 @@ export function lineageChart(title: string, nodes: LineageNode[]): string {
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+/** Several charts one below the other in one SVG (each keeps its own size). */
+export function stackCharts(charts: string[]): string {
+  const size = (svg: string) => {
+    const match = /<svg[^>]*\swidth="(\d+(?:\.\d+)?)"[^>]*\sheight="(\d+(?:\.\d+)?)"/.exec(svg);
+    if (!match) throw new Error('stackCharts: a chart without width and height');
+    return { width: Number(match[1]), height: Number(match[2]) };
+  };
+  const sizes = charts.map(size);
+  const width = Math.max(...sizes.map((s) => s.width), 1);
+  const height = sizes.reduce((sum, s) => sum + s.height, 0);
+  let y = 0;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`];
+  charts.forEach((chart, i) => {
+    parts.push(chart.replace(/^<svg /, `<svg x="0" y="${y}" `));
+    y += sizes[i].height;
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
