@@ -122,7 +122,7 @@ export async function kernelRows(settings: Settings): Promise<Row[]> {
     const candidates = [...products, tfjsProduct].filter((r) => r.figures.compute);
     const best = candidates.reduce((a, b) => (b.figures.compute.value > a.figures.compute.value ? b : a));
     rows.push({
-      part: 'kernels', what: 'adapter ceiling: best matrix product', who: best.who, backend, figures: { compute: best.figures.compute },
+      part: 'kernels', what: 'ceiling: best matmul', who: best.who, backend, figures: { compute: best.figures.compute },
       note: `best of the matrix products above on ${g.gpu.description}: ${best.what}`,
     });
     supervised.destroy();
@@ -159,7 +159,7 @@ async function tfjsMatMul(backend: 'vulkan' | 'gles', rounds: number, settings: 
 
 /** The CPU's matrix-product rate: onnxruntime-node's MatMul (MLAS) at 1024³ on all cores. */
 async function cpuCeiling(rounds: number): Promise<Row> {
-  const what = 'CPU ceiling: matrix product';
+  const what = 'CPU ceiling: matmul';
   try {
     const n = DENSE;
     const session = await ort.InferenceSession.create(encodeOnnx({

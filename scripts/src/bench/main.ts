@@ -2,14 +2,9 @@
 // with TensorFlow.js and ONNX Runtime, one after the other in this process (the API servers in child processes), with
 // warm-up and repeats; medians and ratios, since the machine may be shared.
 import { runMain, parseFlags, UsageError, writeFileAtomic } from '../cli';
-import { apiRows } from './api';
-import { BACKENDS, benchGpu } from './gpus';
-import { inferRows } from './infer';
-import { kernelRows } from './kernels';
 import { PARTS, type Part, type Row, type Settings } from './measure';
 import { charts, table, targets, withRatios, type BenchReport } from './report';
 import { loadAverage, machine, versions } from './system';
-import { trainRows } from './train';
 
 const HELP = `pnpm bench [flags]
   --quick          fewer repeats, batch 64 only, lighter API load: under 2 minutes
@@ -17,7 +12,13 @@ const HELP = `pnpm bench [flags]
   --plot FILE.svg  bar charts of the headline figures (default report/bench.svg)
   --only PARTS     kernels, train, infer, api, or several separated by commas (default all)`;
 
-const RUNNERS: Record<Part, (settings: Settings) => Promise<Row[]>> = { kernels: kernelRows, train: trainRows, infer: inferRows, api: apiRows };
+// Loaded when run: TensorFlow.js, ONNX Runtime and Dawn take seconds to import, flags and --help do not wait for them.
+const RUNNERS: Record<Part, () => Promise<(settings: Settings) => Promise<Row[]>>> = {
+  kernels: async () => (await import('./kernels')).kernelRows,
+  train: async () => (await import('./train')).trainRows,
+  infer: async () => (await import('./infer')).inferRows,
+  api: async () => (await import('./api')).apiRows,
+};
 
 runMain(async () => {
   const flags = parseFlags({ quick: { type: 'boolean' }, json: { type: 'string' }, plot: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
@@ -34,13 +35,14 @@ runMain(async () => {
   for (const part of PARTS.filter((p) => parts.includes(p))) {
     const partStart = performance.now();
     console.error(`bench: ${part}${settings.quick ? ' (quick)' : ''}`);
-    rows.push(...(await RUNNERS[part](settings)));
+    rows.push(...(await (await RUNNERS[part]())(settings)));
     console.error(`bench: ${part} done in ${((performance.now() - partStart) / 1000).toFixed(0)} s`);
   }
   const adapters: Record<string, string> = {};
-  for (const backend of BACKENDS) {
-    // Only adapters a part already opened: the description without creating a device for nothing.
-    if (parts.some((p) => p !== 'api')) adapters[backend] = await benchGpu(backend).then((g) => g.gpu.description, (e: Error) => `unavailable: ${e.message.split('\n')[0]}`);
+  if (parts.some((p) => p !== 'api')) {
+    // The devices the parts opened (the API part opens none).
+    const { BACKENDS, benchGpu } = await import('./gpus');
+    for (const backend of BACKENDS) adapters[backend] = await benchGpu(backend).then((g) => g.gpu.description, (e: Error) => `${backend} unavailable: ${e.message.split('\n')[0]}`);
   }
   const report: BenchReport = {
     date: new Date().toISOString(), quick: settings.quick, parts: parts as Part[], machine: machine(loadAtStart), adapters, versions: versions(),

@@ -155,7 +155,7 @@ export function charts(report: BenchReport): string {
     { title: 'Inference, batch 1: median latency, ms (shorter is better)', filter: (r) => r.part === 'infer' && r.what === 'inference, batch 1', figure: 'median' },
     { title: 'Inference, batch 256: images/s', filter: (r) => r.part === 'infer' && r.what === 'inference, batch 256', figure: 'throughput' },
     { title: 'Kernels: GFLOP/s', filter: (r) => r.part === 'kernels' && !!r.figures.compute, figure: 'compute', name: (r) => `${r.what} (${r.backend})` },
-    { title: 'API: requests/s', filter: (r) => r.part === 'api', figure: 'rate', name: (r) => `${r.what.split(' (')[0]} (${r.backend})` },
+    { title: 'API: requests/s', filter: (r) => r.part === 'api', figure: 'rate', name: (r) => `${r.what.includes('reward') ? 'reward' : r.what.includes('predict') ? 'predict' : 'do nothing'} (${r.backend})` },
   ];
   const svgs: string[] = [];
   for (const g of groups) {
