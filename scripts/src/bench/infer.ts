@@ -5,7 +5,7 @@ import { CpuEngine, loadMnist, readModel, writeModel } from '@seed/runtime';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../onnx';
 import { BACKENDS, benchGpu, network, tensors } from './gpus';
-import { latencies, timeRounds, unavailable, type Row, type Settings } from './measure';
+import { interleave, latencies, median, pairedRatio, prepareRound, quantile, timeRounds, unavailable, type Round, type Row, type Settings } from './measure';
 import { TfjsNetwork, useTfjs, type TfjsBackend } from './tfjs';
 
 const BATCH = 256;
@@ -21,14 +21,39 @@ interface Implementation {
 export async function inferRows(settings: Settings): Promise<Row[]> {
   const { test } = loadMnist();
   const images = test.images.subarray(0, BATCH * PIXELS);
-  const latencyRuns = settings.quick ? 200 : 1000;
+  // Batch-1 latency in chunks of calls, each reference's chunks in turns with the engine's (see interleave).
+  const turns = settings.quick ? 5 : 10;
+  const chunk = settings.quick ? 40 : 100;
   const rounds = settings.quick ? 3 : 7;
   const rows: Row[] = [];
 
+  /** A round of `chunk` single-image calls, a different digit each (as requests would bring): their median, ms. */
+  const latencyRound = (run: Implementation['run'], all: number[]): Round => {
+    let next = 0;
+    return async () => {
+      const mine: number[] = [];
+      for (let c = 0; c < chunk; c++) {
+        const i = next++ % test.count;
+        const pixels = test.images.subarray(i * PIXELS, (i + 1) * PIXELS);
+        const start = performance.now();
+        await run(pixels, 1);
+        mine.push(performance.now() - start);
+      }
+      all.push(...mine);
+      return median(mine);
+    };
+  };
+
   const engine = new CpuEngine({ network, tensors });
+  const engineRun: Implementation['run'] = (p, n) => engine.logits(p, n);
+  const engineNote = 'plain TypeScript, as the edge runs it; in turns with each reference';
+  const engineLatencies: number[] = [];
+  const engineBatches: number[] = [];
+  await latencies(() => engineRun(images.subarray(0, PIXELS), 1), 0, 200); // warm-up
+  const engineBatch = (await prepareRound(() => engineRun(images, BATCH), async () => {}, { roundMs: 300 })).round;
+
   const onnx = exportOnnx(await readModel(await writeModel(network, tensors, { version: 'bench' })));
-  const implementations: { who: string; backend: string; open(): Promise<Implementation> }[] = [
-    { who: 'seed CPU engine', backend: 'cpu', open: async () => ({ note: 'plain TypeScript, as the edge runs it', run: (p, n) => engine.logits(p, n) }) },
+  const references: { who: string; backend: string; open(): Promise<Implementation> }[] = [
     ...(['wasm', 'cpu'] as TfjsBackend[]).map((backend) => ({
       who: `tfjs-${backend}`, backend,
       open: async (): Promise<Implementation> => {
@@ -49,27 +74,39 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
       },
     },
   ];
-  for (const { who, backend, open } of implementations) {
+  for (const { who, backend, open } of references) {
     let impl: Implementation | undefined;
     try {
       impl = await open();
       const run = impl.run;
-      let next = 0;
-      // A different digit each call, as requests would bring.
-      const one = () => {
-        const i = next++ % test.count;
-        return run(test.images.subarray(i * PIXELS, (i + 1) * PIXELS), 1);
-      };
-      const latency = await latencies(one, latencyRuns, Math.min(100, latencyRuns));
-      rows.push({ part: 'infer', what: 'inference, batch 1', who, backend, figures: { median: { value: latency.median, unit: 'ms' }, p99: { value: latency.p99, unit: 'ms' } }, samples: latency.runs, note: impl.note });
-      const timed = await timeRounds(() => run(images, BATCH), async () => {}, { rounds, roundMs: 300 });
-      rows.push(throughputRow(who, backend, timed.ms, rounds, impl.note));
+      await latencies(() => run(images.subarray(0, PIXELS), 1), 0, 100); // warm-up
+      const mine: number[] = [];
+      const [engineTurns, referenceTurns] = await interleave([latencyRound(engineRun, engineLatencies), latencyRound(run, mine)], turns);
+      rows.push({
+        part: 'infer', what: 'inference, batch 1', who, backend,
+        figures: { median: { value: median(mine), unit: 'ms' }, p99: { value: quantile(mine, 0.99), unit: 'ms' } },
+        samples: mine.length, note: impl.note, seedFaster: { cpu: pairedRatio(referenceTurns, engineTurns) },
+      });
+      const batchRound = (await prepareRound(() => run(images, BATCH), async () => {}, { roundMs: 300 })).round;
+      const [engineBatchTurns, batchTurns] = await interleave([engineBatch, batchRound], rounds);
+      engineBatches.push(...engineBatchTurns);
+      rows.push({ ...throughputRow(who, backend, median(batchTurns), rounds, impl.note), seedFaster: { cpu: pairedRatio(batchTurns, engineBatchTurns) } });
     } catch (error) {
       rows.push(unavailable('infer', 'inference', who, backend, error));
     } finally {
       await impl?.close?.();
     }
   }
+  if (engineLatencies.length === 0) engineLatencies.push(...(await latencies(() => engineRun(images.subarray(0, PIXELS), 1), turns * chunk, 0)).times);
+  if (engineBatches.length === 0) engineBatches.push(...(await interleave([engineBatch], rounds))[0]);
+  rows.unshift(
+    {
+      part: 'infer', what: 'inference, batch 1', who: 'seed CPU engine', backend: 'cpu',
+      figures: { median: { value: median(engineLatencies), unit: 'ms' }, p99: { value: quantile(engineLatencies, 0.99), unit: 'ms' } },
+      samples: engineLatencies.length, note: engineNote,
+    },
+    throughputRow('seed CPU engine', 'cpu', median(engineBatches), engineBatches.length, engineNote),
+  );
 
   for (const backend of BACKENDS) {
     try {

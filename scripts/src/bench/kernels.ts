@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { cpus } from 'node:os';
 import { encodeOnnx } from '../onnx';
 import { BACKENDS, benchGpu, network, type BenchGpu } from './gpus';
-import { median, timeRounds, unavailable, type Row, type Settings } from './measure';
+import { interleave, median, pairedRatio, prepareRound, unavailable, type Round, type Row, type Settings } from './measure';
 import { tf, useTfjs } from './tfjs';
 
 const STEP_BATCH = 64;
@@ -20,8 +20,8 @@ interface Timed {
   rounds: number;
 }
 
-/** One dispatch repeated in one compute pass, enough times for a round of about 50 ms; ms per dispatch. */
-async function timeDispatch(g: BenchGpu, dispatch: Dispatch, rounds: number): Promise<Timed> {
+/** A round of one dispatch repeated in one compute pass, enough times for about 50 ms; ms per dispatch. */
+async function dispatchRound(g: BenchGpu, dispatch: Dispatch): Promise<Round> {
   const { device } = g.gpu;
   const submit = (times: number) => {
     const encoder = device.createCommandEncoder({ label: `bench ${dispatch.name}` });
@@ -36,8 +36,13 @@ async function timeDispatch(g: BenchGpu, dispatch: Dispatch, rounds: number): Pr
   submit(1);
   await settle();
   const times = Math.max(1, Math.min(256, Math.round(50 / Math.max(performance.now() - start, 0.01))));
-  const timed = await timeRounds(() => submit(times), settle, { rounds, reps: 1, warm: true });
-  return { ms: timed.ms / times, rounds };
+  const { round } = await prepareRound(() => submit(times), settle, { reps: 1, warm: true });
+  return async () => (await round()) / times;
+}
+
+async function timeDispatch(g: BenchGpu, dispatch: Dispatch, rounds: number): Promise<Timed> {
+  const [times] = await interleave([await dispatchRound(g, dispatch)], rounds);
+  return { ms: median(times), rounds };
 }
 
 function kernelRow(what: string, backend: string, dispatch: Dispatch, timed: Timed, note: string): Row {
@@ -106,19 +111,22 @@ export async function kernelRows(settings: Settings): Promise<Row[]> {
     // Matrix products: dense forward at 1024³ (the target's figure), and the transposed-operand product the weight
     // gradient uses; the best of them (and of tfjs-webgpu's) is this adapter's ceiling in this run.
     // A second each on llvmpipe: fewer rounds in a quick run.
-    const productRounds = settings.quick ? 2 : rounds;
+    const productRounds = settings.quick ? 3 : rounds;
     const dense: DenseShape = { batch: DENSE, inFeatures: DENSE, outFeatures: DENSE };
     const square = DENSE * DENSE;
     const products: Row[] = [];
     const forward = await standalone(g, denseForward, dense, { input: square, weight: square, bias: DENSE, output: square }, 'dense forward');
-    products.push(kernelRow(`dense ${DENSE}×${DENSE}×${DENSE}`, backend, forward, await timeDispatch(g, forward, productRounds), 'dense_forward: X·Wᵀ + b'));
+    // In turns with tfjs-webgpu's matMul on the same adapter (the target's ratio).
+    const tfjs = await tfjsMatMul(backend, settings);
+    const [seedTimes, tfjsTimes] = await interleave([await dispatchRound(g, forward), ...(tfjs.round ? [tfjs.round] : [])], productRounds);
+    products.push(kernelRow(`dense ${DENSE}×${DENSE}×${DENSE}`, backend, forward, { ms: median(seedTimes), rounds: productRounds }, 'dense_forward: X·Wᵀ + b, in turns with tfjs-webgpu\'s matMul'));
+    tfjs.dispose();
+    const tfjsProduct = tfjsTimes ? tfjsRow(backend, tfjsTimes, pairedRatio(tfjsTimes, seedTimes)) : tfjs.unavailable!;
     if (!settings.quick) {
       const transposed = await standalone(g, denseBackwardWeight, dense, { gradOutput: square, input: square, gradWeight: square }, 'dense matmul');
       products.push(kernelRow(`matmul ${DENSE}×${DENSE}×${DENSE}, Aᵀ·B`, backend, transposed, await timeDispatch(g, transposed, productRounds), 'dense_matmul (the weight gradient\'s form)'));
     }
-    rows.push(...products);
-    const tfjsProduct = await tfjsMatMul(backend, productRounds, settings);
-    rows.push(tfjsProduct);
+    rows.push(...products, tfjsProduct);
     const candidates = [...products, tfjsProduct].filter((r) => r.figures.compute);
     const best = candidates.reduce((a, b) => (b.figures.compute.value > a.figures.compute.value ? b : a));
     rows.push({
@@ -132,9 +140,8 @@ export async function kernelRows(settings: Settings): Promise<Row[]> {
   return rows;
 }
 
-/** tfjs-webgpu's matMul at 1024³ on a device of the same Dawn adapter. */
-async function tfjsMatMul(backend: 'vulkan' | 'gles', rounds: number, settings: Settings): Promise<Row> {
-  const what = `dense ${DENSE}×${DENSE}×${DENSE}`;
+/** tfjs-webgpu's matMul at 1024³ on a device of the same Dawn adapter, ready to take turns (or why it cannot). */
+async function tfjsMatMul(backend: 'vulkan' | 'gles', settings: Settings): Promise<{ round?: Round; unavailable?: Row; dispose(): void }> {
   try {
     settings.log(await useTfjs(`webgpu-${backend}`));
     const a = tf.randomUniform([DENSE, DENSE]);
@@ -144,17 +151,20 @@ async function tfjsMatMul(backend: 'vulkan' | 'gles', rounds: number, settings: 
       await pending[pending.length - 1].data();
       for (const t of pending.splice(0)) t.dispose();
     };
-    const timed = await timeRounds(() => pending.push(tf.matMul(a, b)), settle, { rounds, reps: 1 });
-    a.dispose();
-    b.dispose();
-    return {
-      part: 'kernels', what, who: 'tfjs-webgpu', backend,
-      figures: { time: { value: timed.ms, unit: 'ms' }, compute: { value: (2 * DENSE ** 3) / timed.ms / 1e6, unit: 'GFLOP/s' }, memory: { value: (3 * 4 * DENSE ** 2) / timed.ms / 1e6, unit: 'GB/s' } },
-      samples: rounds, note: 'tf.matMul, including its read-back',
-    };
+    const { round } = await prepareRound(() => pending.push(tf.matMul(a, b)), settle, { reps: 1 });
+    return { round, dispose: () => tf.dispose([a, b]) };
   } catch (error) {
-    return unavailable('kernels', what, 'tfjs-webgpu', backend, error);
+    return { unavailable: unavailable('kernels', `dense ${DENSE}×${DENSE}×${DENSE}`, 'tfjs-webgpu', backend, error), dispose: () => {} };
   }
+}
+
+function tfjsRow(backend: string, times: number[], seedFaster: number): Row {
+  const ms = median(times);
+  return {
+    part: 'kernels', what: `dense ${DENSE}×${DENSE}×${DENSE}`, who: 'tfjs-webgpu', backend,
+    figures: { time: { value: ms, unit: 'ms' }, compute: { value: (2 * DENSE ** 3) / ms / 1e6, unit: 'GFLOP/s' }, memory: { value: (3 * 4 * DENSE ** 2) / ms / 1e6, unit: 'GB/s' } },
+    samples: times.length, note: 'tf.matMul, including its read-back; in turns with seed\'s dense_forward', seedFaster: { [backend]: seedFaster },
+  };
 }
 
 /** The CPU's matrix-product rate: onnxruntime-node's MatMul (MLAS) at 1024³ on all cores. */

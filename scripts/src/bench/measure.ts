@@ -23,6 +23,11 @@ export interface Row {
   note?: string;
   /** Set when the implementation could not run here: the reason, and no figures. */
   unavailable?: string;
+  /**
+   * For a reference measured in turns with this project's implementation on a backend: how many times faster seed was
+   * there, the median over turns (see interleave). Keyed by seed's backend.
+   */
+  seedFaster?: Record<string, number>;
 }
 
 export interface Settings {
@@ -39,16 +44,19 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** One timed round: milliseconds per call. */
+export type Round = () => Promise<number>;
+
 /**
- * Milliseconds per call: `run` is called `reps` times back to back, then `settle` waits for the work to finish (a GPU
- * queue, a read-back); repeated `rounds` times after one untimed round (unless the caller warmed up: `warm`). The median
- * of the rounds is the figure. `reps` defaults to enough calls for a round of about `roundMs`, judged from the warm-up.
+ * A round of `run` called `reps` times back to back, then `settle` waiting for the work to finish (a GPU queue, a
+ * read-back): milliseconds per call. Prepared with one untimed call (the warm-up; skipped if the caller warmed up:
+ * `warm`), from which `reps` defaults to enough calls for a round of about `roundMs`.
  */
-export async function timeRounds(
+export async function prepareRound(
   run: () => unknown,
   settle: () => Promise<unknown>,
-  options: { rounds: number; reps?: number; roundMs?: number; warm?: boolean },
-): Promise<{ ms: number; rounds: number[]; reps: number }> {
+  options: { reps?: number; roundMs?: number; warm?: boolean } = {},
+): Promise<{ round: Round; reps: number }> {
   let once = 0;
   if (!options.warm) {
     const warm = performance.now();
@@ -57,18 +65,42 @@ export async function timeRounds(
     once = performance.now() - warm;
   }
   const reps = options.reps ?? Math.max(1, Math.min(500, Math.round((options.roundMs ?? 200) / Math.max(once, 1e-3))));
-  const rounds: number[] = [];
-  for (let r = 0; r < options.rounds; r++) {
+  const round = async () => {
     const start = performance.now();
     for (let i = 0; i < reps; i++) await run();
     await settle();
-    rounds.push((performance.now() - start) / reps);
-  }
+    return (performance.now() - start) / reps;
+  };
+  return { round, reps };
+}
+
+/** `rounds` rounds after a warm-up (see prepareRound); the median is the figure. */
+export async function timeRounds(
+  run: () => unknown,
+  settle: () => Promise<unknown>,
+  options: { rounds: number; reps?: number; roundMs?: number; warm?: boolean },
+): Promise<{ ms: number; rounds: number[]; reps: number }> {
+  const { round, reps } = await prepareRound(run, settle, options);
+  const rounds: number[] = [];
+  for (let r = 0; r < options.rounds; r++) rounds.push(await round());
   return { ms: median(rounds), rounds, reps };
 }
 
+/**
+ * Rounds of several contenders taken in turn (A B C, A B C, ...): each sees the same drift in the machine's load, so
+ * the ratio of two contenders' rounds of the same turn is steadier than the ratio of medians taken minutes apart.
+ */
+export async function interleave(rounds: Round[], turns: number): Promise<number[][]> {
+  const times = rounds.map(() => [] as number[]);
+  for (let t = 0; t < turns; t++) for (const [i, round] of rounds.entries()) times[i].push(await round());
+  return times;
+}
+
+/** The median over turns of a[t] / b[t]. */
+export const pairedRatio = (a: readonly number[], b: readonly number[]): number => median(a.map((v, t) => v / b[t]));
+
 /** Latency of each of `runs` calls of `run` (awaited), after `warmup` untimed calls: median and p99, ms. */
-export async function latencies(run: () => unknown, runs: number, warmup: number): Promise<{ median: number; p99: number; runs: number }> {
+export async function latencies(run: () => unknown, runs: number, warmup: number): Promise<{ median: number; p99: number; times: number[] }> {
   for (let i = 0; i < warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -76,7 +108,7 @@ export async function latencies(run: () => unknown, runs: number, warmup: number
     await run();
     times.push(performance.now() - start);
   }
-  return { median: median(times), p99: quantile(times, 0.99), runs };
+  return { median: median(times), p99: quantile(times, 0.99), times };
 }
 
 /** A row for an implementation that could not run: the reason, one line. */

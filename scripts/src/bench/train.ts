@@ -1,27 +1,28 @@
 // Part 2: one supervised training step of the seed CNN (Adam, softmax cross-entropy) in images per second, at batch 64
 // and 256: this project on both Dawn backends, tfjs-webgpu on the same adapters, tfjs-wasm and tfjs on the CPU. Every
-// implementation trains the same network from the same weights on the same MNIST batch.
-import { loadMnist, TrainingStep } from '@seed/runtime';
+// implementation trains the same network from the same weights on the same MNIST batch. Each reference runs in turns
+// with this project's steps (see interleave), so the ratios compare rounds taken under the same load.
+import { loadMnist, TrainingStep, type Backend } from '@seed/runtime';
 import { BACKENDS, benchGpu, network, tensors } from './gpus';
-import { timeRounds, unavailable, type Row, type Settings } from './measure';
+import { interleave, median, pairedRatio, prepareRound, unavailable, type Round, type Row, type Settings } from './measure';
 import { TfjsNetwork, useTfjs, type TfjsBackend } from './tfjs';
 
 const LR = 1e-3;
 
 export async function trainRows(settings: Settings): Promise<Row[]> {
   const batches = settings.quick ? [64] : [64, 256];
-  const rounds = settings.quick ? 3 : 5;
+  const turns = settings.quick ? 3 : 5;
   const { train } = loadMnist();
   const rows: Row[] = [];
-  const row = (batch: number, who: string, backend: string, ms: number, samples: number, note: string): Row => ({
-    part: 'train', what: `training step, batch ${batch}`, who, backend,
-    figures: { throughput: { value: (batch / ms) * 1000, unit: 'img/s' }, step: { value: ms, unit: 'ms' } },
-    samples, note,
-  });
+  const what = (batch: number) => `training step, batch ${batch}`;
+  const figures = (batch: number, ms: number) => ({ throughput: { value: (batch / ms) * 1000, unit: 'img/s' }, step: { value: ms, unit: 'ms' } });
+
   for (const batch of batches) {
     const images = train.images.subarray(0, batch * 784);
     const labels = Uint32Array.from(train.labels.subarray(0, batch));
 
+    // This project's step on each backend, ready to take turns.
+    const seeds: { backend: Backend; round: Round; reps: number; description: string; times: number[]; destroy(): void }[] = [];
     for (const backend of BACKENDS) {
       try {
         const g = await benchGpu(backend);
@@ -29,11 +30,10 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
         g.model.store.resetOptimizer();
         const step = await TrainingStep.create(g.model, { batch, terms: { supervised: 1 }, lr: LR });
         // Steps back to back, as training runs them: the queue is waited on once per round.
-        const timed = await timeRounds(() => step.run({ images, labels }), () => g.gpu.device.queue.onSubmittedWorkDone(), { rounds, roundMs: 400 });
-        rows.push(row(batch, 'seed', backend, timed.ms, rounds, `${timed.reps} steps per round, one submit each; ${g.gpu.description}`));
-        step.destroy();
+        const { round, reps } = await prepareRound(() => step.run({ images, labels }), () => g.gpu.device.queue.onSubmittedWorkDone(), { roundMs: 400 });
+        seeds.push({ backend, round, reps, description: g.gpu.description, times: [], destroy: () => step.destroy() });
       } catch (error) {
-        rows.push(unavailable('train', `training step, batch ${batch}`, 'seed', backend, error));
+        rows.push(unavailable('train', what(batch), 'seed', backend, error));
       }
     }
 
@@ -42,10 +42,11 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
       ['wasm', 'tfjs-wasm', 'wasm'],
       ['cpu', 'tfjs-cpu', 'cpu'],
     ];
+    const referenceRows: Row[] = [];
     for (const [tfjsBackend, who, backend] of references) {
       try {
         const description = await useTfjs(tfjsBackend);
-        settings.log(`training step, batch ${batch}: ${description}`);
+        settings.log(`${what(batch)}: ${description}`);
         const net = new TfjsNetwork(network, tensors);
         const step = net.trainer(LR, network.heads.policy.outFeatures);
         const losses: { data(): Promise<unknown>; dispose(): void }[] = [];
@@ -53,15 +54,33 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
           await losses[losses.length - 1].data();
           for (const loss of losses.splice(0)) loss.dispose();
         };
-        // tfjs-cpu takes seconds a step: one step a round there, and fewer rounds in a quick run.
+        // tfjs-cpu takes seconds a step: one step a round, and one turn in a quick run.
         const slow = tfjsBackend === 'cpu';
-        const timed = await timeRounds(() => losses.push(step(images, labels, batch)), settle, { rounds: slow && settings.quick ? 1 : rounds, roundMs: slow ? 1 : 400 });
-        rows.push(row(batch, who, backend, timed.ms, timed.rounds.length, `${timed.reps} steps per round, ending on a loss read-back; ${description}`));
+        const { round, reps } = await prepareRound(() => losses.push(step(images, labels, batch)), settle, { roundMs: slow ? 1 : 400 });
+        // tfjs-webgpu takes turns with seed on the same Dawn backend; the CPU references with seed on both.
+        const partners = seeds.filter((s) => tfjsBackend.startsWith('webgpu') ? s.backend === backend : true);
+        const times = await interleave([...partners.map((s) => s.round), round], slow && settings.quick ? 1 : turns);
+        const mine = times[partners.length];
+        partners.forEach((s, i) => s.times.push(...times[i]));
+        referenceRows.push({
+          part: 'train', what: what(batch), who, backend, figures: figures(batch, median(mine)), samples: mine.length,
+          note: `${reps} steps per round, ending on a loss read-back; ${description}`,
+          seedFaster: Object.fromEntries(partners.map((s, i) => [s.backend, pairedRatio(mine, times[i])])),
+        });
         net.dispose();
       } catch (error) {
-        rows.push(unavailable('train', `training step, batch ${batch}`, who, backend, error));
+        referenceRows.push(unavailable('train', what(batch), who, backend, error));
       }
     }
+    for (const s of seeds) {
+      if (s.times.length === 0) s.times.push(...(await interleave([s.round], turns))[0]); // no reference ran
+      rows.push({
+        part: 'train', what: what(batch), who: 'seed', backend: s.backend, figures: figures(batch, median(s.times)), samples: s.times.length,
+        note: `${s.reps} steps per round, one submit each, rounds taken in turns with each reference; ${s.description}`,
+      });
+      s.destroy();
+    }
+    rows.push(...referenceRows);
   }
   return rows;
 }
