@@ -21,7 +21,7 @@ export interface Row {
   samples?: number;
   /** Shape, method, or why a figure is what it is. */
   note?: string;
-  /** Set when the implementation could not run here: the reason, and no figures. */
+  /** Set when the implementation did not run here (no adapter, an error, or skipped by --quick): why, and no figures. */
   unavailable?: string;
   /**
    * For a reference measured in turns with this project's implementation on a backend: how many times faster seed was
@@ -114,5 +114,5 @@ export async function latencies(run: () => unknown, runs: number, warmup: number
 /** A row for an implementation that could not run: the reason, one line. */
 export function unavailable(part: Part, what: string, who: string, backend: string, error: unknown): Row {
   const reason = error instanceof Error ? error.message : String(error);
-  return { part, what, who, backend, figures: {}, unavailable: reason.split('\n')[0].slice(0, 160) };
+  return { part, what, who, backend, figures: {}, unavailable: `not available: ${reason.split('\n')[0].slice(0, 160)}` };
 }

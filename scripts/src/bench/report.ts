@@ -130,13 +130,13 @@ export function table(report: BenchReport): string {
     const header = ['what', 'who', 'backend', ...keys, part === 'api' ? '÷ baseline' : 'seed ×'];
     const body = rows.map((r) => [
       r.what, r.who, r.backend,
-      ...keys.map((k) => (r.figures[k] ? `${format(r.figures[k].value)} ${r.figures[k].unit}` : r.unavailable && k === keys[0] ? 'not available' : '')),
+      ...keys.map((k) => (r.figures[k] ? `${format(r.figures[k].value)} ${r.figures[k].unit}` : r.unavailable && k === keys[0] ? '—' : '')),
       r.ratio ? `${format(r.ratio.value)}×` : '',
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const render = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
     lines.push(TITLES[part], render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(render));
-    for (const r of rows.filter((row) => row.unavailable)) lines.push(`  ${r.who} (${r.backend}) not available: ${r.unavailable}`);
+    for (const r of rows.filter((row) => row.unavailable)) lines.push(`  ${r.who} (${r.backend}), ${r.what}: ${r.unavailable}`);
     lines.push('');
   }
   if (report.targets.length) {

@@ -44,6 +44,10 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
     ];
     const referenceRows: Row[] = [];
     for (const [tfjsBackend, who, backend] of references) {
+      if (tfjsBackend === 'cpu' && settings.quick) {
+        referenceRows.push({ part: 'train', what: what(batch), who, backend, figures: {}, unavailable: 'skipped by --quick (several seconds a step): pnpm bench --only train measures it' });
+        continue;
+      }
       try {
         const description = await useTfjs(tfjsBackend);
         settings.log(`${what(batch)}: ${description}`);
@@ -54,12 +58,12 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
           await losses[losses.length - 1].data();
           for (const loss of losses.splice(0)) loss.dispose();
         };
-        // tfjs-cpu takes seconds a step: one step a round, and one turn in a quick run.
+        // tfjs-cpu takes seconds a step (half a minute at batch 256): one step a round, and fewer turns.
         const slow = tfjsBackend === 'cpu';
         const { round, reps } = await prepareRound(() => losses.push(step(images, labels, batch)), settle, { roundMs: slow ? 1 : 400 });
         // tfjs-webgpu takes turns with seed on the same Dawn backend; the CPU references with seed on both.
         const partners = seeds.filter((s) => tfjsBackend.startsWith('webgpu') ? s.backend === backend : true);
-        const times = await interleave([...partners.map((s) => s.round), round], slow && settings.quick ? 1 : turns);
+        const times = await interleave([...partners.map((s) => s.round), round], slow ? 3 : turns);
         const mine = times[partners.length];
         partners.forEach((s, i) => s.times.push(...times[i]));
         referenceRows.push({
