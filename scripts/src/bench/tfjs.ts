@@ -7,7 +7,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // Imported before navigator.gpu exists, so the package registers no backend of its own: ours gets our device.
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { create } from 'webgpu';
 
 export type TfjsBackend = 'cpu' | 'wasm' | `webgpu-${Backend}`;
@@ -27,7 +27,7 @@ export async function useTfjs(backend: TfjsBackend): Promise<string> {
   if (backend === 'wasm') {
     if (!wasmSetUp) {
       // The .wasm files ship in the package: loaded from node_modules, nothing fetched.
-      setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '')}/`);
+      setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
       tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2dBackpropFilterWasm as unknown as tf.KernelFunc });
       wasmSetUp = true;
     }
