@@ -32,6 +32,9 @@ export const adamUpdate: KernelDef<AdamShape> = {
   },
   workgroups: (s) => grid1d(s.count, WG),
   constants: () => ({ WG }),
+  // Per parameter: both moments, the bias-corrected step with its square root and division, the decay: about 16.
+  // Bytes: the gradient read, the parameter and both moments read and written.
+  work: (s) => ({ flops: 16 * s.count, bytes: 4 * 7 * s.count }),
 };
 
 export function adamUpdateRef(

@@ -96,6 +96,20 @@ function poolConstants(s: Conv2dShape): Record<string, number> {
 /** The `Params` uniform of the forward and both gradients: the shape is in override constants, only the batch varies. */
 const conv2dParams = (s: Conv2dShape): number[] => [s.batch];
 
+/** Sizes in floats for the work figures: input, weight, the convolution's own output and the (pooled) output. */
+function conv2dSizes(s: Conv2dShape) {
+  const { outHeight, outWidth } = conv2dOutputSize(s);
+  const pooled = conv2dPooledOutputSize(s);
+  const taps = s.inChannels * s.kernelSize * s.kernelSize;
+  return {
+    taps,
+    input: s.batch * s.inChannels * s.height * s.width,
+    weight: s.outChannels * taps,
+    convolved: s.batch * s.outChannels * outHeight * outWidth,
+    output: s.batch * s.outChannels * pooled.outHeight * pooled.outWidth,
+  };
+}
+
 export const conv2dForward: KernelDef<Conv2dShape> = {
   name: 'conv2d_forward',
   file: 'conv2d_forward',
@@ -107,6 +121,10 @@ export const conv2dForward: KernelDef<Conv2dShape> = {
     return gridStride(s.batch * outHeight * Math.ceil(outWidth / forwardStrip(s)), WG);
   },
   constants: (s) => ({ ...shapeConstants(s), ...poolConstants(s), RELU: s.relu ? 1 : 0, STRIP: forwardStrip(s), WG }),
+  work: (s) => {
+    const z = conv2dSizes(s);
+    return { flops: 2 * z.convolved * z.taps + (s.pool ? z.convolved : 0), bytes: 4 * (z.input + z.weight + s.outChannels + z.output) };
+  },
 };
 
 export const conv2dBackwardInput: KernelDef<Conv2dShape> = {
@@ -119,6 +137,10 @@ export const conv2dBackwardInput: KernelDef<Conv2dShape> = {
   constants: (s) => {
     if (s.pool) throw new Error('conv2d_backward_input: a fused pool is not supported');
     return { ...shapeConstants(s), WG };
+  },
+  work: (s) => {
+    const z = conv2dSizes(s);
+    return { flops: 2 * z.convolved * z.taps, bytes: 4 * (z.convolved + z.weight + z.input) };
   },
 };
 
@@ -151,6 +173,12 @@ export const conv2dBackwardWeight: KernelDef<Conv2dShape> = {
     if (s.pool && !conv2dCanFusePool(s, s.pool)) throw new Error(`conv2d_backward_weight: a fused pool needs the input under a pool window to be at most ${BACKWARD_WEIGHT_CAPACITY} values`);
     return { ...shapeConstants(s), ...poolConstants(s), WG: CHANNELS_WG };
   },
+  // With a fused pool it convolves again to find each window's maximum, then takes one tap sum per window.
+  work: (s) => {
+    const z = conv2dSizes(s);
+    const flops = s.pool ? 2 * z.convolved * z.taps + z.convolved + 2 * z.output * (z.taps + 1) : 2 * z.convolved * (z.taps + 1);
+    return { flops, bytes: 4 * (z.input + (s.pool ? z.weight : 0) + z.output + conv2dBackwardPartialsSize(s)) };
+  },
 };
 
 /** Adds up conv2dBackwardWeight's slices into the weight and bias gradients (or onto them, with accumulate). */
@@ -162,6 +190,10 @@ export const conv2dBackwardSum: KernelDef<Conv2dShape> = {
   params: (s) => [conv2dBackwardSlices(s), s.outChannels, s.inChannels * s.kernelSize * s.kernelSize, s.accumulate ? 1 : 0],
   workgroups: (s) => gridStride(s.outChannels * (s.inChannels * s.kernelSize * s.kernelSize + 1), WG),
   constants: () => ({ WG }),
+  work: (s) => {
+    const sums = s.outChannels * (s.inChannels * s.kernelSize * s.kernelSize + 1);
+    return { flops: conv2dBackwardSlices(s) * sums, bytes: 4 * (conv2dBackwardPartialsSize(s) + (s.accumulate ? 2 : 1) * sums) };
+  },
 };
 
 /**

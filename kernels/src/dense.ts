@@ -1,5 +1,5 @@
 // Dense (fully connected) layer, PyTorch conventions: weight [out, in], bias [out], row-major float32.
-import { grid1d, MAX_WORKGROUPS_PER_DIMENSION, type KernelDef } from './kernel';
+import { grid1d, MAX_WORKGROUPS_PER_DIMENSION, type KernelDef, type Work } from './kernel';
 
 export interface DenseShape {
   batch: number;
@@ -41,7 +41,13 @@ export const denseForward: KernelDef<DenseShape> = {
   params: (s) => [s.batch, s.inFeatures, s.outFeatures, flag(s.relu)],
   workgroups: (s) => blockGrid('dense_forward', s.batch, s.outFeatures),
   constants: (s) => ({ WG_X, WG_Y, ALIGNED: flag(s.inFeatures % 4 === 0) }),
+  work: (s) => matmulWork(s.batch, s.outFeatures, s.inFeatures, s.outFeatures),
 };
+
+/** An M×K by K×N product: 2·M·N·K flops; both operands read, the output written, plus `extraReads` values (bias, accumulated output). */
+function matmulWork(M: number, N: number, K: number, extraReads: number): Work {
+  return { flops: 2 * M * N * K, bytes: 4 * (M * K + K * N + M * N + extraReads) };
+}
 
 /**
  * A gradient as a dense_matmul specialisation, C[M,N] (+)= A·B with B [K,N] and A [M,K], or A stored [K,M] if
@@ -54,6 +60,10 @@ function denseMatmul(name: string, dims: (s: DenseShape) => [M: number, N: numbe
     params: (s) => [...dims(s), flag(s.accumulate)],
     workgroups: (s) => blockGrid(name, dims(s)[0], dims(s)[1]),
     constants: (s) => ({ WG_X, WG_Y, A_TRANSPOSED: flag(aTransposed), ALIGNED: flag(s.inFeatures % 4 === 0 && s.outFeatures % 4 === 0) }),
+    work: (s) => {
+      const [M, N, K] = dims(s);
+      return matmulWork(M, N, K, s.accumulate ? M * N : 0);
+    },
   };
 }
 
@@ -80,6 +90,7 @@ export const denseBackwardBias: KernelDef<DenseShape> = {
   params: (s) => [s.batch, s.outFeatures, flag(s.accumulate)],
   workgroups: (s) => grid1d(s.outFeatures, BIAS_WG),
   constants: () => ({ WG: BIAS_WG }),
+  work: (s) => ({ flops: s.batch * s.outFeatures, bytes: 4 * (s.batch * s.outFeatures + (s.accumulate ? 2 : 1) * s.outFeatures) }),
 };
 
 export function denseForwardRef(s: DenseShape, input: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number>): Float64Array {

@@ -21,6 +21,17 @@ export interface KernelDef<Shape> {
   workgroups(shape: Shape): [number, number, number];
   /** WGSL `override` constants: workgroup size, tile sizes, flags. Part of the pipeline cache key. */
   constants?(shape: Shape): Record<string, number>;
+  /** What one dispatch does, for benchmarks (GFLOP/s, GB/s). */
+  work(shape: Shape): Work;
+}
+
+/**
+ * The work of one dispatch: `flops` counts the arithmetic of the math stated at the top of its WGSL file (a multiply-add
+ * is 2, a comparison or an exp 1), `bytes` the least memory traffic: each input read once, each output written once.
+ */
+export interface Work {
+  flops: number;
+  bytes: number;
 }
 
 /** Packs params into a uniform buffer image: 4 bytes each, padded to a multiple of 16 bytes. */

@@ -33,6 +33,11 @@ export const maxPool2dForward: KernelDef<MaxPool2dShape> = {
     return gridStride(s.batch * s.channels * outHeight * outWidth, WG);
   },
   constants: maxPool2dConstants,
+  work: (s) => {
+    const { outHeight, outWidth } = maxPool2dOutputSize(s);
+    const windows = s.batch * s.channels * outHeight * outWidth;
+    return { flops: windows * s.kernelSize ** 2, bytes: 4 * (s.batch * s.channels * s.height * s.width + 2 * windows) };
+  },
 };
 
 export const maxPool2dBackward: KernelDef<MaxPool2dShape> = {
@@ -43,6 +48,11 @@ export const maxPool2dBackward: KernelDef<MaxPool2dShape> = {
   params: maxPool2dParams,
   workgroups: (s) => gridStride(s.batch * s.channels * s.height * s.width, WG),
   constants: maxPool2dConstants,
+  work: (s) => {
+    const { outHeight, outWidth } = maxPool2dOutputSize(s);
+    const windows = s.batch * s.channels * outHeight * outWidth;
+    return { flops: windows, bytes: 4 * (2 * windows + s.batch * s.channels * s.height * s.width) };
+  },
 };
 
 /** output = max over each window; argmax = flat input index of the first max in row-major window order. */

@@ -32,6 +32,8 @@ export const policyGradient: KernelDef<PolicyGradientShape> = {
   params: (s) => [s.batch, s.classes, f32(s.baseline), f32(s.clip), f32(s.scale)],
   workgroups: (s) => (s.selfNormalize ? [1, 1, 1] : grid1d(s.batch, WG)),
   constants: (s) => ({ WG, SELF_NORMALIZE: s.selfNormalize ? 1 : 0, INVERSE: s.weighting === 'inverse' ? 1 : 0 }),
+  // Per sample: the softmax (max, exp, sum), the clipped weight and the gradient.
+  work: (s) => ({ flops: s.batch * (6 * s.classes + 8), bytes: 4 * s.batch * (2 * s.classes + 5) }),
 };
 
 /** gradLogits = ∂(scale·Σ_b loss_b)/∂logits with w held constant: scale·(−w_b·(r_b − baseline))·(onehot(a_b) − π). */

@@ -13,6 +13,7 @@ export const reluForward: KernelDef<ElementwiseShape> = {
   params: (s) => [s.count],
   workgroups: (s) => gridStride(s.count, WG),
   constants: () => ({ WG }),
+  work: (s) => ({ flops: s.count, bytes: 8 * s.count }),
 };
 
 export const reluBackward: KernelDef<ElementwiseShape> = {
@@ -23,6 +24,7 @@ export const reluBackward: KernelDef<ElementwiseShape> = {
   params: (s) => [s.count],
   workgroups: (s) => gridStride(s.count, WG),
   constants: () => ({ WG }),
+  work: (s) => ({ flops: s.count, bytes: 12 * s.count }),
 };
 
 export function reluForwardRef(x: ArrayLike<number>): Float64Array {

@@ -15,6 +15,7 @@ export const rotateImages: KernelDef<RotateShape> = {
   params: (s) => [s.batch],
   workgroups: (s) => gridStride(4 * s.batch * s.channels * s.size * s.size, WG),
   constants: (s) => ({ CHANNELS: s.channels, SIZE: s.size, WG }),
+  work: (s) => ({ flops: 0, bytes: 4 * 5 * s.batch * s.channels * s.size * s.size }),
 };
 
 /** rotated[4n+k, c] = numpy.rot90(images[n, c], k): [B,C,S,S] → [4B,C,S,S], built as k single quarter turns. */

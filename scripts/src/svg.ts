@@ -1,7 +1,8 @@
 // Small self-contained SVG charts (no fonts or scripts fetched): line charts for curves, bars for benchmarks.
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563'];
 const escape = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : Number(v.toPrecision(3)).toString());
+const fmt = (v: number) =>
+  Math.abs(v) >= 1e6 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString();
 
 export interface Series {
   name: string;
@@ -134,6 +135,26 @@ export function lineageChart(title: string, nodes: LineageNode[]): string {
     parts.push(`<rect x="${x(i)}" y="48" width="${boxW}" height="44" rx="6" fill="${n.promoted ? '#dbeafe' : '#f3f4f6'}" stroke="${n.promoted ? '#2563eb' : '#9ca3af'}"${n.promoted ? '' : ' stroke-dasharray="4 3"'}/>`);
     parts.push(`<text x="${x(i) + boxW / 2}" y="66" text-anchor="middle" font-weight="bold">${escape(n.version)}</text>`);
     parts.push(`<text x="${x(i) + boxW / 2}" y="83" text-anchor="middle">${escape(n.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Several charts one below the other in one SVG (each keeps its own size). */
+export function stackCharts(charts: string[]): string {
+  const size = (svg: string) => {
+    const match = /<svg[^>]*\swidth="(\d+(?:\.\d+)?)"[^>]*\sheight="(\d+(?:\.\d+)?)"/.exec(svg);
+    if (!match) throw new Error('stackCharts: a chart without width and height');
+    return { width: Number(match[1]), height: Number(match[2]) };
+  };
+  const sizes = charts.map(size);
+  const width = Math.max(...sizes.map((s) => s.width), 1);
+  const height = sizes.reduce((sum, s) => sum + s.height, 0);
+  let y = 0;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`];
+  charts.forEach((chart, i) => {
+    parts.push(chart.replace(/^<svg /, `<svg x="0" y="${y}" `));
+    y += sizes[i].height;
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -67,6 +67,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect((await request('GET', '/v1/models/v9/weights')).status).toBe(404);
 
       expect(await json(await request('GET', '/health'))).toEqual({ status: 'ok', model: null });
+      expect(await json(await request('GET', '/health/live'))).toEqual({ status: 'ok' });
       expect((await json(await request('GET', '/v1/model'))).error.code).toBe('no_model');
       const noModel = await request('POST', '/v1/predict', { json: { pixels: testImage(1) } });
       expect([noModel.status, (await json(noModel)).error.code]).toEqual([503, 'no_model']);
@@ -294,7 +295,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await status(await request('PUT', '/v1/models/v3', { body: v3, token: 'key-1' }))).toEqual([403, 'forbidden']);
       expect(await status(await request('GET', '/v1/events', { token: 'key-1' }))).toEqual([403, 'forbidden']);
       expect(await status(await request('POST', '/v1/rollback', { token: 'wrong' }))).toEqual([401, 'unauthorized']);
-      for (const path of ['/health', '/v1/model', '/v1/models', '/v1/models/v1/weights', '/metrics']) {
+      for (const path of ['/health', '/health/live', '/v1/model', '/v1/models', '/v1/models/v1/weights', '/metrics']) {
         expect((await request('GET', path)).status, path).toBe(200);
       }
 

@@ -1,5 +1,5 @@
 // Pipelines built once per (kernel, specialisation), bind groups built once per use, dispatches recorded many times.
-import { packParams, wgslSource, type KernelDef } from '@seed/kernels';
+import { packParams, wgslSource, type KernelDef, type Work } from '@seed/kernels';
 import type { Gpu } from './device';
 
 interface CachedPipeline {
@@ -18,6 +18,8 @@ export interface Dispatch {
   readonly workgroups: readonly [number, number, number];
   /** The uniform holding the params, for kernels whose params change between steps (Adam's step). */
   readonly params: GPUBuffer;
+  /** Floating-point operations and least bytes moved by one run (see Work): for benchmarks. */
+  readonly work: Work;
 }
 
 /** Runs `create` inside validation and internal error scopes and rethrows any error with the kernel's name. */
@@ -113,7 +115,7 @@ export class PipelineCache {
     entries.push({ binding: names.length, resource: { buffer: params } });
     const bindGroup = await checked(device, `bind group ${label}`, () =>
       device.createBindGroup({ label, layout, entries }));
-    return { name: label, pipeline, bindGroup, workgroups: kernel.workgroups(shape), params };
+    return { name: label, pipeline, bindGroup, workgroups: kernel.workgroups(shape), params, work: kernel.work(shape) };
   }
 }
 
