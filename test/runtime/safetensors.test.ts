@@ -31,6 +31,17 @@ describe('safetensors weights file', () => {
     }
   });
 
+  it('reads a Node Buffer that is a view into a larger pool, and a file at an odd offset in its buffer', async () => {
+    const file = await validFile();
+    const pooled = Buffer.concat([Buffer.alloc(13, 0xee), Buffer.from(file), Buffer.alloc(7, 0xee)]).subarray(13, 13 + file.length);
+    const shifted = new Uint8Array(file.length + 3).subarray(3);
+    shifted.set(file);
+    for (const bytes of [pooled, shifted]) {
+      const read = await readModel(bytes);
+      for (const [name, t] of tensors) expect(read.tensors.get(name)).toEqual(t);
+    }
+  });
+
   it('lays tensors out as safetensors does: names, shapes, F32, offsets, 8-byte aligned data, checksum of the data', async () => {
     const file = await validFile();
     const length = Number(new DataView(file.buffer).getBigUint64(0, true));

@@ -143,8 +143,9 @@ export async function readModel(bytes: Uint8Array): Promise<ModelFile> {
     const [begin, end] = offsets as [number, number];
     if (end - begin !== p.size * 4 || end > data.length) fail(`${p.name} data_offsets [${begin},${end}] do not hold ${p.size} f32 values in ${data.length} bytes`);
     ranges.push([begin, end]);
-    // Copy: the data section need not be 4-byte aligned in the file's buffer.
-    tensors.set(p.name, new Float32Array(data.slice(begin, end).buffer));
+    // Copy (new Uint8Array of a view copies; a Node Buffer's slice() would not): the data section need not be
+    // 4-byte aligned in the file's buffer, which may also be a view into a larger one.
+    tensors.set(p.name, new Float32Array(new Uint8Array(data.subarray(begin, end)).buffer));
   }
   ranges.sort((a, b) => a[0] - b[0]);
   let covered = 0;
