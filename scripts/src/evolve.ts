@@ -5,8 +5,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  getGpu, greedyProbabilities, loadMnist, Model, offPolicyEstimate, parseEventLine, PipelineCache, readModel, softmaxRows,
-  trainModel, writeModel, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
+  getGpu, greedyProbabilities, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
+  trainModel, writeModel, type Estimate, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
 import { ApiClient, type ExportedEvent } from './api_client';
 import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
@@ -44,6 +44,8 @@ export interface GenerationRecord {
   eventsHeldOut: number;
   candidate?: OffPolicyEstimate;
   active?: OffPolicyEstimate;
+  /** Paired IPS estimate of V(candidate) − V(active) on the held-out events: the promotion gate. */
+  difference?: Estimate;
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
   seconds: { pull: number; train: number; evaluate: number; publish: number };
@@ -176,18 +178,23 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const rewards = heldOut.map((e) => e.reward);
   const propensities = heldOut.map((e) => e.propensity);
   const actions = heldOut.map((e) => e.action);
-  const candidateEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(candidate, heldOut), actions, 10), options.clip);
-  const activeEstimate = offPolicyEstimate(rewards, propensities, greedyProbabilities(await policyProbabilities(current, heldOut), actions, 10), options.clip);
+  const candidatePolicy = greedyProbabilities(await policyProbabilities(candidate, heldOut), actions, 10);
+  const activePolicy = greedyProbabilities(await policyProbabilities(current, heldOut), actions, 10);
+  const candidateEstimate = offPolicyEstimate(rewards, propensities, candidatePolicy, options.clip);
+  const activeEstimate = offPolicyEstimate(rewards, propensities, activePolicy, options.clip);
+  const difference = pairedDifference(rewards, propensities, candidatePolicy, activePolicy, options.clip);
   const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
   await current.destroy();
   lap('evaluate');
 
-  // 4. Promote only if the candidate's lower bound beats the active model's estimate.
-  const better = candidateEstimate.snips.lower > activeEstimate.snips.value + options.margin;
-  const reason = `candidate SNIPS ${candidateEstimate.snips.value.toFixed(4)} [${candidateEstimate.snips.lower.toFixed(4)}, ${candidateEstimate.snips.upper.toFixed(4)}] ` +
-    `${better ? 'beats' : 'does not beat'} active ${activeEstimate.snips.value.toFixed(4)}${options.margin ? ` + margin ${options.margin}` : ''} on ${heldOut.length} held-out events`;
+  // 4. Promote only if the candidate beats the active model with 95% confidence: the lower bound of the paired
+  //    difference of their estimates on the same held-out events must exceed the margin.
+  const better = difference.lower > options.margin;
+  const reason = `candidate − active ${difference.value.toFixed(4)} [${difference.lower.toFixed(4)}, ${difference.upper.toFixed(4)}] ` +
+    `(SNIPS ${candidateEstimate.snips.value.toFixed(4)} against ${activeEstimate.snips.value.toFixed(4)}); lower bound ${better ? 'above' : 'not above'} ` +
+    `the margin ${options.margin} on ${heldOut.length} held-out events`;
   const version = nextFreeVersion((await client.models()).models.map((m) => m.version));
-  const evaluated = { ...base, candidate: candidateEstimate, active: activeEstimate, testAccuracy };
+  const evaluated = { ...base, candidate: candidateEstimate, active: activeEstimate, difference, testAccuracy };
   if (!better || options.dryRun) {
     await candidate.destroy();
     return finish({ ...evaluated, version: active.version, decision: options.dryRun ? 'dry-run' : 'kept', reason });
@@ -197,7 +204,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   log('step: publish');
   const metrics = {
     offPolicy: { snips: candidateEstimate.snips, ips: candidateEstimate.ips, effectiveSampleSize: candidateEstimate.effectiveSampleSize, heldOut: heldOut.length },
-    activeOffPolicy: activeEstimate.snips, testAccuracy: testAccuracy.candidate, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs,
+    activeOffPolicy: activeEstimate.snips, difference, testAccuracy: testAccuracy.candidate, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs,
   };
   const file = await writeModel(parentFile.network, await candidate.tensors(), { version, parent: active.version, metrics });
   await candidate.destroy();

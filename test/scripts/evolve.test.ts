@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
-import { buildNetwork, initialParameters, offPolicyEstimate, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
+import { buildNetwork, initialParameters, offPolicyEstimate, pairedDifference, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
 import { ApiClient } from '../../scripts/src/api_client';
 import { evolveGeneration, type EvolveOptions } from '../../scripts/src/evolve';
 import { simulateClients } from '../../scripts/src/simulate';
@@ -26,6 +26,16 @@ describe('off-policy estimates', () => {
     expect(clipped.ips.value).toBeCloseTo(3 / 4, 12);
     expect(clipped.snips.value).toBeCloseTo(3 / 5, 12);
     expect(clipped.effectiveSampleSize).toBeCloseTo(25 / 9, 12);
+  });
+
+  it('the paired difference counts only events where the policies differ, and its interval shrinks with agreement', () => {
+    // Candidate and active agree on events 0 and 3; on 1 the candidate takes the rewarded action, on 2 the active does.
+    const d = pairedDifference([1, 1, 1, 0], [0.5, 0.5, 0.25, 1], [1, 1, 0, 1], [1, 0, 1, 1]);
+    expect(d.value).toBeCloseTo((0 + 2 - 4 + 0) / 4, 12);
+    expect(d.lower).toBeLessThan(d.value);
+    // Two policies that agree everywhere differ by exactly 0, with no spread.
+    const same = pairedDifference([1, 0, 1], [0.5, 0.5, 0.5], [1, 1, 0], [1, 1, 0]);
+    expect([same.lower, same.value, same.upper]).toEqual([0, 0, 0]);
   });
 });
 
@@ -81,7 +91,8 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const before = await client.models();
     const record = await evolveGeneration(client, { ...options, margin: 1 });
     expect(record.decision).toBe('kept');
-    expect(record.reason).toMatch(/does not beat/);
+    expect(record.reason).toMatch(/not above the margin 1/);
+    expect(record.difference!.lower).toBeLessThanOrEqual(1);
     expect(await client.models()).toEqual(before);
   });
 
