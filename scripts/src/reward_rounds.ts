@@ -6,7 +6,7 @@ import {
   getGpu, IMAGE_SIZE, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
   type LoggedEvent,
 } from '@seed/runtime';
-import { existingFile, intFlag, weightingFlag, numberFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
+import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
 import { trainingProgress } from './progress';
 import { lineChart } from './svg';
 
