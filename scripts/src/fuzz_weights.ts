@@ -12,7 +12,7 @@ export type ReaderOutcome = { ok: true; outcome: 'refused' | 'accepted unchanged
 
 const pick = <T>(random: Random, items: readonly T[]): T => items[random.int(items.length)];
 
-function headerOf(file: Uint8Array): { header: Record<string, any>; dataStart: number } {
+export function headerOf(file: Uint8Array): { header: Record<string, any>; dataStart: number } {
   const length = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
   return { header: JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + length))), dataStart: 8 + length };
 }
@@ -26,6 +26,13 @@ function withHeaderText(file: Uint8Array, json: string): Uint8Array {
   out.set(headerBytes, 8);
   out.set(file.subarray(dataStart), 8 + headerBytes.length);
   return out;
+}
+
+/** The file with its JSON header edited in place by `edit` (the data section kept): for mislabelled files. */
+export function withHeader(file: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
+  const { header } = headerOf(file);
+  edit(header);
+  return withHeaderText(file, JSON.stringify(header));
 }
 
 const ODD_VALUES = [null, true, -1, 0, 1.5, 2 ** 53 + 2, 1e308, -1e308, '', 'x', '1', [], {}, [1, 2], [[1]], { a: 1 }, 'F32', [-4, 8], [2 ** 60, 2 ** 60 + 4]];

@@ -9,6 +9,7 @@ import { openNodeStorage, readMigrations, startNodeServer, WRANGLER_OFFLINE_ENV 
 import { buildNetwork, initialParameters, SEED_ARCHITECTURE, sha256Hex, writeModel, type LayerSpec } from '@seed/runtime/engine';
 import { getPlatformProxy } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withHeader } from '../../scripts/src/fuzz_weights';
 import { publishModel, seedModelFile, startEdge, type EdgeSettings, type LocalEdge } from '../../scripts/src/edge_targets';
 import { auditLoad, runLoad, type LoadLedger } from '../../scripts/src/soak';
 import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
@@ -75,18 +76,6 @@ async function fileOf(version: string, layers: LayerSpec[]): Promise<Uint8Array>
   return writeModel(network, initialParameters(network, 3), { version, created: '2026-04-01T00:00:00.000Z' });
 }
 
-/** The file with its JSON header edited (data kept). */
-function withHeader(file: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
-  const length = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + length)));
-  edit(header);
-  const text = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + text.length + file.length - 8 - length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-  out.set(text, 8);
-  out.set(file.subarray(8 + length), 8 + text.length);
-  return out;
-}
 
 const input: LayerSpec = { kind: 'input', shape: [1, 28, 28] };
 

@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildNetwork, initialParameters, readModel, SEED_ARCHITECTURE, writeModel, ModelFileError, sha256Hex } from '@seed/runtime/engine';
+import { withHeader } from '../../scripts/src/fuzz_weights';
 
 const network = buildNetwork(SEED_ARCHITECTURE);
 const tensors = initialParameters(network, 7);
 
 async function validFile(): Promise<Uint8Array> {
   return writeModel(network, tensors, { version: 'v3', parent: 'v2', created: '2026-11-28T00:00:00.000Z', metrics: { testAccuracy: 0.98 } });
-}
-
-/** Rewrites the JSON header of a file (data kept), for building mislabelled files. */
-function withHeader(file: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
-  const length = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + length)));
-  edit(header);
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + file.length - 8 - length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(file.subarray(8 + length), 8 + json.length);
-  return out;
 }
 
 describe('safetensors weights file', () => {
