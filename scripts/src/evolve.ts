@@ -231,10 +231,10 @@ async function main(): Promise<void> {
     return;
   }
   const record = await evolveGeneration(client, {
-    state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, 0.5, 0, 1), epochs: intFlag('epochs', flags.epochs, 3, 1),
+    state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1), epochs: intFlag('epochs', flags.epochs, 3, 1),
     minEvents: intFlag('min-events', flags['min-events'], 500, 1), margin: numberFlag('margin', flags.margin, 0, 0, 1),
     clip: numberFlag('clip', flags.clip, 20, 1, 1e6),
-    batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true }),
+    batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
   });
