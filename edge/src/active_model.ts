@@ -1,7 +1,6 @@
 // The active model's engine, loaded once per isolate and swapped when the registry's active model changes.
-import { CpuEngine, readModel, type Network } from '@seed/runtime/engine';
+import { CpuEngine, IMAGE_PIXELS, type Network, readModel } from '@seed/runtime/engine';
 import { ApiError } from './errors';
-import { IMAGE_PIXELS } from './pixels';
 import type { ModelRecord, ModelRegistry } from './storage/types';
 
 export interface ServingModel {

@@ -4,7 +4,7 @@ export type { AppEnv, AppVariables } from './app_env';
 export type { Env, Settings } from './env';
 export { ApiError } from './errors';
 export { argmax, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
-export { dequantisePixels, IMAGE_PIXELS, quantisePixels } from './pixels';
+export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';

@@ -1,7 +1,5 @@
 // Images as the API takes them (784 numbers in [0,1]) and as the event log keeps them (784 bytes).
 
-export const IMAGE_PIXELS = 784;
-
 export function quantisePixels(pixels: readonly number[]): Uint8Array {
   return Uint8Array.from(pixels, (value) => Math.round(value * 255));
 }

@@ -4,7 +4,7 @@ import type { ValidationTargets } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ApiError } from './errors';
-import { IMAGE_PIXELS } from './pixels';
+import { IMAGE_PIXELS } from '@seed/runtime/engine';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

@@ -1,8 +1,8 @@
 // The edge API in process (app.request), one suite for each storage: api_sqlite.test.ts and api_d1.test.ts run it.
 import { argmax, type Env, type Prediction, type Storage } from '@seed/edge';
-import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
+import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
 import { edgeHarness, type RequestOptions, type StorageTarget } from './support';
 
 const WAIT_MS = 60_000;
@@ -69,7 +69,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await json(await request('GET', '/health'))).toEqual({ status: 'ok', model: null });
       expect(await json(await request('GET', '/health/live'))).toEqual({ status: 'ok' });
       expect((await json(await request('GET', '/v1/model'))).error.code).toBe('no_model');
-      const noModel = await request('POST', '/v1/predict', { json: { pixels: testImage(1) } });
+      const noModel = await request('POST', '/v1/predict', { json: { pixels: gridImage(1) } });
       expect([noModel.status, (await json(noModel)).error.code]).toEqual([503, 'no_model']);
 
       expect((await request('POST', '/v1/models/v9/promote', { token: ADMIN_TOKEN })).status).toBe(404);
@@ -92,7 +92,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const { predict, v1 } = await servingHarness();
       const engine = new CpuEngine(await readModel(v1));
       for (let seed = 0; seed < 10; seed++) {
-        const pixels = testImage(seed);
+        const pixels = gridImage(seed);
         const answer: Prediction = await predict({ pixels });
         const expected = Array.from(engine.probabilities(Float32Array.from(pixels), 1));
         expect(answer.probabilities).toEqual(expected);
@@ -102,18 +102,18 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
         expect(answer.explored).toBe(answer.action !== greedy);
         expect(answer.propensity).toBeCloseTo(answer.action === greedy ? 0.9 + 0.01 : 0.01, 12);
       }
-      const greedyOnly: Prediction = await predict({ pixels: testImage(3), explore: false });
+      const greedyOnly: Prediction = await predict({ pixels: gridImage(3), explore: false });
       expect([greedyOnly.propensity, greedyOnly.explored]).toEqual([1, false]);
     });
 
     it('predict: a client eventId makes it idempotent, in a single call and in a batch', async () => {
       const harness = await servingHarness();
-      const first: Prediction = await harness.predict({ pixels: testImage(1), eventId: 'client-1' });
+      const first: Prediction = await harness.predict({ pixels: gridImage(1), eventId: 'client-1' });
       expect(first.eventId).toBe('client-1');
       // The same id with another image still answers what was logged.
-      expect(await harness.predict({ pixels: testImage(2), eventId: 'client-1' })).toEqual(first);
+      expect(await harness.predict({ pixels: gridImage(2), eventId: 'client-1' })).toEqual(first);
       const batch = await harness.predict({
-        instances: [{ pixels: testImage(3) }, { pixels: testImage(4), eventId: 'client-1' }, { pixels: testImage(5), eventId: 'client-2' }],
+        instances: [{ pixels: gridImage(3) }, { pixels: gridImage(4), eventId: 'client-1' }, { pixels: gridImage(5), eventId: 'client-2' }],
       });
       expect(batch.predictions).toHaveLength(3);
       expect(batch.predictions[1]).toEqual(first);
@@ -127,7 +127,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
     it('predict: refuses bad input with a clear 4xx and logs nothing', async () => {
       const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1' });
       const { request } = harness;
-      const image = testImage(1);
+      const image = gridImage(1);
       const padded = (body: object, bytes: number) => JSON.stringify(body).replace(/}$/, `${' '.repeat(bytes)}}`);
       const cases: [string, RequestOptions, number, string][] = [
         ['783 pixels', { json: { pixels: image.slice(1) } }, 400, 'pixels: must hold exactly 784 values, not 783'],
@@ -167,7 +167,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
     it('rewards: 204 once, 204 on the same retry, 409 on a different value or after the wait, 404 when unknown, 400 when invalid', async () => {
       const harness = await servingHarness();
       const { request } = harness;
-      const { eventId } = await harness.predict({ pixels: testImage(1) });
+      const { eventId } = await harness.predict({ pixels: gridImage(1) });
       const reward = (id: string, body: string | object) =>
         request('POST', `/v1/events/${id}/reward`, typeof body === 'string' ? { body, headers: { 'Content-Type': 'application/json' } } : { json: body });
       const code = async (response: Response) => [response.status, response.status === 204 ? null : (await json(response)).error.code];
@@ -181,7 +181,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await code(await reward(eventId, { value: 0.5 }))).toEqual([204, null]);
       expect(await code(await reward(eventId, { value: -0.5 }))).toEqual([409, 'reward_conflict']);
 
-      const late = await harness.predict({ pixels: testImage(2) });
+      const late = await harness.predict({ pixels: gridImage(2) });
       harness.clock.now += WAIT_MS + 1;
       expect(await code(await reward(late.eventId, { value: 1 }))).toEqual([409, 'reward_window_closed']);
       // The reward given in time still repeats as 204 after the wait.
@@ -191,7 +191,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
     it('export: NDJSON joined with rewards, the default after the wait, a cursor that never skips or repeats', async () => {
       const harness = await servingHarness();
       const { request, clock } = harness;
-      const images = [1, 2, 3, 4, 5].map(testImage);
+      const images = [1, 2, 3, 4, 5].map(gridImage);
       const answers: Prediction[] = (await harness.predict({ instances: images.map((pixels) => ({ pixels })) })).predictions;
       const rewardOf = (i: number, value: number) => request('POST', `/v1/events/${answers[i].eventId}/reward`, { json: { value } });
       await rewardOf(0, 1);
@@ -240,7 +240,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
         expect(end.count).toBe(events.length);
         cursor = end.nextCursor as string;
         if (page < 3) {
-          const { eventId } = await harness.predict({ pixels: testImage(10 + page) });
+          const { eventId } = await harness.predict({ pixels: gridImage(10 + page) });
           await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 } });
         }
         if (events.length === 0) break;
@@ -267,7 +267,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       storage = { events, models: countingLoads };
       const harness = await servingHarness();
       await harness.request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN });
-      const versionOf = async () => ((await harness.predict({ pixels: testImage(1) })) as Prediction).modelVersion;
+      const versionOf = async () => ((await harness.predict({ pixels: gridImage(1) })) as Prediction).modelVersion;
       for (let i = 0; i < 3; i++) expect(await versionOf()).toBe('v1');
       expect(loads).toBe(1);
       await harness.request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN });
@@ -281,7 +281,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1, key-2' });
       const { request } = harness;
       const status = async (response: Response) => [response.status, response.status < 300 ? 'ok' : (await json(response)).error.code];
-      const image = { pixels: testImage(1) };
+      const image = { pixels: gridImage(1) };
 
       expect(await status(await request('POST', '/v1/predict', { json: image }))).toEqual([401, 'unauthorized']);
       expect(await status(await request('POST', '/v1/predict', { json: image, token: 'key-3' }))).toEqual([401, 'unauthorized']);
@@ -310,7 +310,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
     it('metrics: Prometheus text with requests by route and status, predictions and mean reward by model', async () => {
       const harness = await servingHarness();
       for (let i = 0; i < 3; i++) {
-        const { eventId } = await harness.predict({ pixels: testImage(i) });
+        const { eventId } = await harness.predict({ pixels: gridImage(i) });
         if (i < 2) await harness.request('POST', `/v1/events/${eventId}/reward`, { json: { value: i } });
       }
       await harness.request('POST', '/v1/predict', { json: { pixels: [] } });

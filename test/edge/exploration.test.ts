@@ -1,8 +1,8 @@
 // Exploration policies: the formulas, and many draws through the API whose frequencies match the propensities.
 import { argmax, parseExploration, policyDistribution, sampleIndex, type Env, type Storage } from '@seed/edge';
-import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, LINEAR_ARCHITECTURE, modelFile, testImage } from './fixtures';
+import { ADMIN_TOKEN, json, LINEAR_ARCHITECTURE, modelFile } from './fixtures';
 import { edgeHarness, sqliteTarget, type StorageTarget } from './support';
 
 const LOGITS = [0.3, -1.2, 2.5, 0.0, 0.7, 2.4, -0.4, 1.1, 0.2, -2.0];
@@ -48,7 +48,7 @@ describe('exploration through POST /v1/predict', () => {
     const file = await modelFile('linear', 5, undefined, LINEAR_ARCHITECTURE);
     await harness.request('PUT', '/v1/models/linear', { body: file, token: ADMIN_TOKEN });
     await harness.request('POST', '/v1/models/linear/promote', { token: ADMIN_TOKEN });
-    const pixels = testImage(42);
+    const pixels = gridImage(42);
     const counts = new Array<number>(10).fill(0);
     const propensities = new Array<number | undefined>(10);
     let explored = 0;

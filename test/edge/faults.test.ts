@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { applyMigrations, d1Sql, d1Storage, type Env, type Storage, type WorkerEnv } from '@seed/edge';
 import { openNodeStorage, readMigrations, startNodeServer, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
-import { buildNetwork, initialParameters, SEED_ARCHITECTURE, sha256Hex, writeModel, type LayerSpec } from '@seed/runtime/engine';
+import { buildNetwork, gridImage, initialParameters, type LayerSpec, SEED_ARCHITECTURE, sha256Hex, writeModel } from '@seed/runtime/engine';
 import { getPlatformProxy } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withHeader } from '../../scripts/src/fuzz_weights';
-import { publishModel, seedModelFile, startEdge, type EdgeSettings, type LocalEdge } from '../../scripts/src/edge_targets';
-import { auditLoad, runLoad, type LoadLedger } from '../../scripts/src/soak';
-import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
+import { withHeader } from '@seed/scripts/reliability/fuzz_weights';
+import { publishModel, seedModelFile, startEdge, type EdgeSettings, type LocalEdge } from '@seed/scripts/lib/local_edge';
+import { auditLoad, runLoad, type LoadLedger } from '@seed/scripts/reliability/soak';
+import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
 import { EDGE_DIR, edgeHarness, temporaryDir } from './support';
 
 const SETTINGS: Env = { ADMIN_TOKEN, API_KEYS: 'faults-key', REWARD_WAIT_SECONDS: '60' };
@@ -140,7 +140,7 @@ describe.each([
     expect([promoteUnknown.status, (await json(promoteUnknown)).error.code]).toEqual([404, 'unknown_model']);
     expect((await request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN })).status).toBe(404);
     expect(await snapshot()).toEqual(before);
-    const answer = await request('POST', '/v1/predict', { json: { pixels: testImage(1) }, token: 'faults-key' });
+    const answer = await request('POST', '/v1/predict', { json: { pixels: gridImage(1) }, token: 'faults-key' });
     expect((await json(answer)).modelVersion).toBe('v1');
   });
 
@@ -149,7 +149,7 @@ describe.each([
     // v1 is in the registry already when the test above ran: stored again (200) or added (201).
     expect([200, 201]).toContain((await request('PUT', '/v1/models/v1', { body: await modelFile('v1'), token: ADMIN_TOKEN })).status);
     expect((await request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN })).status).toBe(200);
-    const first = await json(await request('POST', '/v1/predict', { json: { pixels: testImage(1), eventId: 'before' }, token: 'faults-key' }));
+    const first = await json(await request('POST', '/v1/predict', { json: { pixels: gridImage(1), eventId: 'before' }, token: 'faults-key' }));
     expect(first.eventId).toBe('before');
     const exportedIds = async (harness: { request: typeof request; clock: typeof clock }) => {
       harness.clock.now += 61_000;
@@ -160,9 +160,9 @@ describe.each([
 
     await store.fail();
     const calls: [string, string, Parameters<typeof request>[2]][] = [
-      ['POST', '/v1/predict', { json: { pixels: testImage(2), eventId: 'during' }, token: 'faults-key' }],
-      ['POST', '/v1/predict', { json: { pixels: testImage(3) }, token: 'faults-key' }],
-      ['POST', '/v1/predict', { json: { instances: [{ pixels: testImage(4) }, { pixels: testImage(5) }] }, token: 'faults-key' }],
+      ['POST', '/v1/predict', { json: { pixels: gridImage(2), eventId: 'during' }, token: 'faults-key' }],
+      ['POST', '/v1/predict', { json: { pixels: gridImage(3) }, token: 'faults-key' }],
+      ['POST', '/v1/predict', { json: { instances: [{ pixels: gridImage(4) }, { pixels: gridImage(5) }] }, token: 'faults-key' }],
       ['POST', '/v1/events/before/reward', { json: { value: 1 }, token: 'faults-key' }],
       ['GET', '/health', {}],
       ['GET', '/v1/models', {}],

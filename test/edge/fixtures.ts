@@ -17,10 +17,6 @@ export const LINEAR_ARCHITECTURE: LayerSpec[] = [
 ];
 
 /** 784 values on the 1/255 grid, so quantising them loses nothing. */
-export function testImage(seed: number): number[] {
-  const random = new Random(seed);
-  return Array.from({ length: 784 }, () => random.int(256) / 255);
-}
 
 /** A response's JSON, loosely typed: the tests check its shape themselves. */
 export const json = (response: Response): Promise<any> => response.json();

@@ -2,10 +2,10 @@
 // 2,000 generated bad requests against every route, then concurrent clients under load. Small counts here; `pnpm fuzz`
 // and `pnpm soak` run the large ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY_NAMES, startEdge, type EdgeSettings, type LocalEdge } from '../../scripts/src/edge_targets';
-import { runFuzz } from '../../scripts/src/fuzz';
-import { FUZZ_KINDS } from '../../scripts/src/fuzz_requests';
-import { auditLoad, describeLoad, runLoad } from '../../scripts/src/soak';
+import { ENTRY_NAMES, startEdge, type EdgeSettings, type LocalEdge } from '@seed/scripts/lib/local_edge';
+import { runFuzz } from '@seed/scripts/reliability/fuzz';
+import { FUZZ_KINDS } from '@seed/scripts/reliability/fuzz_requests';
+import { auditLoad, describeLoad, runLoad } from '@seed/scripts/reliability/soak';
 import { temporaryDir } from './support';
 
 const FUZZ_REQUESTS = 2000;

@@ -4,8 +4,10 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { freePort, startDetached, waitForHttp } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
-import { ROOT_DIR, temporaryDir } from './support';
+import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
+import { temporaryDir } from './support';
+import { gridImage } from '@seed/runtime/engine';
 
 const WAIT_MS = 1000;
 let dataDir: Awaited<ReturnType<typeof temporaryDir>>;
@@ -34,7 +36,7 @@ async function startServer() {
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const predict = (url: string, eventId: string, seed: number) =>
-  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pixels: testImage(seed), eventId }) });
+  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pixels: gridImage(seed), eventId }) });
 
 it('serves the API, and after a SIGKILL mid-burst keeps every answered event and the registry intact', async () => {
   const first = await startServer();

@@ -1,6 +1,6 @@
 // The page's preprocessing: a drawing becomes a 28×28 MNIST-style input (20×20 box, centre of mass centred).
 import { DIGIT_BOX, DrawingError, INPUT_SIDE, inkFromRgba, toModelInput, type InkImage } from '@seed/edge/web/preprocess';
-import { argmaxRows, buildNetwork, CpuEngine, IMAGE_SIZE, initialParameters, loadMnist, Model, Random, SEED_ARCHITECTURE, trainModel } from '@seed/runtime';
+import { argmaxRows, buildNetwork, CpuEngine, IMAGE_PIXELS, initialParameters, loadMnist, Model, Random, SEED_ARCHITECTURE, trainModel } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
 import { testGpus } from '../support/gpu';
 
@@ -105,7 +105,7 @@ function render(digit: Float32Array, scale: number, x: number, y: number, width:
 /** The naive alternative: the whole canvas shrunk to 28×28 (box filter over a square crop), nothing re-centred. */
 function shrinkWholeCanvas({ width, ink }: InkImage): Float32Array {
   const cell = width / INPUT_SIDE;
-  const out = new Float32Array(IMAGE_SIZE);
+  const out = new Float32Array(IMAGE_PIXELS);
   for (let i = 0; i < width * width; i++) {
     const [x, y] = [i % width, Math.floor(i / width)];
     out[Math.floor(y / cell) * INPUT_SIDE + Math.floor(x / cell)] += ink[i] / (cell * cell);
@@ -116,7 +116,7 @@ function shrinkWholeCanvas({ width, ink }: InkImage): Float32Array {
 it('undoes a whole-pixel enlargement of an MNIST digit exactly: MNIST digits already have the 20×20 box and centred mass', () => {
   const { test } = loadMnist();
   for (const [i, scale, x, y] of [[0, 10, 37, 5], [1, 7, 0, 90], [2, 3, 200, 11]]) {
-    const original = test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE);
+    const original = test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS);
     const redrawn = toModelInput(render(original, scale, x, y, 300, 300));
     expect(Math.max(...redrawn.map((value, p) => Math.abs(value - original[p]))), `test digit ${i}`).toBeLessThan(1e-5);
   }
@@ -135,14 +135,14 @@ describe.skipIf(!gpu)('a drawn digit keeps its prediction', () => {
     const count = 300;
     const random = new Random(11);
     const [width, height] = [360, 300];
-    const originals = data.test.images.subarray(0, count * IMAGE_SIZE);
-    const redrawn = new Float32Array(count * IMAGE_SIZE);
-    const shrunk = new Float32Array(count * IMAGE_SIZE);
+    const originals = data.test.images.subarray(0, count * IMAGE_PIXELS);
+    const redrawn = new Float32Array(count * IMAGE_PIXELS);
+    const shrunk = new Float32Array(count * IMAGE_PIXELS);
     for (let i = 0; i < count; i++) {
       const scale = 4 + 6 * random.next();
-      const canvas = render(originals.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), scale, random.next() * (width - 28 * scale), random.next() * (height - 28 * scale), width, height);
-      redrawn.set(toModelInput(canvas), i * IMAGE_SIZE);
-      shrunk.set(shrinkWholeCanvas(canvas), i * IMAGE_SIZE);
+      const canvas = render(originals.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), scale, random.next() * (width - 28 * scale), random.next() * (height - 28 * scale), width, height);
+      redrawn.set(toModelInput(canvas), i * IMAGE_PIXELS);
+      shrunk.set(shrinkWholeCanvas(canvas), i * IMAGE_PIXELS);
     }
     const answers = (images: Float32Array) => argmaxRows(engine.probabilities(images, count), count, 10);
     const [original, preprocessed, naive] = [answers(originals), answers(redrawn), answers(shrunk)];

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { applyMigrations, createApp, d1Sql, d1Storage, type Env, type Storage, type WorkerEnv } from '@seed/edge';
 import { openNodeStorage, readMigrations, WRANGLER_OFFLINE_ENV, type NodeStorage } from '@seed/edge/node';
 import { Random } from '@seed/runtime/engine';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
 import { getPlatformProxy } from 'wrangler';
 
-export const ROOT_DIR = new URL('../../', import.meta.url).pathname;
 export const EDGE_DIR = join(ROOT_DIR, 'edge');
 
 export async function temporaryDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {

@@ -9,7 +9,8 @@ import { buildNetwork, initialParameters, SEED_ARCHITECTURE, writeModel } from '
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
-import { ROOT_DIR, temporaryDir } from './support';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
+import { temporaryDir } from './support';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_HINT = `no Chromium at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium) or set CHROMIUM_PATH`;

@@ -2,8 +2,10 @@
 import { readdir } from 'node:fs/promises';
 import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport, testImage } from './fixtures';
-import { ROOT_DIR, temporaryDir } from './support';
+import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
+import { temporaryDir } from './support';
+import { gridImage } from '@seed/runtime/engine';
 
 let state: Awaited<ReturnType<typeof temporaryDir>>;
 let server: ReturnType<typeof startDetached>;
@@ -30,7 +32,7 @@ const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 it('uploads, promotes, predicts, rewards and exports over HTTP, with D1 and R2 kept on disk', async () => {
   expect(await json(await fetch(`${url}/health`))).toEqual({ status: 'ok', model: null });
-  const noModel = await fetch(`${url}/v1/predict`, postJson({ pixels: testImage(1) }));
+  const noModel = await fetch(`${url}/v1/predict`, postJson({ pixels: gridImage(1) }));
   expect([noModel.status, (await json(noModel)).error.code]).toEqual([503, 'no_model']);
 
   const file = await modelFile('v1');
@@ -38,9 +40,9 @@ it('uploads, promotes, predicts, rewards and exports over HTTP, with D1 and R2 k
   expect((await fetch(`${url}/v1/models/v1/promote`, { method: 'POST', headers: admin })).status).toBe(200);
   expect(Buffer.from(await (await fetch(`${url}/v1/models/v1/weights`)).arrayBuffer()).equals(file)).toBe(true);
 
-  const single = await json(await fetch(`${url}/v1/predict`, postJson({ pixels: testImage(1), eventId: 'e2e-1' })));
+  const single = await json(await fetch(`${url}/v1/predict`, postJson({ pixels: gridImage(1), eventId: 'e2e-1' })));
   expect(single).toMatchObject({ eventId: 'e2e-1', modelVersion: 'v1', probabilities: expect.any(Array) });
-  const { predictions } = await json(await fetch(`${url}/v1/predict`, postJson({ instances: [2, 3, 4].map((seed) => ({ pixels: testImage(seed) })) })));
+  const { predictions } = await json(await fetch(`${url}/v1/predict`, postJson({ instances: [2, 3, 4].map((seed) => ({ pixels: gridImage(seed) })) })));
   expect(predictions).toHaveLength(3);
   for (const eventId of ['e2e-1', ...predictions.map((p: { eventId: string }) => p.eventId)]) {
     expect((await fetch(`${url}/v1/events/${eventId}/reward`, postJson({ value: 1 }))).status).toBe(204);

@@ -1,7 +1,7 @@
 // Each objective lowers its loss on a small set; learning from logged rewards alone improves the reward.
 import { describe, expect, it } from 'vitest';
 import {
-  buildNetwork, digitsSet, eventsSet, IMAGE_SIZE, initialParameters, loadMnist, Model, parseEvents, Random, runEpochs,
+  buildNetwork, digitsSet, eventsSet, IMAGE_PIXELS, initialParameters, loadMnist, Model, parseEvents, Random, runEpochs,
   SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, type LoggedEvent,
 } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
@@ -17,7 +17,7 @@ function uniformEvents(repeats: number, seed: number): LoggedEvent[] {
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < small.count; i++) {
       const action = random.int(10);
-      events.push({ eventId: `e${r}-${i}`, pixels: small.images.slice(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), action, propensity: 0.1, reward: action === small.labels[i] ? 1 : 0 });
+      events.push({ eventId: `e${r}-${i}`, pixels: small.images.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), action, propensity: 0.1, reward: action === small.labels[i] ? 1 : 0 });
     }
   }
   return events;
@@ -88,18 +88,18 @@ describe('events file', () => {
 
 describe('augmentation', () => {
   it('shifts each image by at most 2 pixels, keeping its labels, and leaves the source untouched', () => {
-    const source = Float32Array.from(small.images.subarray(0, 8 * IMAGE_SIZE));
+    const source = Float32Array.from(small.images.subarray(0, 8 * IMAGE_PIXELS));
     const set = digitsSet(small, true, { shift: 2, seed: 3 });
     const { images, labels } = set.batch([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(Array.from(labels!)).toEqual(Array.from(small.labels.subarray(0, 8)));
-    expect(small.images.subarray(0, 8 * IMAGE_SIZE)).toEqual(source);
+    expect(small.images.subarray(0, 8 * IMAGE_PIXELS)).toEqual(source);
     let moved = 0;
     for (let n = 0; n < 8; n++) {
-      const original = source.subarray(n * IMAGE_SIZE, (n + 1) * IMAGE_SIZE);
-      const shifted = images.subarray(n * IMAGE_SIZE, (n + 1) * IMAGE_SIZE);
+      const original = source.subarray(n * IMAGE_PIXELS, (n + 1) * IMAGE_PIXELS);
+      const shifted = images.subarray(n * IMAGE_PIXELS, (n + 1) * IMAGE_PIXELS);
       const offsets = [];
       for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
-        const matches = Array.from({ length: IMAGE_SIZE }, (_, p) => {
+        const matches = Array.from({ length: IMAGE_PIXELS }, (_, p) => {
           const y = Math.floor(p / 28) - dy, x = (p % 28) - dx;
           return shifted[p] === (y >= 0 && y < 28 && x >= 0 && x < 28 ? original[y * 28 + x] : 0);
         }).every(Boolean);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildNetwork, CpuEngine, IMAGE_SIZE, initialParameters, loadMnist, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
+import { buildNetwork, CpuEngine, IMAGE_PIXELS, initialParameters, loadMnist, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
 import { expectClose } from '../support/compare';
 
 const PYTHON = process.env.SEED_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -22,7 +22,7 @@ describe.runIf(hasTorch)('PyTorch', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seed-torch-'));
     try {
       const count = 37;
-      const images = loadMnist().test.images.slice(0, count * IMAGE_SIZE);
+      const images = loadMnist().test.images.slice(0, count * IMAGE_PIXELS);
       writeFileSync(join(dir, 'model.safetensors'), await writeModel(network, tensors, { version: 'v7', parent: 'v6' }));
       writeFileSync(join(dir, 'inputs.f32'), images);
       const info = JSON.parse(execFileSync(PYTHON, [new URL('../support/load_in_pytorch.py', import.meta.url).pathname,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildNetwork, initialParameters, readModel, SEED_ARCHITECTURE, writeModel, ModelFileError, sha256Hex } from '@seed/runtime/engine';
-import { withHeader } from '../../scripts/src/fuzz_weights';
+import { withHeader } from '@seed/scripts/reliability/fuzz_weights';
 
 const network = buildNetwork(SEED_ARCHITECTURE);
 const tensors = initialParameters(network, 7);

@@ -2,7 +2,7 @@
 // ModelFileError line, or, where the mutation left a valid file (an edited metrics string), read with the same tensors.
 import { buildNetwork, initialParameters, ModelFileError, readModel, writeModel } from '@seed/runtime/engine';
 import { describe, expect, it } from 'vitest';
-import { checkReader, fuzzReader, mutatedModelFiles, READER_FUZZ_ARCHITECTURE } from '../../scripts/src/fuzz_weights';
+import { checkReader, fuzzReader, mutatedModelFiles, READER_FUZZ_ARCHITECTURE } from '@seed/scripts/reliability/fuzz_weights';
 
 describe('safetensors reader fuzz', () => {
   it('refuses 600 mutated files with one clear line each, never crashing, never accepting changed tensors', async () => {

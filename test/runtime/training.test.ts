@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNetwork, CpuEngine, IMAGE_SIZE, initialParameters, loadMnist, Model, SEED_ARCHITECTURE, softmaxRows, TrainingStep } from '@seed/runtime';
+import { buildNetwork, CpuEngine, IMAGE_PIXELS, initialParameters, loadMnist, Model, SEED_ARCHITECTURE, softmaxRows, TrainingStep } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
 
 const { train, test } = loadMnist();
@@ -9,7 +9,7 @@ describe('MNIST split', () => {
   it('is 8,000 train and 2,000 test digits with no image in both', () => {
     expect(train.count).toBe(8000);
     expect(test.count).toBe(2000);
-    const key = (images: Float32Array, i: number) => images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE).join(',');
+    const key = (images: Float32Array, i: number) => images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS).join(',');
     const seen = new Set(Array.from({ length: train.count }, (_, i) => key(train.images, i)));
     const overlap = Array.from({ length: test.count }, (_, i) => key(test.images, i)).filter((k) => seen.has(k));
     expect(overlap.length).toBe(0);
@@ -24,7 +24,7 @@ describe.each(testGpus)('training on $backend', ({ cache }) => {
     const step = await TrainingStep.create(model, { batch, terms: { supervised: 1 }, lr: 2e-3 });
     for (let s = 0; s < 50; s++) {
       const start = (s % 8) * batch;
-      step.run({ images: train.images.subarray(start * IMAGE_SIZE, (start + batch) * IMAGE_SIZE), labels: Uint32Array.from(train.labels.subarray(start, start + batch)) });
+      step.run({ images: train.images.subarray(start * IMAGE_PIXELS, (start + batch) * IMAGE_PIXELS), labels: Uint32Array.from(train.labels.subarray(start, start + batch)) });
     }
     const losses = (await step.drainLosses()).supervised!;
     expect(losses.length).toBe(50);
@@ -35,7 +35,7 @@ describe.each(testGpus)('training on $backend', ({ cache }) => {
 
     // Inference on the 1,000 first test images: CPU engine (the edge's) against the WebGPU forward pass.
     const count = 1000;
-    const images = test.images.subarray(0, count * IMAGE_SIZE);
+    const images = test.images.subarray(0, count * IMAGE_PIXELS);
     const tensors = await model.tensors();
     const cpu = new CpuEngine({ network, tensors }).probabilities(images, count);
     const gpu = softmaxRows(await model.logits(images, count), count, 10);
@@ -47,7 +47,7 @@ describe.each(testGpus)('training on $backend', ({ cache }) => {
   });
   it('a trunk learning-rate scale of 0 freezes the trunk (a linear probe) and 0.5 moves it less than 1', async () => {
     const batch = 32;
-    const images = train.images.subarray(0, batch * IMAGE_SIZE);
+    const images = train.images.subarray(0, batch * IMAGE_PIXELS);
     const labels = Uint32Array.from(train.labels.subarray(0, batch));
     const change = async (trunkLrScale: number) => {
       const model = new Model(cache, network, initialParameters(network, 3));

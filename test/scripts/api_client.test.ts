@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from '../../scripts/src/api_client';
+import { ApiClient, ApiError } from '@seed/scripts/lib/api_client';
 
 // A server that answers each event id's first predict with 503 (a restarting worker) and later ones with 200.
 let server: Server;

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BenchReport } from '../../scripts/src/bench/report';
+import type { BenchReport } from '@seed/scripts/bench/report';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
 
-const ROOT_DIR = new URL('../../', import.meta.url).pathname;
 const run = (args: string[]) => promisify(execFile)('pnpm', ['--silent', 'bench', ...args], { cwd: ROOT_DIR, maxBuffer: 16 << 20 });
 let dir: string;
 beforeAll(async () => {

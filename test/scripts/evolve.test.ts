@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
 import { buildNetwork, initialParameters, offPolicyEstimate, pairedDifference, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
-import { ApiClient } from '../../scripts/src/api_client';
-import { evolveGeneration, type EvolveOptions } from '../../scripts/src/evolve';
-import { simulateClients } from '../../scripts/src/simulate';
+import { ApiClient } from '@seed/scripts/lib/api_client';
+import { evolveGeneration, type EvolveOptions } from '@seed/scripts/evolve/evolve';
+import { simulateClients } from '@seed/scripts/evolve/simulate';
 import { testGpus } from '../support/gpu';
 
 describe('off-policy estimates', () => {

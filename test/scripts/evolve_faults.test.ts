@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { startDetached, startNodeServer, type DetachedProcess, type NodeServer } from '@seed/edge/node';
-import { readModel } from '@seed/runtime/engine';
+import { gridImage, readModel } from '@seed/runtime/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportAll, gridImage, publishModel, ROOT_DIR, seedModelFile } from '../../scripts/src/edge_targets';
+import { exportAll, publishModel, seedModelFile } from '@seed/scripts/lib/local_edge';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
 import { testGpus } from '../support/gpu';
 
 const ADMIN_TOKEN = 'evolve-faults-admin';

@@ -7,10 +7,10 @@ import { promisify } from 'node:util';
 import { buildNetwork, CpuEngine, initialParameters, Random, readModel, SEED_ARCHITECTURE, writeModel, type LayerSpec } from '@seed/runtime/engine';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { exportOnnx } from '../../scripts/src/onnx';
+import { exportOnnx } from '@seed/scripts/interop/onnx';
 import { expectClose } from '../support/compare';
+import { ROOT_DIR } from '@seed/scripts/lib/paths';
 
-const ROOT_DIR = new URL('../../', import.meta.url).pathname;
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'seed-onnx-'));

@@ -2,9 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { IMAGE_PIXELS } from '../engine/architecture';
 import { Random } from '../engine/random';
 
-export const IMAGE_SIZE = 28 * 28;
 export const SPLIT_SEED = 20240607;
 export const TRAIN_COUNT = 8000;
 
@@ -25,14 +25,14 @@ const CACHE_MAGIC = 0x4d4e5354; // 'MNST'
 function loadFromPackage(): Digits {
   const require = createRequire(import.meta.url);
   const perDigit = Array.from({ length: 10 }, (_, digit) => (require(`mnist/src/digits/${digit}.json`) as { data: number[] }).data);
-  const count = perDigit.reduce((n, data) => n + data.length / IMAGE_SIZE, 0);
-  const images = new Float32Array(count * IMAGE_SIZE);
+  const count = perDigit.reduce((n, data) => n + data.length / IMAGE_PIXELS, 0);
+  const images = new Float32Array(count * IMAGE_PIXELS);
   const labels = new Uint8Array(count);
   let at = 0;
   perDigit.forEach((data, digit) => {
-    images.set(data, at * IMAGE_SIZE);
-    labels.fill(digit, at, at + data.length / IMAGE_SIZE);
-    at += data.length / IMAGE_SIZE;
+    images.set(data, at * IMAGE_PIXELS);
+    labels.fill(digit, at, at + data.length / IMAGE_PIXELS);
+    at += data.length / IMAGE_PIXELS;
   });
   return { images, labels, count };
 }
@@ -44,9 +44,9 @@ export function loadDigits(cacheDir = join(process.cwd(), '.cache')): Digits {
     const bytes = readFileSync(file);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const count = bytes.length >= 8 ? view.getUint32(4, true) : 0;
-    if (view.getUint32(0, true) === CACHE_MAGIC && bytes.length === 8 + count * (IMAGE_SIZE * 4 + 1)) {
-      const images = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8, bytes.byteOffset + 8 + count * IMAGE_SIZE * 4));
-      const labels = new Uint8Array(bytes.buffer.slice(bytes.byteOffset + 8 + count * IMAGE_SIZE * 4, bytes.byteOffset + bytes.length));
+    if (view.getUint32(0, true) === CACHE_MAGIC && bytes.length === 8 + count * (IMAGE_PIXELS * 4 + 1)) {
+      const images = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8, bytes.byteOffset + 8 + count * IMAGE_PIXELS * 4));
+      const labels = new Uint8Array(bytes.buffer.slice(bytes.byteOffset + 8 + count * IMAGE_PIXELS * 4, bytes.byteOffset + bytes.length));
       return { images, labels, count };
     }
   }
@@ -60,11 +60,11 @@ export function loadDigits(cacheDir = join(process.cwd(), '.cache')): Digits {
 }
 
 export function subset(digits: Digits, indices: ArrayLike<number>): Digits {
-  const images = new Float32Array(indices.length * IMAGE_SIZE);
+  const images = new Float32Array(indices.length * IMAGE_PIXELS);
   const labels = new Uint8Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
-    images.set(digits.images.subarray(j * IMAGE_SIZE, (j + 1) * IMAGE_SIZE), i * IMAGE_SIZE);
+    images.set(digits.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
     labels[i] = digits.labels[j];
   }
   return { images, labels, count: indices.length };

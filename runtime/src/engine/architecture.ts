@@ -40,6 +40,9 @@ export interface Network {
   parameters: ParameterSpec[];
 }
 
+/** Pixels in one input image (1×28×28), as the API takes it, the event log keeps it and the data set holds it. */
+export const IMAGE_PIXELS = 28 * 28;
+
 export const SEED_ARCHITECTURE: LayerSpec[] = [
   { kind: 'input', shape: [1, 28, 28] },
   { kind: 'conv2d', name: 'conv', inChannels: 1, outChannels: 32, kernelSize: 3, stride: 1, padding: 0 },

@@ -1,4 +1,6 @@
 // A small seeded generator (mulberry32): the same seed gives the same splits, inits and samples everywhere.
+import { IMAGE_PIXELS } from './architecture';
+
 export class Random {
   private state: number;
 
@@ -45,4 +47,10 @@ export class Random {
     for (let i = 0; i < length; i++) out[i] = this.uniform(low, high);
     return out;
   }
+}
+
+/** A seeded random image on the 1/255 grid, so the event log's quantisation (round(v·255)) keeps it exactly. */
+export function gridImage(seed: number, pixels = IMAGE_PIXELS): number[] {
+  const random = new Random(seed);
+  return Array.from({ length: pixels }, () => random.int(256) / 255);
 }

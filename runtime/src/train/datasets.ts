@@ -1,5 +1,6 @@
 // What a training step consumes, drawn from digits (with or without labels) or from logged events.
 import type { Digits } from '../data/mnist';
+import { IMAGE_PIXELS } from '../engine/architecture';
 import { Random } from '../engine/random';
 import type { StepBatch } from '../model/training_step';
 
@@ -35,7 +36,7 @@ function shiftImages(images: Float32Array, count: number, shift: number, random:
  * Digits as a training set; labels are only handed out when `withLabels` (self-supervised training never reads
  * them). `shift` > 0 augments each batch with random translations of up to that many pixels.
  */
-export function digitsSet(digits: Digits, withLabels: boolean, options: { shift?: number; seed?: number } = {}, inputSize = 784): TrainingSet {
+export function digitsSet(digits: Digits, withLabels: boolean, options: { shift?: number; seed?: number } = {}, inputSize = IMAGE_PIXELS): TrainingSet {
   const random = new Random(options.seed ?? 1);
   return {
     count: digits.count,
@@ -62,7 +63,7 @@ export interface LoggedEvent {
  * Logged events as a training set. `shift` > 0 moves each image by up to that many pixels: the logged action and
  * its reward stay valid, since a digit moved by a pixel or two is the same digit.
  */
-export function eventsSet(events: readonly LoggedEvent[], options: { shift?: number; seed?: number } = {}, inputSize = 784): TrainingSet {
+export function eventsSet(events: readonly LoggedEvent[], options: { shift?: number; seed?: number } = {}, inputSize = IMAGE_PIXELS): TrainingSet {
   const images = new Float32Array(events.length * inputSize);
   events.forEach((e, i) => images.set(e.pixels, i * inputSize));
   const random = new Random(options.seed ?? 1);

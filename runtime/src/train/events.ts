@@ -1,4 +1,5 @@
 // Parsing logged events from the NDJSON export of GET /v1/events: every line checked, errors name the line.
+import { IMAGE_PIXELS } from '../engine/architecture';
 import type { LoggedEvent } from './datasets';
 
 export class EventsFormatError extends Error {
@@ -6,7 +7,7 @@ export class EventsFormatError extends Error {
 }
 
 /** One NDJSON line of the export into a LoggedEvent; `where` names it in errors (e.g. "events.ndjson:12"). */
-export function parseEventLine(line: string, where: string, inputSize = 784, classes = 10): LoggedEvent {
+export function parseEventLine(line: string, where: string, inputSize = IMAGE_PIXELS, classes = 10): LoggedEvent {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(line);
@@ -34,7 +35,7 @@ export function parseEventLine(line: string, where: string, inputSize = 784, cla
 }
 
 /** All events of an NDJSON text (as GET /v1/events exports it); blank lines and the closing "end" line are skipped. */
-export function parseEvents(text: string, source: string, inputSize = 784, classes = 10): LoggedEvent[] {
+export function parseEvents(text: string, source: string, inputSize = IMAGE_PIXELS, classes = 10): LoggedEvent[] {
   const events: LoggedEvent[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim() || /^\s*\{\s*"type"\s*:\s*"end"/.test(line)) return;

@@ -5,15 +5,14 @@ import autocannon from 'autocannon';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT_DIR } from '../lib/paths';
 import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from '@seed/edge/node';
-import { loadMnist, writeModel } from '@seed/runtime';
+import { IMAGE_PIXELS, loadMnist, writeModel } from '@seed/runtime';
 import { network, tensors } from './gpus';
 import { unavailable, type Row, type Settings } from './measure';
 
-const ROOT_DIR = new URL('../../../', import.meta.url).pathname;
 const ADMIN_TOKEN = 'bench-admin';
 const CONNECTIONS = 8;
-const PIXELS = 784;
 
 type Target = 'node' | 'wrangler';
 
@@ -65,7 +64,7 @@ export async function apiRows(settings: Settings): Promise<Row[]> {
   const amount = settings.quick ? 200 : 2000;
   const maxSeconds = settings.quick ? 4 : 30;
   const { test } = loadMnist();
-  const bodies = Array.from({ length: 32 }, (_, i) => JSON.stringify(Array.from(test.images.subarray(i * PIXELS, (i + 1) * PIXELS), (v) => Number(v.toFixed(4)))));
+  const bodies = Array.from({ length: 32 }, (_, i) => JSON.stringify(Array.from(test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), (v) => Number(v.toFixed(4)))));
   const model = await writeModel(network, tensors, { version: 'bench' });
   const rows: Row[] = [];
 

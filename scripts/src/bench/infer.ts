@@ -1,15 +1,14 @@
 // Part 3: inference. The edge's CPU engine at batch 1 (latency, median and p99) and batch 256 (images per second),
 // against tfjs-wasm, tfjs-cpu and onnxruntime-node running this model exported to ONNX; and the WebGPU forward pass at
 // batch 256 on both Dawn backends. All on the same MNIST test digits, from the same weights.
-import { CpuEngine, loadMnist, readModel, writeModel } from '@seed/runtime';
+import { CpuEngine, IMAGE_PIXELS, loadMnist, readModel, writeModel } from '@seed/runtime';
 import * as ort from 'onnxruntime-node';
-import { exportOnnx } from '../onnx';
+import { exportOnnx } from '../interop/onnx';
 import { BACKENDS, benchGpu, network, tensors } from './gpus';
 import { interleave, latencies, median, pairedRatio, prepareRound, quantile, timeRounds, unavailable, type Round, type Row, type Settings } from './measure';
 import { TfjsNetwork, useTfjs, type TfjsBackend } from './tfjs';
 
 const BATCH = 256;
-const PIXELS = 784;
 
 interface Implementation {
   note: string;
@@ -20,7 +19,7 @@ interface Implementation {
 
 export async function inferRows(settings: Settings): Promise<Row[]> {
   const { test } = loadMnist();
-  const images = test.images.subarray(0, BATCH * PIXELS);
+  const images = test.images.subarray(0, BATCH * IMAGE_PIXELS);
   // Batch-1 latency in chunks of calls, each reference's chunks in turns with the engine's (see interleave).
   const turns = settings.quick ? 5 : 10;
   const chunk = settings.quick ? 40 : 100;
@@ -34,7 +33,7 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
       const mine: number[] = [];
       for (let c = 0; c < chunk; c++) {
         const i = next++ % test.count;
-        const pixels = test.images.subarray(i * PIXELS, (i + 1) * PIXELS);
+        const pixels = test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS);
         const start = performance.now();
         await run(pixels, 1);
         mine.push(performance.now() - start);
@@ -49,7 +48,7 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
   const engineNote = 'plain TypeScript, as the edge runs it; in turns with each reference';
   const engineLatencies: number[] = [];
   const engineBatches: number[] = [];
-  await latencies(() => engineRun(images.subarray(0, PIXELS), 1), 0, 200); // warm-up
+  await latencies(() => engineRun(images.subarray(0, IMAGE_PIXELS), 1), 0, 200); // warm-up
   const engineBatch = (await prepareRound(() => engineRun(images, BATCH), async () => {}, { roundMs: 300 })).round;
 
   const onnx = exportOnnx(await readModel(await writeModel(network, tensors, { version: 'bench' })));
@@ -79,7 +78,7 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
     try {
       impl = await open();
       const run = impl.run;
-      await latencies(() => run(images.subarray(0, PIXELS), 1), 0, 100); // warm-up
+      await latencies(() => run(images.subarray(0, IMAGE_PIXELS), 1), 0, 100); // warm-up
       const mine: number[] = [];
       const [engineTurns, referenceTurns] = await interleave([latencyRound(engineRun, engineLatencies), latencyRound(run, mine)], turns);
       rows.push({
@@ -97,7 +96,7 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
       await impl?.close?.();
     }
   }
-  if (engineLatencies.length === 0) engineLatencies.push(...(await latencies(() => engineRun(images.subarray(0, PIXELS), 1), turns * chunk, 0)).times);
+  if (engineLatencies.length === 0) engineLatencies.push(...(await latencies(() => engineRun(images.subarray(0, IMAGE_PIXELS), 1), turns * chunk, 0)).times);
   if (engineBatches.length === 0) engineBatches.push(...(await interleave([engineBatch], rounds))[0]);
   rows.unshift(
     {

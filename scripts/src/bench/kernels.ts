@@ -7,7 +7,7 @@ import {
 import { createStorage, record, TrainingStep, type Dispatch } from '@seed/runtime';
 import * as ort from 'onnxruntime-node';
 import { cpus } from 'node:os';
-import { encodeOnnx } from '../onnx';
+import { encodeOnnx } from '../interop/onnx';
 import { BACKENDS, benchGpu, network, type BenchGpu } from './gpus';
 import { interleave, median, pairedRatio, prepareRound, unavailable, type Round, type Row, type Settings } from './measure';
 import { tf, useTfjs } from './tfjs';

@@ -1,5 +1,5 @@
 // The bench's outputs: ratios and targets from the rows of one run, the terminal table, the JSON, the SVG charts.
-import { barChart, stackCharts } from '../svg';
+import { barChart, stackCharts } from '../lib/svg';
 import { PARTS, type Part, type Row } from './measure';
 import type { Machine } from './system';
 

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ROOT_DIR } from '../lib/paths';
 
-const ROOT_DIR = new URL('../../../', import.meta.url).pathname;
 
 export interface Machine {
   cpu: string;

@@ -2,7 +2,7 @@
 // and 256: this project on both Dawn backends, tfjs-webgpu on the same adapters, tfjs-wasm and tfjs on the CPU. Every
 // implementation trains the same network from the same weights on the same MNIST batch. Each reference runs in turns
 // with this project's steps (see interleave), so the ratios compare rounds taken under the same load.
-import { loadMnist, TrainingStep, type Backend } from '@seed/runtime';
+import { IMAGE_PIXELS, loadMnist, TrainingStep, type Backend } from '@seed/runtime';
 import { BACKENDS, benchGpu, network, tensors } from './gpus';
 import { interleave, median, pairedRatio, prepareRound, unavailable, type Round, type Row, type Settings } from './measure';
 import { TfjsNetwork, useTfjs, type TfjsBackend } from './tfjs';
@@ -18,7 +18,7 @@ export async function trainRows(settings: Settings): Promise<Row[]> {
   const figures = (batch: number, ms: number) => ({ throughput: { value: (batch / ms) * 1000, unit: 'img/s' }, step: { value: ms, unit: 'ms' } });
 
   for (const batch of batches) {
-    const images = train.images.subarray(0, batch * 784);
+    const images = train.images.subarray(0, batch * IMAGE_PIXELS);
     const labels = Uint32Array.from(train.labels.subarray(0, batch));
 
     // This project's step on each backend, ready to take turns.

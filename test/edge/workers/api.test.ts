@@ -1,9 +1,9 @@
 // The Workers entry inside workerd (@cloudflare/vitest-pool-workers) with its D1 and R2 bindings from wrangler.toml.
 import { applyD1Migrations } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { CpuEngine, readModel } from '@seed/runtime/engine';
+import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
 import { beforeAll, expect, it } from 'vitest';
-import { json, modelFile, readExport, testImage } from '../fixtures';
+import { json, modelFile, readExport } from '../fixtures';
 
 const admin = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const call = (path: string, init?: RequestInit) => exports.default.fetch(`http://edge${path}`, init);
@@ -23,17 +23,17 @@ it('stores weights in R2 and registry rows in D1, and serves the CPU engine', as
   const row = await env.DB.prepare('SELECT version, size_bytes FROM models').first();
   expect(row).toEqual({ version: 'v1', size_bytes: file.length });
 
-  const pixels = testImage(1);
+  const pixels = gridImage(1);
   const answer = await json(await postJson('/v1/predict', { pixels, eventId: 'workers-1' }));
   const engine = new CpuEngine(await readModel(file));
   expect(answer.probabilities).toEqual(Array.from(engine.probabilities(Float32Array.from(pixels), 1)));
   expect(answer.modelVersion).toBe('v1');
   // The retry answers from the log.
-  expect(await json(await postJson('/v1/predict', { pixels: testImage(2), eventId: 'workers-1' }))).toEqual(answer);
+  expect(await json(await postJson('/v1/predict', { pixels: gridImage(2), eventId: 'workers-1' }))).toEqual(answer);
 });
 
 it('logs events in D1, takes rewards once and exports them as NDJSON', async () => {
-  const { predictions } = await json(await postJson('/v1/predict', { instances: [{ pixels: testImage(3) }, { pixels: testImage(4) }] }));
+  const { predictions } = await json(await postJson('/v1/predict', { instances: [{ pixels: gridImage(3) }, { pixels: gridImage(4) }] }));
   for (const { eventId } of [{ eventId: 'workers-1' }, ...predictions]) {
     expect((await postJson(`/v1/events/${eventId}/reward`, { value: 1 })).status).toBe(204);
   }

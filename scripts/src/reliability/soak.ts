@@ -5,10 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Random } from '@seed/runtime/engine';
-import { intFlag, parseFlags, runMain } from './cli';
-import { ProgressBar } from './progress';
-import { exportAll, gridImage, parseEntries, publishModel, seedModelFile, startEdge, type EdgeSettings } from './edge_targets';
+import { gridImage, Random } from '@seed/runtime/engine';
+import { intFlag, parseFlags } from '../lib/cli';
+import { ProgressBar } from '../lib/progress';
+import { exportAll, parseEntries, publishModel, seedModelFile, startEdge, type EdgeSettings } from '../lib/local_edge';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const IMAGES = 32;
@@ -193,8 +193,8 @@ export const loadProblems = (ledger: LoadLedger, audit: LoadAudit) =>
   audit.events.lost + audit.events.duplicated + audit.events.differing + audit.rewards.lost + audit.rewards.differing +
   REQUEST_KINDS.reduce((sum, kind) => sum + Object.values(ledger.failures[kind]).reduce((a, b) => a + b, 0), 0);
 
-async function main(): Promise<void> {
-  const flags = parseFlags({ clients: { type: 'string' }, requests: { type: 'string' }, seconds: { type: 'string' }, target: { type: 'string' }, seed: { type: 'string' } });
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags({ clients: { type: 'string' }, requests: { type: 'string' }, seconds: { type: 'string' }, target: { type: 'string' }, seed: { type: 'string' } }, argv);
   const clients = intFlag('clients', flags.clients, 16, 1, 256);
   const requests = intFlag('requests', flags.requests, 5000, 1, 1_000_000);
   const seconds = intFlag('seconds', flags.seconds, 60, 1, 3600);
@@ -227,4 +227,3 @@ async function main(): Promise<void> {
   if (problems) process.exit(1);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runMain(main);

@@ -1,14 +1,14 @@
 // The rotation-pretrained model for a seed and epoch count, trained once and cached under models/ (the main job and
 // the label-budget experiment share it). A cached file that no longer reads is trained again.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel, writeModel,
 } from '@seed/runtime';
-import { writeFileAtomic } from './cli';
-import { trainingProgress } from './progress';
+import { writeFileAtomic } from '../lib/cli';
+import { ROOT_DIR } from '../lib/paths';
+import { trainingProgress } from '../lib/progress';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface PretrainSettings {
   pretrainEpochs: number;
@@ -18,7 +18,7 @@ export interface PretrainSettings {
 }
 
 export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number }> {
-  const path = join(ROOT, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
+  const path = join(ROOT_DIR, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));

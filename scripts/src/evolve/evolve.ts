@@ -5,12 +5,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  getGpu, greedyProbabilities, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
+  getGpu, greedyProbabilities, IMAGE_PIXELS, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
   trainModel, writeModel, type Estimate, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
-import { ApiClient, type ExportedEvent } from './api_client';
-import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
-import { trainingProgress } from './progress';
+import { ApiClient, type ExportedEvent } from '../lib/api_client';
+import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { trainingProgress } from '../lib/progress';
 
 export interface EvolveOptions {
   state: string;
@@ -116,8 +116,8 @@ function nextFreeVersion(versions: string[]): string {
 }
 
 async function policyProbabilities(model: Model, events: LoggedEvent[]): Promise<Float32Array> {
-  const pixels = new Float32Array(events.length * 784);
-  events.forEach((e, i) => pixels.set(e.pixels, i * 784));
+  const pixels = new Float32Array(events.length * IMAGE_PIXELS);
+  events.forEach((e, i) => pixels.set(e.pixels, i * IMAGE_PIXELS));
   return softmaxRows(await model.logits(pixels, events.length), events.length, 10);
 }
 
@@ -215,12 +215,12 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   return finish({ ...evaluated, version, decision: 'promoted', reason });
 }
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
     margin: { type: 'string' }, clip: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-  });
+  }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
   if (!adminToken) throw new UsageError('--admin-token T (or SEED_ADMIN_TOKEN) is required');
@@ -243,4 +243,3 @@ async function main(): Promise<void> {
     `time: pull ${record.seconds.pull.toFixed(1)} s, train ${record.seconds.train.toFixed(1)} s, evaluate ${record.seconds.evaluate.toFixed(1)} s, publish ${record.seconds.publish.toFixed(1)} s`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runMain(main);

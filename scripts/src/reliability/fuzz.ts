@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Random } from '@seed/runtime/engine';
-import { intFlag, parseFlags, runMain } from './cli';
-import { exportAll, gridImage, parseEntries, publishModel, seedModelFile, startEdge, type EdgeSettings, type EntryName } from './edge_targets';
+import { gridImage, Random } from '@seed/runtime/engine';
+import { intFlag, parseFlags } from '../lib/cli';
+import { exportAll, parseEntries, publishModel, seedModelFile, startEdge, type EdgeSettings, type EntryName } from '../lib/local_edge';
 import { fuzzRequests, unservableModelFile, type FuzzContext, type FuzzRequest } from './fuzz_requests';
 import { fuzzReader } from './fuzz_weights';
-import { ProgressBar } from './progress';
+import { ProgressBar } from '../lib/progress';
 
 const ANSWER_TIMEOUT_MS = 30_000;
 const SETUP_EVENTS = 16;
@@ -213,8 +213,8 @@ function printRequestReport(entry: EntryName, report: FuzzReport): void {
   for (const example of report.examples) console.log(`  ! ${example}`);
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags({ requests: { type: 'string' }, target: { type: 'string' }, files: { type: 'string' }, concurrency: { type: 'string' }, seed: { type: 'string' } });
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags({ requests: { type: 'string' }, target: { type: 'string' }, files: { type: 'string' }, concurrency: { type: 'string' }, seed: { type: 'string' } }, argv);
   const requests = intFlag('requests', flags.requests, 2000, 0, 200_000);
   const files = intFlag('files', flags.files, 1000, 0, 100_000);
   const concurrency = intFlag('concurrency', flags.concurrency, 8, 1, 64);
@@ -254,4 +254,3 @@ async function main(): Promise<void> {
   if (failures) process.exit(1);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runMain(main);

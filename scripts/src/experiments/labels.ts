@@ -4,19 +4,19 @@
 import {
   buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel,
 } from '@seed/runtime';
-import { intFlag, numberFlag, parseFlags, runMain, writeFileAtomic } from './cli';
-import { pretrainedModel } from './pretrained';
-import { trainingProgress } from './progress';
-import { barChart } from './svg';
+import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { pretrainedModel } from '../train/pretrained';
+import { trainingProgress } from '../lib/progress';
+import { barChart } from '../lib/svg';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     labels: { type: 'string' }, seeds: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, epochs: { type: 'string' },
     lr: { type: 'string' }, out: { type: 'string' },
-  });
+  }, argv);
   const labels = intFlag('labels', flags.labels, 100, 1, 8000);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
   const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], 15, 1);
@@ -59,4 +59,3 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}.json and ${out}.svg`);
 }
 
-runMain(main);

@@ -4,9 +4,9 @@ import {
   buildNetwork, getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
   SEED_ARCHITECTURE, trainModel, writeModel, type EpochRecord,
 } from '@seed/runtime';
-import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, runMain, UsageError, writeFileAtomic } from './cli';
-import { trainingProgress } from './progress';
-import { lineChart } from './svg';
+import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
+import { trainingProgress } from '../lib/progress';
+import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
   --pretrain-epochs N   rotation-prediction epochs on the 8,000 train images, no labels (default 2; 0 with --init)
@@ -26,13 +26,13 @@ const HELP = `pnpm train [flags]
   --version V           version to record (default: v1, or one past the parent's)
   --backend B           vulkan | gles | auto (default: SEED_BACKEND or auto)`;
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     'pretrain-epochs': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
     alpha: { type: 'string' }, init: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, metrics: { type: 'string' }, plot: { type: 'string' }, version: { type: 'string' },
     backend: { type: 'string' }, weighting: { type: 'string' }, clip: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  });
+  }, argv);
   if (flags.help) {
     console.log(HELP);
     return;
@@ -104,4 +104,3 @@ function trainingChart(records: EpochRecord[]): string {
   });
 }
 
-runMain(main);

@@ -3,18 +3,18 @@
 // and retrains on every event so far with the fused loss; prints the test accuracy after each round.
 import { readFileSync } from 'node:fs';
 import {
-  getGpu, IMAGE_SIZE, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
+  getGpu, IMAGE_PIXELS, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
   type LoggedEvent,
 } from '@seed/runtime';
-import { existingFile, intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
-import { trainingProgress } from './progress';
-import { lineChart } from './svg';
+import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { trainingProgress } from '../lib/progress';
+import { lineChart } from '../lib/svg';
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     init: { type: 'string' }, rounds: { type: 'string' }, 'events-per-round': { type: 'string' }, epochs: { type: 'string' },
     alpha: { type: 'string' }, baseline: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, 'min-steps': { type: 'string' }, weighting: { type: 'string' }, shift: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, lr: { type: 'string' },
-  });
+  }, argv);
   const init = existingFile('init', flags.init);
   if (!init) throw new UsageError('--init FILE.safetensors is required (e.g. a model from pnpm train --labels 0)');
   const rounds = intFlag('rounds', flags.rounds, 6, 1);
@@ -43,8 +43,8 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     // Log a round of interactions with the current policy: softmax sampling, the propensity is π(a|x).
     const indices = Array.from({ length: perRound }, () => random.int(data.train.count));
-    const pixels = new Float32Array(perRound * IMAGE_SIZE);
-    indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_SIZE, (j + 1) * IMAGE_SIZE), i * IMAGE_SIZE));
+    const pixels = new Float32Array(perRound * IMAGE_PIXELS);
+    indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
     const logits = await model.logits(pixels, perRound);
     const probabilities = softmaxRows(logits.map((v) => v / temperature), perRound, 10);
     let total = 0;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       for (let k = 0; k < 10; k++) if ((u -= row[k]) < 0) { action = k; break; }
       const r = action === data.train.labels[j] ? 1 : 0;
       total += r;
-      events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), action, propensity: Math.max(row[action], 1e-6), reward: r });
+      events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), action, propensity: Math.max(row[action], 1e-6), reward: r });
     });
     reward.push([round, total / perRound]);
     const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch, lr, seed: round, minSteps, shift, policy: { clip, weighting, ...(baseline === undefined ? {} : { baseline }) } }, trainingProgress(`round ${round} `));
@@ -70,4 +70,3 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}.safetensors and ${out}.svg`);
 }
 
-runMain(main);

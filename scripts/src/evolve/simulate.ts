@@ -1,9 +1,9 @@
 // pnpm simulate: simulated clients. Each sends an MNIST image to /v1/predict and rewards the answer: 1 if the action is
 // the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward).
-import { IMAGE_SIZE, loadMnist, Random } from '@seed/runtime';
-import { ApiClient } from './api_client';
-import { intFlag, numberFlag, parseFlags, runMain, UsageError } from './cli';
-import { ProgressBar } from './progress';
+import { IMAGE_PIXELS, loadMnist, Random } from '@seed/runtime';
+import { ApiClient } from '../lib/api_client';
+import { intFlag, numberFlag, parseFlags, UsageError } from '../lib/cli';
+import { ProgressBar } from '../lib/progress';
 
 export interface SimulationOptions {
   events: number;
@@ -36,7 +36,7 @@ export async function simulateClients(client: ApiClient, options: SimulationOpti
   const worker = async () => {
     while (next < picks.length) {
       const { index, drop } = picks[next++];
-      const pixels = digits.images.subarray(index * IMAGE_SIZE, (index + 1) * IMAGE_SIZE);
+      const pixels = digits.images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS);
       const prediction = await client.predict(pixels, { explore: true });
       const reward = prediction.action === digits.labels[index] ? 1 : 0;
       if (!drop) {
@@ -60,11 +60,11 @@ export async function simulateClients(client: ApiClient, options: SimulationOpti
   };
 }
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, events: { type: 'string' }, seed: { type: 'string' }, split: { type: 'string' },
     concurrency: { type: 'string' }, 'api-key': { type: 'string' }, 'drop-rate': { type: 'string' },
-  });
+  }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const split = flags.split ?? 'train';
   if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got "${split}"`);
@@ -82,4 +82,3 @@ async function main(): Promise<void> {
   for (const [version, e] of Object.entries(result.byVersion)) console.log(`  ${version}: ${e.events} events, mean reward ${e.meanReward.toFixed(4)}`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runMain(main);

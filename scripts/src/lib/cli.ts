@@ -11,7 +11,7 @@ type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 export type Flags<S extends FlagSpec> = { [K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string };
 
-export function parseFlags<S extends FlagSpec>(spec: S, argv = process.argv.slice(2)): Flags<S> {
+export function parseFlags<S extends FlagSpec>(spec: S, argv: string[]): Flags<S> {
   try {
     return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as Flags<S>;
   } catch (error) {

@@ -1,7 +1,7 @@
 // pnpm bench [--quick] [--json FILE] [--plot FILE.svg] [--only kernels|train|infer|api]: this project side by side
 // with TensorFlow.js and ONNX Runtime, one after the other in this process (the API servers in child processes), with
 // warm-up and repeats; medians and ratios, since the machine may be shared.
-import { runMain, parseFlags, UsageError, writeFileAtomic } from '../cli';
+import { parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { PARTS, type Part, type Row, type Settings } from './measure';
 import { charts, table, targets, withRatios, type BenchReport } from './report';
 import { loadAverage, machine, versions } from './system';
@@ -20,8 +20,8 @@ const RUNNERS: Record<Part, () => Promise<(settings: Settings) => Promise<Row[]>
   api: async () => (await import('./api')).apiRows,
 };
 
-runMain(async () => {
-  const flags = parseFlags({ quick: { type: 'boolean' }, json: { type: 'string' }, plot: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags({ quick: { type: 'boolean' }, json: { type: 'string' }, plot: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, argv);
   if (flags.help) {
     console.log(HELP);
     return;
@@ -54,4 +54,4 @@ runMain(async () => {
   writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   writeFileAtomic(plotPath, charts(report));
   console.error(`bench: ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${jsonPath} and ${plotPath}`);
-});
+}

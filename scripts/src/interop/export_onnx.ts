@@ -1,13 +1,12 @@
 // pnpm export-onnx IN.safetensors OUT.onnx: a weights file (verified as the edge verifies it) as an ONNX model.
 import { readFileSync } from 'node:fs';
 import { readModel } from '@seed/runtime/engine';
-import { runMain, UsageError, writeFileAtomic } from './cli';
+import { UsageError, writeFileAtomic } from '../lib/cli';
 import { exportOnnx, ONNX_OPSET } from './onnx';
 
 const USAGE = 'pnpm export-onnx IN.safetensors OUT.onnx';
 
-runMain(async () => {
-  const args = process.argv.slice(2);
+export async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(`${USAGE}\n  writes the model as ONNX (opset ${ONNX_OPSET}): input pixels [batch,C,H,W]; outputs logits, probabilities and, with a rotation head, rotation_logits`);
     return;
@@ -24,4 +23,4 @@ runMain(async () => {
   const onnx = exportOnnx(model);
   writeFileAtomic(output, onnx);
   console.log(`${output}: ONNX opset ${ONNX_OPSET}, model ${model.metadata.version}, ${model.network.parameters.length} tensors, ${onnx.length} bytes`);
-});
+}

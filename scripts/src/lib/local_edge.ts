@@ -3,10 +3,10 @@
 // an env file (wrangler), never its command line, which pnpm echoes into the log.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ROOT_DIR } from './paths';
 import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from '@seed/edge/node';
 import { buildNetwork, initialParameters, Random, SEED_ARCHITECTURE, writeModel } from '@seed/runtime/engine';
 
-export const ROOT_DIR = new URL('../../', import.meta.url).pathname;
 
 export type EntryName = 'node' | 'wrangler';
 export const ENTRY_NAMES: EntryName[] = ['node', 'wrangler'];
@@ -97,10 +97,6 @@ export async function publishModel(url: string, adminToken: string, version: str
 }
 
 /** 784 values on the 1/255 grid, so the logged image is exactly what was sent. */
-export function gridImage(seed: number): number[] {
-  const random = new Random(seed);
-  return Array.from({ length: 784 }, () => random.int(256) / 255);
-}
 
 /** Reads every event the admin export holds (after the reward wait, so none is held back). */
 export async function exportAll(url: string, adminToken: string): Promise<Record<string, any>[]> {

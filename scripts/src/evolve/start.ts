@@ -4,14 +4,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiClient } from './api_client';
-import { intFlag, numberFlag, parseFlags, runMain, UsageError, weightingFlag, writeFileAtomic } from './cli';
-import { startEdge, type EntryName } from './edge_targets';
+import { ApiClient } from '../lib/api_client';
+import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { startEdge, type EntryName } from '../lib/local_edge';
 import { evolveGeneration, type GenerationRecord } from './evolve';
-import { pretrainedModel, ROOT } from './pretrained';
-import { ProgressBar } from './progress';
+import { pretrainedModel } from '../train/pretrained';
+import { ROOT_DIR } from '../lib/paths';
+import { ProgressBar } from '../lib/progress';
 import { simulateClients } from './simulate';
-import { lineageChart, lineChart } from './svg';
+import { lineageChart, lineChart } from '../lib/svg';
 
 interface GenerationRow {
   generation: number;
@@ -52,12 +53,12 @@ ${table}</table>
 </body></html>`;
 }
 
-async function main(): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
     report: { type: 'string' },
-  });
+  }, argv);
   const settings = {
     generations: intFlag('generations', flags.generations, 6, 1, 100),
     eventsPerGeneration: intFlag('events-per-generation', flags['events-per-generation'], 4000, 100),
@@ -72,12 +73,12 @@ async function main(): Promise<void> {
     exploration: flags.exploration ?? 'softmax:1.0',
     seed: intFlag('seed', flags.seed, 1),
     server: flags.server ?? 'wrangler',
-    report: flags.report ?? join(ROOT, 'report', 'index.html'),
+    report: flags.report ?? join(ROOT_DIR, 'report', 'index.html'),
   };
   if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
   const started = performance.now();
   const { file, testAccuracy } = await pretrainedModel(settings);
-  const runDir = join(ROOT, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  const runDir = join(ROOT_DIR, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
@@ -124,4 +125,3 @@ async function main(): Promise<void> {
   }
 }
 
-runMain(main);
