@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   fuzz: () => import('./reliability/fuzz'),
   soak: () => import('./reliability/soak'),
   bench: () => import('./bench/bench'),
+  'bench:docs': () => import('./bench/docs'),
   profile: () => import('./bench/profile'),
   'export-onnx': () => import('./interop/export_onnx'),
 };

@@ -1,4 +1,4 @@
-// DESIGN.md's promise that a PyTorch model of the same layers loads the weights file: Debian's python3-torch loads
+// docs/design.md's promise that a PyTorch model of the same layers loads the weights file: Debian's python3-torch loads
 // it with load_state_dict(strict=True) and its logits match the CPU engine's.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// A typed client of the edge API (DESIGN.md): what simulated clients and `pnpm evolve` use, over HTTP only.
+// A typed client of the edge API (docs/design.md): what simulated clients and `pnpm evolve` use, over HTTP only.
 import { randomUUID } from 'node:crypto';
 import type { Prediction } from '@seed/edge';
 
