@@ -30,7 +30,7 @@ if ! command -v chromium >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-# Debian's PyTorch: a test loads our weights file into a PyTorch model of the same layers (DESIGN.md's promise).
+# Debian's PyTorch: a test loads our weights file into a PyTorch model of the same layers (docs/design.md's promise).
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
 fi
