@@ -27,6 +27,8 @@ const elements = (shape: ActivationShape) => shape.reduce((a, b) => a * b, 1);
 export class Graph {
   /** [batch, C, H, W] input images. */
   readonly input: GPUBuffer;
+  /** [batch, features] output of the trunk, which every head reads. */
+  features!: GPUBuffer;
   readonly logits = new Map<HeadName, GPUBuffer>();
   /** Written by a loss kernel before backward. */
   readonly gradLogits = new Map<HeadName, GPUBuffer>();
@@ -127,6 +129,7 @@ export class Graph {
       actsOut.push(act);
     }
     const features = act;
+    this.features = features;
 
     for (const head of options.heads) {
       const spec = network.heads[head];
