@@ -70,7 +70,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     model.store.resetOptimizer();
     const phaseRecords = await runEpochs(step, set, {
       phase: name, epochs, seed: plan.seed + records.length, lr: plan.lr,
-      evaluate: withAccuracy ? evaluate : undefined, onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
+      // Small sets make many short epochs: about ten evaluations a phase.
+      evaluate: withAccuracy ? evaluate : undefined, evaluateEvery: Math.ceil(epochs / 10), onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
     });
     step.destroy();
     records.push(...phaseRecords);
