@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
+  buildNetwork, clusterHead, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
   withProjectionHead, writeModel, type PretrainObjective,
 } from '@seed/runtime';
 import { UsageError, writeFileAtomic } from '../lib/cli';
@@ -53,8 +53,19 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const network = architectureFor(objective);
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const started = performance.now();
-  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
-  const file = await writeModel(network, await model.tensors(), {
+  const data = loadMnist();
+  const result = await trainModel(model, data, { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
+  const tensors = await model.tensors();
+  if (objective === 'contrastive' && settings.labels === 0) {
+    // The policy head starts as the clusters of the train images' features (no labels read): rewards only name them.
+    const features = await model.features(data.train.images, data.train.count);
+    const head = clusterHead(features, data.train.count, network.features, network.heads.policy.outFeatures, { seed: settings.seed });
+    tensors.set(`${network.heads.policy.name}.weight`, head.weight);
+    tensors.set(`${network.heads.policy.name}.bias`, head.bias);
+    model.store.upload(tensors);
+    result.testAccuracy = await model.accuracy(data.test.images, data.test.labels);
+  }
+  const file = await writeModel(network, tensors, {
     version: 'v1', metrics: {
       testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective,
       pretrainSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
