@@ -1,5 +1,5 @@
 // The edge API package: the app, its settings and storage interfaces. Node-only parts are in '@seed/edge/node'.
-export { createApp, type AppOptions } from './app';
+export { createApp, type App, type AppOptions } from './app';
 export type { AppEnv, AppVariables } from './app_env';
 export type { Env, Settings } from './env';
 export { ApiError } from './errors';
