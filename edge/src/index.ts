@@ -7,6 +7,7 @@ export { argmax, parseExploration, policyDistribution, sampleIndex, type Explora
 export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';
+export type { ExportLine } from './routes/events';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
 export { SqlModelRegistry } from './storage/model_registry';

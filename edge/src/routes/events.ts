@@ -51,6 +51,7 @@ export const exportEndSchema = z.object({ type: z.literal('end'), nextCursor: z.
 
 /** One line of the NDJSON export. */
 export const exportLineSchema = z.union([exportedEventSchema, exportEndSchema]).openapi('ExportLine');
+export type ExportLine = z.infer<typeof exportLineSchema>;
 
 const exportedLine = (event: ExportedEvent): z.infer<typeof exportedEventSchema> => ({
   type: 'event',
