@@ -1,8 +1,9 @@
-// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle.
+// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle; its size is printed.
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EDGE_DIR, temporaryDir } from './support';
@@ -28,4 +29,7 @@ it('bundles the Workers entry without Node-only imports', async () => {
     expect(bundle.includes(forbidden), forbidden).toBe(false);
   }
   expect(bundle).not.toMatch(/(?:from|import\(|require\()\s*["']node:/);
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  // Reported, not asserted: Workers' limit applies to the gzipped size.
+  console.log(`Worker bundle: ${kib(Buffer.byteLength(bundle))} raw, ${kib(gzipSync(bundle).length)} gzipped`);
 });
