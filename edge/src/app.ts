@@ -18,6 +18,8 @@ import type { Storage } from './storage/types';
 export interface AppOptions<Bindings extends Env> {
   /** The storage for a request's bindings: D1 and R2 on Workers, SQLite and files on Node. */
   storage: (bindings: Bindings) => Storage;
+  /** The SIMD inference engine's compiled module: wrangler's import of the .wasm on Workers, the file on Node. */
+  simdEngine: WebAssembly.Module;
   now?: () => number;
   random?: () => number;
 }
@@ -25,7 +27,7 @@ export interface AppOptions<Bindings extends Env> {
 const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large' };
 
 export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
-  const activeModel = new ActiveModelCache();
+  const activeModel = new ActiveModelCache(options.simdEngine);
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
 import type { Env } from '../env';
 import { errorBody } from '../errors';
+import { simdEngineModule } from './simd_module';
 import { openNodeStorage } from './storage';
 
 const SETTING_NAMES = ['EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'ADMIN_TOKEN'] as const;
@@ -46,7 +47,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env) }: NodeServerOptions): Promise<NodeServer> {
   const storage = await openNodeStorage(dataDir);
-  const app = createApp<Env>({ storage: () => storage });
+  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule() });
   // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
   const listener = getRequestListener((request) => app.fetch(request, env), {
     hostname: host,

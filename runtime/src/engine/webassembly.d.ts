@@ -13,3 +13,9 @@ declare namespace WebAssembly {
     grow(pages: number): number;
   }
 }
+
+/** A .wasm import: wrangler (and the Workers test pool) hand over the compiled module. */
+declare module '*.wasm' {
+  const module: WebAssembly.Module;
+  export default module;
+}
