@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
+import { SIMD_ENGINE_WASM_PATH, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EDGE_DIR, temporaryDir } from './support';
 
@@ -28,4 +28,8 @@ it('bundles the Workers entry without Node-only imports', async () => {
     expect(bundle.includes(forbidden), forbidden).toBe(false);
   }
   expect(bundle).not.toMatch(/(?:from|import\(|require\()\s*["']node:/);
+  // The SIMD engine travels beside the script as a WebAssembly module, the same bytes the Node entry loads.
+  const wasm = files.filter((name) => name.endsWith('simd_engine.wasm'));
+  expect(wasm).toHaveLength(1);
+  expect(Buffer.from(await readFile(join(outDir.path, wasm[0]))).equals(await readFile(SIMD_ENGINE_WASM_PATH))).toBe(true);
 });
