@@ -191,7 +191,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
     it('export: NDJSON joined with rewards, the default after the wait, a cursor that never skips or repeats', async () => {
       const harness = await servingHarness();
       const { request, clock } = harness;
-      const images = [1, 2, 3, 4, 5].map(gridImage);
+      const images = [1, 2, 3, 4, 5].map((seed) => gridImage(seed));
       const answers: Prediction[] = (await harness.predict({ instances: images.map((pixels) => ({ pixels })) })).predictions;
       const rewardOf = (i: number, value: number) => request('POST', `/v1/events/${answers[i].eventId}/reward`, { json: { value } });
       await rewardOf(0, 1);

@@ -14,7 +14,7 @@ beforeAll(async () => {
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 });
 
-it('stores weights in R2 and registry rows in D1, and serves the CPU engine', async () => {
+it('stores weights in R2 and registry rows in D1, and serves the SIMD engine', async () => {
   const file = await modelFile('v1');
   expect((await call('/v1/models/v1', { method: 'PUT', headers: admin, body: file })).status).toBe(201);
   expect((await call('/v1/models/v1/promote', { method: 'POST', headers: admin })).status).toBe(200);
