@@ -3,4 +3,5 @@ export * from './random';
 export * from './architecture';
 export * from './safetensors';
 export * from './cpu_engine';
+export * from './wasm_engine';
 export * from './init';
