@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   'bench:docs': () => import('./bench/docs'),
   profile: () => import('./bench/profile'),
   'export-onnx': () => import('./interop/export_onnx'),
+  'build:wasm': () => import('./build/wasm'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiClient } from '../lib/api_client';
+import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
 import { evolveGeneration, type GenerationRecord } from './evolve';
