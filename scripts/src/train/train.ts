@@ -6,7 +6,7 @@ import {
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
-import { architectureFor, objectiveFlag } from './pretrained';
+import { architectureFor, objectiveFlag, startPolicyAtClusters } from './pretrained';
 import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
@@ -74,6 +74,9 @@ export async function main(argv: string[]): Promise<void> {
   const metricLines: string[] = [];
   const started = performance.now();
   const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
+  if (pretrainObjective === 'contrastive' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
+    result.testAccuracy = await startPolicyAtClusters(model, data, plan.seed);
+  }
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
     testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs, pretrainObjective,
