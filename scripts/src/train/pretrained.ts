@@ -70,7 +70,7 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const started = performance.now();
   const data = loadMnist();
   const result = await trainModel(model, data, { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
-  if (objective === 'contrastive' && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
+  if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
   const tensors = await model.tensors();
   const file = await writeModel(network, tensors, {
     version: 'v1', metrics: {
