@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<void> {
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);
   const data = loadMnist();
-  const runs: { seed: number; probe: number; clusters: number; pretrainSeconds: number }[] = [];
+  const runs: { seed: number; probe: number; clusters: number; policyClusters: number; pretrainSeconds: number }[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs: epochs, labels: 0, seed }, (l) => console.error(l))).file);
     const model = new Model(cache, pretrained.network, pretrained.tensors);
