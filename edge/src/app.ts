@@ -4,9 +4,11 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { ActiveModelCache } from './active_model';
 import type { AppVariables } from './app_env';
+import { MemoryRateLimiter, type RateLimiter } from './auth';
 import { settingsFrom, type Env } from './env';
 import { ApiError, errorBody } from './errors';
 import { RequestMetrics } from './metrics';
+import { SECURITY_HEADERS } from './security_headers';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -18,17 +20,21 @@ import type { Storage } from './storage/types';
 export interface AppOptions<Bindings extends Env> {
   /** The storage for a request's bindings: D1 and R2 on Workers, SQLite and files on Node. */
   storage: (bindings: Bindings) => Storage;
+  /** Per-key request limits: the Rate Limiting binding on Workers; one process's memory by default. */
+  rateLimiter?: (bindings: Bindings) => RateLimiter;
   now?: () => number;
   random?: () => number;
 }
 
-const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large' };
+const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large', 429: 'rate_limited' };
 
 export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
   const activeModel = new ActiveModelCache();
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const memoryRateLimiter = new MemoryRateLimiter();
+  const rateLimiter = options.rateLimiter ?? (() => memoryRateLimiter);
   const app = new Hono<{ Bindings: Bindings; Variables: AppVariables }>();
 
   app.use(async (c, next) => {
@@ -39,10 +45,15 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     requestMetrics.observe(c.req.method, route === '/*' ? 'unmatched' : route, c.res.status, (performance.now() - started) / 1000);
   });
   app.use(async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
+  app.use(async (c, next) => {
     c.set('settings', settingsFrom(c.env));
     c.set('storage', options.storage(c.env));
     c.set('activeModel', activeModel);
     c.set('requestMetrics', requestMetrics);
+    c.set('rateLimiter', rateLimiter(c.env));
     c.set('now', now);
     c.set('random', random);
     await next();

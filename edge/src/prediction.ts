@@ -30,10 +30,13 @@ const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity
   explored,
 });
 
-/** Answers each request in order; requests whose eventId is already logged get the logged answer and log nothing. */
+/**
+ * Answers each request in order; requests whose eventId the same key already logged get the logged answer and log
+ * nothing (ids are scoped to the key: another key's id is a fresh event).
+ */
 export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
-  const { storage, settings, activeModel, now, random } = context;
-  const logged = await storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
+  const { storage, settings, activeModel, now, random, keyId } = context;
+  const logged = await storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
@@ -56,6 +59,7 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
       const distribution = policyDistribution(row, policy);
       const action = sampleIndex(distribution, random());
       return {
+        keyId,
         eventId: request.eventId ?? crypto.randomUUID(),
         time,
         modelVersion: active.version,

@@ -1,10 +1,12 @@
-// The page's assets: web/static copied as they are and each web/src/*_page.ts bundled by esbuild, into web/dist, which
+// The page's assets: web/static copied as they are, each web/src/*_page.ts bundled by esbuild and the security headers
+// as wrangler's `_headers` file, into web/dist, which
 // wrangler serves as static assets. wrangler runs this before `wrangler dev` and `wrangler deploy` ([build] in wrangler.toml).
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { assetHeadersFile } from '../security_headers';
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 export const WEB_ASSETS_DIR = join(WEB_DIR, 'dist');
@@ -26,7 +28,8 @@ export async function buildWebAssets(outDir = WEB_ASSETS_DIR): Promise<string[]>
   });
   const staticDir = join(WEB_DIR, 'static');
   const statics = await Promise.all((await readdir(staticDir)).map(async (name) => ({ path: join(outDir, name), contents: await readFile(join(staticDir, name)) })));
-  const files = [...bundles.outputFiles.map(({ path, contents }) => ({ path, contents })), ...statics];
+  const headers = { path: join(outDir, '_headers'), contents: new TextEncoder().encode(assetHeadersFile()) };
+  const files = [...bundles.outputFiles.map(({ path, contents }) => ({ path, contents })), ...statics, headers];
   await mkdir(outDir, { recursive: true });
   // Each file is written whole under a temporary name beside the folder and renamed into it: a server reading the folder,
   // or a second build running at the same time (two test files start wrangler), never sees half a file.

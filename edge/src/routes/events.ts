@@ -1,7 +1,7 @@
 // Rewards, and the event log export.
 //
 // GET /v1/events?after=CURSOR&limit=N (admin) answers NDJSON (Content-Type application/x-ndjson), one JSON object a line:
-//   {"type":"event","cursor":"17","eventId":"…","time":"2026-…Z","modelVersion":"v1","pixels":[784 numbers in [0,1]],
+//   {"type":"event","cursor":"17","keyId":"k_…","eventId":"…","time":"2026-…Z","modelVersion":"v1","pixels":[784 numbers in [0,1]],
 //    "action":3,"propensity":0.91,"probabilities":[10 numbers],"explored":false,"reward":1,"rewardSource":"client"}
 //   …
 //   {"type":"end","nextCursor":"42","count":25}
@@ -10,7 +10,8 @@
 // reward, so the cursor never moves past an event that can still change. The next cursor is in the X-Next-Cursor
 // header and in the final "end" line; a stream without that line was cut short: ask again from the last event's
 // `cursor` (or the previous cursor). `after` is omitted (or "0") for the start; `limit` is 1 to 10000, default 1000.
-// `pixels` are the logged image: round(value·255)/255.
+// `pixels` are the logged image: round(value·255)/255. `keyId` names the key that sent the event (a hash of it):
+// event ids are unique per key. With RETENTION_DAYS set, each export prunes what is older and already read (up to `after`).
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app_env';
@@ -35,6 +36,7 @@ const exportQuery = z.strictObject({
 const exportedLine = (event: ExportedEvent) => ({
   type: 'event',
   cursor: event.cursor,
+  keyId: event.keyId,
   eventId: event.eventId,
   time: new Date(event.time).toISOString(),
   modelVersion: event.modelVersion,
@@ -81,7 +83,7 @@ export const eventRoutes = new Hono<AppEnv>()
     async (c) => {
       const { eventId } = c.req.valid('param');
       const { value } = c.req.valid('json');
-      const outcome = await c.var.storage.events.reward(eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
+      const outcome = await c.var.storage.events.reward(c.var.keyId, eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
       switch (outcome) {
         case 'recorded':
         case 'repeated':
@@ -97,8 +99,10 @@ export const eventRoutes = new Hono<AppEnv>()
   )
   .get('/', requireRole('admin'), validate('query', exportQuery), async (c) => {
     const { after, limit } = c.req.valid('query');
-    const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
-    const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, c.var.now(), { waitMs, defaultReward });
+    const { rewardWaitMs: waitMs, defaultReward, retentionMs } = c.var.settings;
+    const now = c.var.now();
+    const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, now, { waitMs, defaultReward });
+    if (retentionMs > 0) await c.var.storage.events.prune(now - retentionMs);
     return c.body(ndjson(exportLines(events, nextCursor)), 200, {
       'Content-Type': 'application/x-ndjson',
       'X-Next-Cursor': nextCursor,

@@ -2,7 +2,7 @@
 import { ModelFileError, readModel, type ModelFile, type ModelMetadata } from '@seed/runtime/engine';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { servingProblem } from '../active_model';
+import { forwardPassProblem, servingProblem } from '../active_model';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
@@ -38,7 +38,10 @@ export interface ModelListing {
 
 const activeModelJson = (model: ActiveModelRecord) => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
 
-/** The file's metadata once format, architecture, shapes, checksum and serving shape check out; a 400 that says what is wrong otherwise. */
+/**
+ * The file's metadata once format, architecture, shapes, checksum and serving shape check out and a forward pass on
+ * test images gives finite outputs; a 400 that says what is wrong otherwise.
+ */
 async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
   let model: ModelFile;
   try {
@@ -47,7 +50,7 @@ async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
     if (error instanceof ModelFileError) throw new ApiError(400, 'invalid_model', error.message);
     throw error;
   }
-  const problem = servingProblem(model.network);
+  const problem = servingProblem(model.network) ?? forwardPassProblem(model);
   if (problem) throw new ApiError(400, 'invalid_model', `weights file: ${problem}`);
   return model.metadata;
 }
@@ -58,7 +61,7 @@ export const modelRoutes = new Hono<AppEnv>()
     if (!active) throw new ApiError(404, 'no_model', 'no model is active');
     return c.json(activeModelJson(active));
   })
-  .get('/models', async (c) => {
+  .get('/models', requireRole('reader'), async (c) => {
     const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
     const [models, active, stats] = await Promise.all([
       c.var.storage.models.list(),
@@ -72,7 +75,7 @@ export const modelRoutes = new Hono<AppEnv>()
     };
     return c.json(listing);
   })
-  .get('/models/:version/weights', versionParam, async (c) => {
+  .get('/models/:version/weights', requireRole('reader'), versionParam, async (c) => {
     const { version } = c.req.valid('param');
     const [model, weights] = await Promise.all([c.var.storage.models.get(version), c.var.storage.models.weights(version)]);
     if (!model || !weights) throw new ApiError(404, 'unknown_model', `no model ${version} in the registry`);

@@ -1,9 +1,10 @@
 // The event log on SQL: one implementation for D1 and SQLite.
-import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, RewardOutcome, RewardRules } from './types';
+import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, PruneOutcome, RewardOutcome, RewardRules } from './types';
 import { guardedSql, type SqlDatabase } from './sql';
 
 interface EventRow {
   seq: number;
+  key_id: string;
   event_id: string;
   created_at: number;
   model_version: string;
@@ -15,11 +16,15 @@ interface EventRow {
   explored: number;
 }
 
-const EVENT_COLUMNS = 'e.seq, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored';
+const EVENT_COLUMNS = 'e.seq, e.key_id, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored';
 /** Rows read per query while an export streams. */
 const EXPORT_PAGE = 200;
 
+/** Rewards join their event on both halves of its identity. */
+const REWARD_JOIN = 'LEFT JOIN rewards r ON r.key_id = e.key_id AND r.event_id = e.event_id';
+
 const toEvent = (row: EventRow): PredictionEvent => ({
+  keyId: row.key_id,
   eventId: row.event_id,
   time: row.created_at,
   modelVersion: row.model_version,
@@ -37,10 +42,14 @@ export class SqlEventLog implements EventLog {
     this.db = guardedSql(db);
   }
 
-  async find(eventIds: string[]): Promise<Map<string, PredictionEvent>> {
+  async find(keyId: string, eventIds: string[]): Promise<Map<string, PredictionEvent>> {
     const found = new Map<string, PredictionEvent>();
     if (eventIds.length === 0) return found;
-    const rows = await this.db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id IN (${eventIds.map(() => '?').join(',')})`, ...eventIds);
+    const rows = await this.db.all<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.key_id = ? AND e.event_id IN (${eventIds.map(() => '?').join(',')})`,
+      keyId,
+      ...eventIds,
+    );
     for (const row of rows) found.set(row.event_id, toEvent(row));
     return found;
   }
@@ -48,30 +57,32 @@ export class SqlEventLog implements EventLog {
   async append(events: PredictionEvent[]): Promise<PredictionEvent[]> {
     const changes = await this.db.transaction(
       events.map((e) => ({
-        sql: `INSERT INTO events (event_id, created_at, model_version, pixels, probabilities, action, propensity, explored)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-        params: [e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0],
+        sql: `INSERT INTO events (key_id, event_id, created_at, model_version, pixels, probabilities, action, propensity, explored)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, event_id) DO NOTHING`,
+        params: [e.keyId, e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0],
       })),
     );
     // An id that was logged meanwhile (a concurrent retry) answers with its first event.
-    const taken = await this.find(events.filter((_, i) => changes[i] === 0).map((e) => e.eventId));
-    return events.map((e) => taken.get(e.eventId) ?? e);
+    const taken = new Map<string, PredictionEvent>();
+    for (const keyId of new Set(events.map((e) => e.keyId))) {
+      const mine = events.filter((e, i) => changes[i] === 0 && e.keyId === keyId).map((e) => e.eventId);
+      for (const [id, event] of await this.find(keyId, mine)) taken.set(`${keyId}\n${id}`, event);
+    }
+    return events.map((e) => taken.get(`${e.keyId}\n${e.eventId}`) ?? e);
   }
 
-  async reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome> {
+  async reward(keyId: string, eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome> {
     const [recorded] = await this.db.transaction([
       {
-        sql: `INSERT INTO rewards (event_id, value, created_at)
-              SELECT event_id, ?, ? FROM events WHERE event_id = ? AND created_at > ?
-              ON CONFLICT (event_id) DO NOTHING`,
-        params: [value, now, eventId, now - waitMs],
+        sql: `INSERT INTO rewards (key_id, event_id, value, created_at)
+              SELECT key_id, event_id, ?, ? FROM events WHERE key_id = ? AND event_id = ? AND created_at > ?
+              ON CONFLICT (key_id, event_id) DO NOTHING`,
+        params: [value, now, keyId, eventId, now - waitMs],
       },
     ]);
     if (recorded) return 'recorded';
-    const row = await this.db.first<{ value: number | null }>(
-      'SELECT r.value FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id WHERE e.event_id = ?',
-      eventId,
-    );
+    // Another key's event is looked for under this key, so it is as unknown as an id nobody used.
+    const row = await this.db.first<{ value: number | null }>(`SELECT r.value FROM events e ${REWARD_JOIN} WHERE e.key_id = ? AND e.event_id = ?`, keyId, eventId);
     if (!row) return 'unknown_event';
     if (row.value === null) return 'window_closed';
     return row.value === value ? 'repeated' : 'conflict';
@@ -80,13 +91,20 @@ export class SqlEventLog implements EventLog {
   async exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport> {
     const after = Number(cursor);
     const cutoff = now - rules.waitMs;
+    await this.db.transaction([
+      {
+        sql: `INSERT INTO export_progress (id, read_through) VALUES (1, ?)
+              ON CONFLICT (id) DO UPDATE SET read_through = max(read_through, excluded.read_through)`,
+        params: [after],
+      },
+    ]);
     // The export ends before the first event that may still get a client reward, so the cursor never passes it.
     const bounds = await this.db.first<{ last: number | null }>(
       `SELECT max(seq) AS last FROM (
          SELECT seq FROM events
          WHERE seq > ? AND seq < coalesce((
            SELECT min(p.seq) FROM events p
-           WHERE p.seq > ? AND p.created_at > ? AND NOT EXISTS (SELECT 1 FROM rewards r WHERE r.event_id = p.event_id)
+           WHERE p.seq > ? AND p.created_at > ? AND NOT EXISTS (SELECT 1 FROM rewards r WHERE r.key_id = p.key_id AND r.event_id = p.event_id)
          ), 9223372036854775807)
          ORDER BY seq LIMIT ?)`,
       after,
@@ -102,7 +120,7 @@ export class SqlEventLog implements EventLog {
     // Past the cutoff, no reward can arrive for an event in the range: reading it page by page is consistent.
     for (let from = after; from < last; ) {
       const rows = await this.db.all<EventRow & { reward: number | null }>(
-        `SELECT ${EVENT_COLUMNS}, r.value AS reward FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id
+        `SELECT ${EVENT_COLUMNS}, r.value AS reward FROM events e ${REWARD_JOIN}
          WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
         from,
         last,
@@ -126,7 +144,7 @@ export class SqlEventLog implements EventLog {
       `SELECT e.model_version, count(*) AS predictions, count(r.event_id) AS rewards,
               sum(r.event_id IS NOT NULL OR e.created_at <= ?) AS settled,
               sum(CASE WHEN r.event_id IS NOT NULL THEN r.value WHEN e.created_at <= ? THEN ? END) AS reward_sum
-       FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id
+       FROM events e ${REWARD_JOIN}
        GROUP BY e.model_version ORDER BY e.model_version`,
       cutoff,
       cutoff,
@@ -138,5 +156,16 @@ export class SqlEventLog implements EventLog {
       rewards: row.rewards,
       rewardMean: row.settled ? (row.reward_sum ?? 0) / row.settled : null,
     }));
+  }
+
+  async prune(before: number): Promise<PruneOutcome> {
+    // Only events an export has read past: the evolution never misses one for retention's sake.
+    const doomed = `SELECT key_id, event_id FROM events
+                    WHERE created_at < ? AND seq <= coalesce((SELECT read_through FROM export_progress WHERE id = 1), 0)`;
+    const [rewards, events] = await this.db.transaction([
+      { sql: `DELETE FROM rewards WHERE (key_id, event_id) IN (${doomed})`, params: [before] },
+      { sql: `DELETE FROM events WHERE (key_id, event_id) IN (${doomed})`, params: [before] },
+    ]);
+    return { events, rewards };
   }
 }
