@@ -407,6 +407,39 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await json(await request('GET', '/v1/models', { token: KEYS.reader }))).toEqual({ active: null, models: [] });
     });
 
+    it('retention: RETENTION_DAYS prunes old events and their rewards, never those the evolution has not read', async () => {
+      const harness = await servingHarness({ ...SETTINGS, RETENTION_DAYS: '1' });
+      const { clock } = harness;
+      const day = 86_400_000;
+      const predictions: Prediction[] = [];
+      for (let i = 0; i < 4; i++) {
+        const prediction: Prediction = await harness.predict({ pixels: gridImage(i) });
+        predictions.push(prediction);
+        await harness.request('POST', `/v1/events/${prediction.eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
+        clock.now += WAIT_MS + 1;
+      }
+      // The evolution reads the first two and keeps the cursor; then two days pass.
+      const firstRead = await exportAll(harness, '0', 2);
+      clock.now += 2 * day;
+      // Asking from the saved cursor says the first two are read: only they may go, though all four are old.
+      const rest = await exportAll(harness, firstRead.end.nextCursor as string);
+      expect(rest.events.map((e) => e.eventId)).toEqual(predictions.slice(2).map((p) => p.eventId));
+      const everything = await exportAll(harness, '0');
+      expect(everything.events.map((e) => [e.eventId, e.reward, e.rewardSource])).toEqual(predictions.slice(2).map((p) => [p.eventId, 1, 'client']));
+      // Pruned rewards go with their events: the id is unknown now, to a reward as to a prediction.
+      const gone = await harness.request('POST', `/v1/events/${predictions[0].eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
+      expect(gone.status).toBe(404);
+      // Recent events stay whatever was read.
+      const fresh: Prediction = await harness.predict({ pixels: gridImage(9) });
+      clock.now += WAIT_MS + 1;
+      const afterAll = await exportAll(harness, rest.end.nextCursor as string);
+      await exportAll(harness, afterAll.end.nextCursor as string);
+      expect((await exportAll(harness, '0')).events.map((e) => e.eventId)).toEqual([fresh.eventId]);
+      // The storage call alone: everything read and logged before the given time.
+      expect(await storage.events.prune(clock.now)).toEqual({ events: 1, rewards: 0 });
+      expect((await exportAll(harness, '0')).events).toEqual([]);
+    });
+
     it('metrics: Prometheus text with requests by route and status, predictions and mean reward by model', async () => {
       const harness = await servingHarness();
       for (let i = 0; i < 3; i++) {
