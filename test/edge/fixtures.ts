@@ -1,7 +1,9 @@
 // Test data for the edge tests, free of Node built-ins so the Workers tests (in workerd) share it.
 import { buildNetwork, initialParameters, Random, SEED_ARCHITECTURE, writeModel, type LayerSpec } from '@seed/runtime/engine';
 
-export const ADMIN_TOKEN = 'test-admin-token';
+import { ADMIN_TOKEN, KEYS } from './keys';
+
+export { ADMIN_TOKEN, KEY_SETTINGS, KEYS } from './keys';
 
 /** A weights file with seeded initial parameters (the seed network by default): the same arguments give the same bytes. */
 export async function modelFile(version: string, seed = 1, parent?: string, architecture: LayerSpec[] = SEED_ARCHITECTURE): Promise<Uint8Array> {
@@ -37,10 +39,6 @@ export async function readExport(response: Response): Promise<{ events: ExportLi
   return { events: lines, end, nextCursor: response.headers.get('X-Next-Cursor') };
 }
 
-/** The keys of the access tests: one of each role, and a second client. */
-export const KEYS = { client: 'test-client-key', otherClient: 'test-client-key-2', reader: 'test-reader-key', admin: ADMIN_TOKEN } as const;
-/** The settings that give those keys their roles. */
-export const KEY_SETTINGS = { API_KEYS: `${KEYS.client},${KEYS.otherClient}`, READ_KEYS: KEYS.reader, ADMIN_TOKEN };
 
 export type Caller = 'no key' | 'wrong key' | 'client' | 'reader' | 'admin';
 export const CALLERS: Caller[] = ['no key', 'wrong key', 'client', 'reader', 'admin'];

@@ -48,8 +48,8 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seed-evolve-'));
-    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
-    client = new ApiClient(server.url, { adminToken });
+    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, API_KEYS: 'evolve-test-client', REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
+    client = new ApiClient(server.url, { adminToken, apiKey: 'evolve-test-client' });
     const network = buildNetwork(SEED_ARCHITECTURE);
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
     await client.promote('v1');

@@ -57,6 +57,10 @@ export interface LoggedEvent {
   propensity: number;
   reward: number;
   modelVersion?: string;
+  /** The id of the key that sent the event and its reward (absent in logs from before keys were recorded). */
+  keyId?: string;
+  /** 'default' when no client reward came within the wait. */
+  rewardSource?: 'client' | 'default';
 }
 
 /**

@@ -1,6 +1,6 @@
 // A typed client of the edge API (docs/design.md): what simulated clients and `pnpm evolve` use, over HTTP only.
 import { randomUUID } from 'node:crypto';
-import type { Prediction } from '@seed/edge';
+import type { Prediction, Role } from '@seed/edge';
 
 export type { Prediction };
 export interface ExportedEvent extends Prediction {
@@ -44,11 +44,12 @@ export async function retryTransient<T>(request: () => Promise<T>, attempts = 4)
 }
 
 export class ApiClient {
-  constructor(readonly base: string, private readonly keys: { apiKey?: string; adminToken?: string } = {}) {}
+  /** `readKey` reads the registry and weights; without it the admin token does. */
+  constructor(readonly base: string, private readonly keys: { apiKey?: string; readKey?: string; adminToken?: string } = {}) {}
 
-  private async request(path: string, init: RequestInit & { role?: 'client' | 'admin' } = {}): Promise<Response> {
+  private async request(path: string, init: RequestInit & { role?: Role } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    const token = init.role === 'admin' ? this.keys.adminToken : this.keys.apiKey;
+    const token = init.role === 'admin' ? this.keys.adminToken : init.role === 'reader' ? (this.keys.readKey ?? this.keys.adminToken) : this.keys.apiKey;
     if (token) headers.set('Authorization', `Bearer ${token}`);
     let response: Response;
     try {
@@ -72,7 +73,7 @@ export class ApiClient {
     return response;
   }
 
-  private async fetchJson<T>(path: string, init: RequestInit & { role?: 'client' | 'admin' } = {}): Promise<T> {
+  private async fetchJson<T>(path: string, init: RequestInit & { role?: Role } = {}): Promise<T> {
     return (await (await this.request(path, init)).json()) as T;
   }
 
@@ -121,11 +122,11 @@ export class ApiClient {
   }
 
   async models(): Promise<{ active: string | null; models: ModelInfo[] }> {
-    return this.fetchJson('/v1/models');
+    return this.fetchJson('/v1/models', { role: 'reader' });
   }
 
   async weights(version: string): Promise<Uint8Array> {
-    return new Uint8Array(await (await this.request(`/v1/models/${encodeURIComponent(version)}/weights`)).arrayBuffer());
+    return new Uint8Array(await (await this.request(`/v1/models/${encodeURIComponent(version)}/weights`, { role: 'reader' })).arrayBuffer());
   }
 
   async upload(version: string, file: Uint8Array): Promise<ModelInfo> {
