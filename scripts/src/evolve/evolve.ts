@@ -2,11 +2,13 @@
 // events so far, evaluate it off-policy on held-out events against the active model, and publish and promote it
 // only if its lower bound beats the active model. The cursor is saved last, so an interrupted run loses nothing,
 // and events are kept by id, so a repeated pull counts nothing twice.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  getGpu, greedyProbabilities, IMAGE_PIXELS, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
-  trainModel, writeModel, type Estimate, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
+  argmaxRows, capKeyShare, disagreementFlags, getGpu, greedyProbabilities, IMAGE_PIXELS, keyStats, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine,
+  PipelineCache, readModel, saltedImageHash, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type Estimate, type KeyDisagreement, type KeyStats, type LoggedEvent,
+  type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
 import { ApiClient, type ExportedEvent } from '../lib/api_client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
@@ -29,8 +31,24 @@ export interface EvolveOptions {
   /** The candidate trains for at least this many steps, however few the events. */
   minSteps?: number;
   dryRun: boolean;
+  /** Secret salt of the held-out split; '' for the public hash of the pixels; unset: a random one kept in the state folder. */
+  heldOutSalt?: string;
+  /** The poisoning defences (runtime/src/train/poisoning.ts); null turns them off. */
+  defences?: PoisoningDefences | null;
   log?: (line: string) => void;
 }
+
+export interface PoisoningDefences {
+  /** No key keeps more than this share of the generation's training events. */
+  maxKeyShare: number;
+  /** Family-wise significance of the disagreement flag; flagged keys are left out of training and of the gate. */
+  flagAlpha: number;
+}
+
+export const DEFAULT_DEFENCES: PoisoningDefences = { maxKeyShare: 0.25, flagAlpha: 0.01 };
+
+/** One key in the lineage: its events and mean reward, and how its rewards compare with the active model's choices. */
+export type KeyRecord = KeyStats & Partial<Pick<KeyDisagreement, 'rate' | 'typicalRate' | 'z' | 'flagged'>> & { cappedOut?: number };
 
 export interface GenerationRecord {
   time: string;
@@ -46,6 +64,8 @@ export interface GenerationRecord {
   active?: OffPolicyEstimate;
   /** Paired IPS estimate of V(candidate) − V(active) on the held-out events: the promotion gate. */
   difference?: Estimate;
+  /** Each key's events and mean reward; with the defences on, its disagreement with the active model and what was left out. */
+  keys: KeyRecord[];
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
   seconds: { pull: number; train: number; evaluate: number; publish: number };
@@ -53,12 +73,21 @@ export interface GenerationRecord {
 
 /**
  * Every fifth image (by a hash of its quantised pixels) is held out for evaluation, in every generation: an image
- * seen again in a later event stays held out, so the candidate is never evaluated on an image it was trained on.
+ * seen again in a later event stays held out, so the candidate is never evaluated on an image it was trained on. With
+ * a salt the hash is keyed by it (HMAC), so a client cannot choose whether its event trains or judges the candidate.
  */
-export function isHeldOut(event: Pick<LoggedEvent, 'pixels'>): boolean {
+export function isHeldOut(event: Pick<LoggedEvent, 'pixels'>, salt = ''): boolean {
+  if (salt) return saltedImageHash(event.pixels, salt) % 5 === 0;
   let h = 2166136261;
   for (let i = 0; i < event.pixels.length; i++) h = Math.imul(h ^ Math.round(event.pixels[i] * 255), 16777619);
   return (h >>> 0) % 5 === 0;
+}
+
+/** The state folder's held-out salt, made (random, readable by the owner only) on first use. */
+function stateSalt(dir: string): string {
+  const file = join(dir, 'held_out_salt');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
 }
 
 /**
@@ -77,6 +106,9 @@ function appendLines(file: string, lines: string[]): void {
   appendFileSync(file, `${lines.join('\n')}\n`);
 }
 
+/** Event ids are unique per key: the store knows an event by both. */
+const storeKey = (event: { keyId?: string; eventId: string }) => `${event.keyId ?? UNKNOWN_KEY}\n${event.eventId}`;
+
 class EventStore {
   readonly events = new Map<string, LoggedEvent>();
   private readonly file: string;
@@ -89,7 +121,7 @@ class EventStore {
     readFileSync(this.file, 'utf8').split('\n').forEach((line, i) => {
       if (!line.trim()) return;
       const event = parseEventLine(line, `${this.file}:${i + 1}`);
-      this.events.set(event.eventId, event);
+      this.events.set(storeKey(event), event);
     });
   }
 
@@ -97,9 +129,12 @@ class EventStore {
   add(exported: ExportedEvent[]): number {
     const lines: string[] = [];
     for (const e of exported) {
-      if (this.events.has(e.eventId)) continue;
-      const line = JSON.stringify({ eventId: e.eventId, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity, reward: e.reward, rewardSource: e.rewardSource });
-      this.events.set(e.eventId, parseEventLine(line, 'export'));
+      if (this.events.has(storeKey(e))) continue;
+      const line = JSON.stringify({
+        keyId: e.keyId, eventId: e.eventId, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity, reward: e.reward,
+        rewardSource: e.rewardSource,
+      });
+      this.events.set(storeKey(e), parseEventLine(line, 'export'));
       lines.push(line);
     }
     if (lines.length) appendLines(this.file, lines);
@@ -119,6 +154,25 @@ async function policyProbabilities(model: Model, events: LoggedEvent[]): Promise
   const pixels = new Float32Array(events.length * IMAGE_PIXELS);
   events.forEach((e, i) => pixels.set(e.pixels, i * IMAGE_PIXELS));
   return softmaxRows(await model.logits(pixels, events.length), events.length, 10);
+}
+
+/**
+ * The defences before training: each key's client rewards judged against the active model's own choices (flagged keys
+ * are left out of training and of the gate), then the share cap on the training events that remain.
+ */
+async function screenKeys(current: Model, all: LoggedEvent[], defences: PoisoningDefences, salt: string): Promise<{ kept: LoggedEvent[]; train: LoggedEvent[]; keys: KeyRecord[] }> {
+  const judged = all.filter((e) => e.rewardSource !== 'default');
+  const greedy = judged.length ? argmaxRows(await policyProbabilities(current, judged), judged.length, 10) : new Int32Array(0);
+  const flags = disagreementFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, rewardSaysRight: e.reward >= 0.5, modelChoseAction: greedy[i] === e.action })), defences.flagAlpha);
+  const flagged = new Set(flags.filter((f) => f.flagged).map((f) => f.keyId));
+  const kept = all.filter((e) => !flagged.has(e.keyId ?? UNKNOWN_KEY));
+  const capped = capKeyShare(kept.filter((e) => !isHeldOut(e, salt)), defences.maxKeyShare, salt);
+  const byKey = new Map(flags.map((f) => [f.keyId, f]));
+  const keys = keyStats(all).map((stats): KeyRecord => {
+    const flag = byKey.get(stats.keyId);
+    return { ...stats, ...(flag && { rate: flag.rate, typicalRate: flag.typicalRate, z: flag.z, flagged: flag.flagged }), cappedOut: capped.dropped[stats.keyId] ?? 0 };
+  });
+  return { kept, train: capped.kept, keys };
 }
 
 export async function evolveGeneration(client: ApiClient, options: EvolveOptions): Promise<GenerationRecord> {
@@ -148,22 +202,29 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const parentFile: ModelFile = await readModel(await client.weights(active.version));
   lap('pull');
   const all = [...store.events.values()];
-  const heldOut = all.filter(isHeldOut);
-  const train = all.filter((e) => !isHeldOut(e));
-  const base = { time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: heldOut.length, seconds };
+  const salt = options.heldOutSalt ?? stateSalt(options.state);
+  const defences = options.defences === undefined ? DEFAULT_DEFENCES : options.defences;
+  const gpu = await getGpu();
+  const cache = new PipelineCache(gpu);
+  const current = new Model(cache, parentFile.network, parentFile.tensors);
+  const screened = defences ? await screenKeys(current, all, defences, salt) : { kept: all, train: all.filter((e) => !isHeldOut(e, salt)), keys: keyStats(all) };
+  const heldOut = screened.kept.filter((e) => isHeldOut(e, salt));
+  const { train } = screened;
+  const base = {
+    time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: heldOut.length, keys: screened.keys, seconds,
+  };
   const finish = (record: GenerationRecord): GenerationRecord => {
     appendLines(join(options.state, 'lineage.jsonl'), [JSON.stringify(record)]);
     writeFileAtomic(join(options.state, 'cursor.json'), JSON.stringify({ cursor }));
     return record;
   };
   if (all.length < options.minEvents || heldOut.length === 0) {
+    await current.destroy();
     return finish({ ...base, version: active.version, decision: 'skipped', reason: `${all.length} events, fewer than --min-events ${options.minEvents}` });
   }
 
   // 2. Train a candidate from the active model on every training event so far.
   log('step: train');
-  const gpu = await getGpu();
-  const cache = new PipelineCache(gpu);
   const candidate = new Model(cache, parentFile.network, parentFile.tensors);
   const data = loadMnist();
   await trainModel(candidate, data, {
@@ -174,7 +235,6 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
 
   // 3. Off-policy evaluation on the held-out events: the candidate's greedy policy against the active one's.
   log('step: evaluate');
-  const current = new Model(cache, parentFile.network, parentFile.tensors);
   const rewards = heldOut.map((e) => e.reward);
   const propensities = heldOut.map((e) => e.propensity);
   const actions = heldOut.map((e) => e.action);
@@ -220,6 +280,7 @@ export async function main(argv: string[]): Promise<void> {
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
     margin: { type: 'string' }, clip: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' },
   }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -237,9 +298,19 @@ export async function main(argv: string[]): Promise<void> {
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
+    // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
+    heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,
+    defences: flags['no-defences'] ? null : {
+      maxKeyShare: numberFlag('max-key-share', flags['max-key-share'], DEFAULT_DEFENCES.maxKeyShare, 0, 1, { exclusiveMin: true }),
+      flagAlpha: numberFlag('flag-alpha', flags['flag-alpha'], DEFAULT_DEFENCES.flagAlpha, 0, 1, { exclusiveMin: true }),
+    },
   });
   console.log(`${record.decision}: ${record.version} (parent ${record.parent}); ${record.reason}`);
   console.log(`events: ${record.eventsTotal} total, ${record.eventsNew} new, ${record.eventsTrain} train, ${record.eventsHeldOut} held out; ` +
     `time: pull ${record.seconds.pull.toFixed(1)} s, train ${record.seconds.train.toFixed(1)} s, evaluate ${record.seconds.evaluate.toFixed(1)} s, publish ${record.seconds.publish.toFixed(1)} s`);
+  for (const key of record.keys) {
+    const judged = key.rate === undefined ? '' : `, disagrees with the active model on ${(key.rate * 100).toFixed(1)}% (typical ${(key.typicalRate! * 100).toFixed(1)}%, z ${key.z!.toFixed(1)})`;
+    console.log(`key ${key.keyId || '(none recorded)'}: ${key.events} events, mean reward ${key.meanReward.toFixed(3)}${judged}${key.flagged ? ': FLAGGED, left out' : ''}${key.cappedOut ? `; ${key.cappedOut} over the share cap` : ''}`);
+  }
 }
 

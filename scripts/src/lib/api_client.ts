@@ -6,6 +6,8 @@ export type { Prediction };
 export interface ExportedEvent extends Prediction {
   type: 'event';
   cursor: string;
+  /** The id of the key that sent the event (a hash of the key). */
+  keyId: string;
   time: string;
   pixels: number[];
   reward: number;
