@@ -1,6 +1,6 @@
 // The edge API package: the app, its settings and storage interfaces. Node-only parts are in '@seed/edge/node'.
 export { servingProblem } from './active_model';
-export { createApp, type AppOptions } from './app';
+export { createApp, type App, type AppOptions } from './app';
 export { ANONYMOUS_KEY_ID, keyIdOf, type Role } from './auth';
 export type { AppEnv, AppVariables } from './app_env';
 export { ANONYMOUS_WARNING, type Env, type Settings } from './env';
@@ -10,6 +10,7 @@ export { argmax, parseExploration, policyDistribution, sampleIndex, type Explora
 export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';
+export type { ExportLine } from './routes/events';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
 export { SqlModelRegistry } from './storage/model_registry';

@@ -1,5 +1,6 @@
 // The Workers entry: D1 holds the event log and registry rows, R2 the weights, the Rate Limiting binding counts requests per key.
 import type { D1Database, R2Bucket } from '@cloudflare/workers-types';
+import simdEngine from '@seed/runtime/engine/simd_engine.wasm';
 import { createApp } from './app';
 import { bindingRateLimiter, MemoryRateLimiter, type RateLimitBinding } from './auth';
 import type { Env } from './env';
@@ -17,6 +18,7 @@ const isolateLimiter = new MemoryRateLimiter();
 
 export const app = createApp<WorkerEnv>({
   storage: (env) => d1Storage(env.DB, env.WEIGHTS),
+  simdEngine,
   // Without the binding (a deployment that left it out), one isolate's memory still bounds a burst.
   rateLimiter: (env) => (env.RATE_LIMITER ? bindingRateLimiter(env.RATE_LIMITER) : isolateLimiter),
 });

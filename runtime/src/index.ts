@@ -15,3 +15,4 @@ export * from './train/trainer';
 export * from './train/versions';
 export * from './train/off_policy';
 export * from './train/poisoning';
+export * from './train/probe';

@@ -10,7 +10,7 @@ import {
   PipelineCache, readModel, saltedImageHash, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type Estimate, type KeyDisagreement, type KeyStats, type LoggedEvent,
   type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
-import { ApiClient, type ExportedEvent } from '../lib/api_client';
+import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 

@@ -2,7 +2,7 @@
 // the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward). Interactions are
 // spread evenly over the clients given, one per key.
 import { IMAGE_PIXELS, loadMnist, Random } from '@seed/runtime';
-import { ApiClient } from '../lib/api_client';
+import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../lib/cli';
 import { ProgressBar } from '../lib/progress';
 

@@ -44,7 +44,7 @@ export function summariseRun(run: PoisonRunSummary['run'], rows: GenerationRow[]
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
-    generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' },
+    generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
     share: { type: 'string' }, json: { type: 'string' },
   }, argv);
