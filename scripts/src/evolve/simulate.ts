@@ -60,7 +60,9 @@ export async function simulateClients(clients: ApiClient | ApiClient[], options:
       entry.events++;
       entry.total += reward;
       total += reward;
-      options.onProgress?.(++done);
+      // Counted apart from the call: `?.` skips evaluating its arguments when there is no callback.
+      done++;
+      options.onProgress?.(done);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
