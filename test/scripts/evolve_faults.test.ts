@@ -83,9 +83,10 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   /** Every model in the registry reads back whole, with the checksum its row records; the active model as given. */
   async function expectRegistryWhole(active: string): Promise<string[]> {
-    const { models } = (await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
+    const reader = { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } };
+    const { models } = (await (await fetch(`${url}/v1/models`, reader)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
     for (const model of models) {
-      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`)).arrayBuffer());
+      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`, reader)).arrayBuffer());
       expect((await readModel(file)).metadata.sha256, model.version).toBe(model.sha256);
     }
     expect(models.filter((m) => m.active).map((m) => m.version)).toEqual([active]);
