@@ -60,7 +60,7 @@ export interface ContractRequest {
   body?: string | Uint8Array;
 }
 
-export type Call = (path: string, init: RequestInit) => Promise<Response>;
+export type Call = (path: string, init: RequestInit) => Response | Promise<Response>;
 
 export interface ContractKeys {
   adminToken: string;
