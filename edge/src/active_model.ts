@@ -1,12 +1,12 @@
 // The active model's engine, loaded once per isolate and swapped when the registry's active model changes.
-import { CpuEngine, IMAGE_PIXELS, type Network, readModel } from '@seed/runtime/engine';
+import { IMAGE_PIXELS, type InferenceEngine, type Network, readModel, WasmEngine } from '@seed/runtime/engine';
 import { ApiError } from './errors';
 import type { ModelRecord, ModelRegistry } from './storage/types';
 
 export interface ServingModel {
   version: string;
   sha256: string;
-  engine: CpuEngine;
+  engine: InferenceEngine;
 }
 
 /** Classes of the policy head: a prediction answers `probabilities[10]`. */
@@ -37,6 +37,11 @@ export function servingProblem(network: Network): string | null {
 export class ActiveModelCache {
   private key = '';
   private loading: Promise<ServingModel> | null = null;
+  private readonly simdEngine: WebAssembly.Module;
+
+  constructor(simdEngine: WebAssembly.Module) {
+    this.simdEngine = simdEngine;
+  }
 
   /** The engine for the registry's active model; concurrent callers share one load. */
   engineFor(active: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
@@ -44,7 +49,7 @@ export class ActiveModelCache {
     const key = `${active.version}:${active.fileSha256}`;
     if (this.loading && this.key === key) return this.loading;
     this.key = key;
-    const loading = load(active, registry);
+    const loading = load(active, registry, this.simdEngine);
     this.loading = loading;
     loading.catch(() => {
       if (this.loading === loading) this.loading = null;
@@ -53,12 +58,12 @@ export class ActiveModelCache {
   }
 }
 
-async function load(active: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
+async function load(active: ModelRecord, registry: ModelRegistry, simdEngine: WebAssembly.Module): Promise<ServingModel> {
   const file = await registry.weights(active.version);
   if (!file) throw new ApiError(500, 'weights_missing', `the weights of active model ${active.version} are missing from the store`);
   // readModel checks the file again: the store could have been changed behind the registry's back.
   const model = await readModel(file);
   const problem = servingProblem(model.network);
   if (problem) throw new ApiError(500, 'model_unservable', `active model ${active.version}: ${problem}`);
-  return { version: active.version, sha256: model.metadata.sha256, engine: new CpuEngine(model) };
+  return { version: active.version, sha256: model.metadata.sha256, engine: new WasmEngine(simdEngine, model) };
 }

@@ -19,6 +19,8 @@ import { BEARER_AUTH, unsupportedMediaType, validationHook } from './validation'
 export interface AppOptions<Bindings extends Env> {
   /** The storage for a request's bindings: D1 and R2 on Workers, SQLite and files on Node. */
   storage: (bindings: Bindings) => Storage;
+  /** The SIMD inference engine's compiled module: wrangler's import of the .wasm on Workers, the file on Node. */
+  simdEngine: WebAssembly.Module;
   now?: () => number;
   random?: () => number;
 }
@@ -36,7 +38,7 @@ const DOCUMENT_INFO = {
 };
 
 export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
-  const activeModel = new ActiveModelCache();
+  const activeModel = new ActiveModelCache(options.simdEngine);
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;

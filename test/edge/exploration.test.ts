@@ -1,9 +1,9 @@
 // Exploration policies: the formulas, and many draws through the API whose frequencies match the propensities.
 import { argmax, parseExploration, policyDistribution, sampleIndex, type Env, type Storage } from '@seed/edge';
-import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
+import { gridImage, readModel, WasmEngine } from '@seed/runtime/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, json, LINEAR_ARCHITECTURE, modelFile } from './fixtures';
-import { edgeHarness, sqliteTarget, type StorageTarget } from './support';
+import { edgeHarness, simdEngine, sqliteTarget, type StorageTarget } from './support';
 
 const LOGITS = [0.3, -1.2, 2.5, 0.0, 0.7, 2.4, -0.4, 1.1, 0.2, -2.0];
 
@@ -61,7 +61,7 @@ describe('exploration through POST /v1/predict', () => {
         expect(p.propensity).toBe(propensities[p.action] ?? (propensities[p.action] = p.propensity));
       }
     }
-    const engine = new CpuEngine(await readModel(file));
+    const engine = new WasmEngine(simdEngine, await readModel(file));
     const logits = engine.logits(Float32Array.from(pixels), 1);
     return { counts, propensities, explored, draws: 64 * batches, logits };
   }

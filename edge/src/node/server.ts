@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
 import type { Env } from '../env';
 import { errorBody } from '../errors';
+import { simdEngineModule } from './simd_module';
 import { openNodeStorage } from './storage';
 import { webAssetServer } from './web_assets';
 
@@ -49,7 +50,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env), webAssetsDir }: NodeServerOptions): Promise<NodeServer> {
   const storage = await openNodeStorage(dataDir);
-  const app = createApp<Env>({ storage: () => storage });
+  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule() });
   const asset = webAssetsDir ? await webAssetServer(webAssetsDir) : () => null;
   // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
   const listener = getRequestListener((request) => asset(request) ?? app.fetch(request, env), {

@@ -3,4 +3,6 @@ export * from './random';
 export * from './architecture';
 export * from './safetensors';
 export * from './cpu_engine';
+export * from './wasm_engine';
 export * from './init';
+export * from './fusion';
