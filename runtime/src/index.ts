@@ -14,3 +14,4 @@ export * from './train/loop';
 export * from './train/trainer';
 export * from './train/versions';
 export * from './train/off_policy';
+export * from './train/probe';

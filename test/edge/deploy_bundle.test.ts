@@ -1,8 +1,9 @@
-// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle.
+// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle; its size is printed.
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { SIMD_ENGINE_WASM_PATH, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EDGE_DIR, temporaryDir } from './support';
@@ -31,5 +32,10 @@ it('bundles the Workers entry without Node-only imports', async () => {
   // The SIMD engine travels beside the script as a WebAssembly module, the same bytes the Node entry loads.
   const wasm = files.filter((name) => name.endsWith('simd_engine.wasm'));
   expect(wasm).toHaveLength(1);
-  expect(Buffer.from(await readFile(join(outDir.path, wasm[0]))).equals(await readFile(SIMD_ENGINE_WASM_PATH))).toBe(true);
+  const wasmBytes = await readFile(join(outDir.path, wasm[0]));
+  expect(Buffer.from(wasmBytes).equals(await readFile(SIMD_ENGINE_WASM_PATH))).toBe(true);
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  // Reported, not asserted: Workers' limit applies to the gzipped size of script and modules together.
+  const all = Buffer.concat([Buffer.from(bundle), wasmBytes]);
+  console.log(`Worker bundle: ${kib(all.length)} raw, ${kib(gzipSync(all).length)} gzipped (script ${kib(Buffer.byteLength(bundle))}, engine .wasm ${kib(wasmBytes.length)})`);
 });

@@ -57,7 +57,12 @@ export interface LoggedEvent {
   propensity: number;
   reward: number;
   modelVersion?: string;
+  /** Who set the reward: 'default' when nobody rewarded in time (then it says nothing about the action). */
+  rewardSource?: string;
 }
+
+/** A reward that says "not this action": given by a client (not the default) and at most 0. */
+export const isComplementary = (event: LoggedEvent): boolean => event.reward <= 0 && event.rewardSource !== 'default';
 
 /**
  * Logged events as a training set. `shift` > 0 moves each image by up to that many pixels: the logged action and
@@ -80,6 +85,7 @@ export function eventsSet(events: readonly LoggedEvent[], options: { shift?: num
       actions: Uint32Array.from({ length: indices.length }, (_, i) => events[indices[i]].action),
       propensities: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].propensity),
       rewards: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].reward),
+      negatives: Float32Array.from({ length: indices.length }, (_, i) => (isComplementary(events[indices[i]]) ? 1 : 0)),
     }),
   };
 }

@@ -8,7 +8,7 @@ import {
   getGpu, greedyProbabilities, IMAGE_PIXELS, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
   trainModel, writeModel, type Estimate, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
 } from '@seed/runtime';
-import { ApiClient, type ExportedEvent } from '../lib/api_client';
+import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 
