@@ -10,6 +10,7 @@ import {
 } from '@seed/runtime';
 import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
 
 export interface EvolveOptions {
@@ -28,6 +29,9 @@ export interface EvolveOptions {
   weighting?: 'ratio' | 'inverse';
   /** The candidate trains for at least this many steps, however few the events. */
   minSteps?: number;
+  /** Trunk learning rate as a fraction of lr, and λ of the complementary term (defaults: REWARD_RECIPE). */
+  trunkLrScale?: number;
+  complementary?: number;
   dryRun: boolean;
   log?: (line: string) => void;
 }
@@ -168,7 +172,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const data = loadMnist();
   await trainModel(candidate, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps, policy: { weighting: options.weighting ?? 'inverse' },
+    seed: options.seed, minSteps: options.minSteps, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
 
