@@ -7,6 +7,7 @@ import type { AppVariables } from './app_env';
 import { settingsFrom, type Env } from './env';
 import { ApiError, errorBody } from './errors';
 import { RequestMetrics } from './metrics';
+import { challengerRoutes } from './routes/challenger';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -52,6 +53,7 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
   app.route('/metrics', metricsRoutes);
   app.route('/v1/predict', predictRoutes);
   app.route('/v1/events', eventRoutes);
+  app.route('/v1/challenger', challengerRoutes);
   app.route('/v1', modelRoutes);
 
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));

@@ -4,3 +4,4 @@ export * from './architecture';
 export * from './safetensors';
 export * from './cpu_engine';
 export * from './init';
+export * from './challenger';
