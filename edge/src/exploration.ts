@@ -2,6 +2,8 @@
 // exploring policy gives each of the K actions at least γ/K (ε-greedy: γ = ε; softmax: mixed with uniform at γ), so
 // an off-policy estimate's importance weights are bounded by K/γ and need no clipping.
 
+export { sampleIndex } from '@seed/runtime/engine';
+
 export type Exploration =
   | { kind: 'greedy' }
   | { kind: 'epsilon'; epsilon: number }
@@ -80,18 +82,4 @@ export function policyDistribution(logits: ArrayLike<number>, exploration: Explo
       return distribution;
     }
   }
-}
-
-/** Inverse-CDF sample: `uniform` in [0, 1) picks an index with the probability the distribution gives it. */
-export function sampleIndex(distribution: Float64Array, uniform: number): number {
-  let cumulative = 0;
-  let last = 0;
-  for (let a = 0; a < distribution.length; a++) {
-    if (distribution[a] === 0) continue;
-    cumulative += distribution[a];
-    last = a;
-    if (uniform < cumulative) return a;
-  }
-  // Rounding can leave the sum a hair under 1: the remainder goes to the last possible action.
-  return last;
 }

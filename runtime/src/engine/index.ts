@@ -5,3 +5,4 @@ export * from './safetensors';
 export * from './cpu_engine';
 export * from './init';
 export * from './challenger';
+export * from './sampling';

@@ -1,0 +1,48 @@
+// Replays of a logged evaluation with a known truth: each image's action is drawn again from the distribution it was
+// logged with and its reward read from the label, so the true V(candidate) − V(active) on those images is exact.
+import type { Random } from '../engine/random';
+import { sampleIndex } from '../engine/sampling';
+import type { ComparisonEvent } from './off_policy';
+
+/** One evaluation image: its label, the distribution actions are drawn from, and what the two policies make of it. */
+export interface ReplayImage {
+  cluster: number;
+  label: number;
+  logging: ArrayLike<number>;
+  candidateProbabilities: ArrayLike<number>;
+  activeProbabilities: ArrayLike<number>;
+  candidateAction: number;
+  activeAction: number;
+}
+
+/** 1 / min(μ(c|x), μ(b|x)): the largest weight an event of this image can carry. */
+export const maxWeightOf = (logging: ArrayLike<number>, candidateAction: number, activeAction: number): number =>
+  1 / Math.min(logging[candidateAction], logging[activeAction]);
+
+/** The true difference on these images: the candidate's accuracy minus the active model's. */
+export function trueDifference(images: readonly ReplayImage[]): number {
+  let total = 0;
+  for (const image of images) total += (image.candidateAction === image.label ? 1 : 0) - (image.activeAction === image.label ? 1 : 0);
+  return total / images.length;
+}
+
+/** One replay: each image's action redrawn from its logging distribution, reward 1 for the label, a share of rewards lost (left out, as unknown). */
+export function replayEvents(images: readonly ReplayImage[], random: Random, dropRate = 0): ComparisonEvent[] {
+  const events: ComparisonEvent[] = [];
+  for (const image of images) {
+    const action = sampleIndex(image.logging, random.next());
+    if (random.next() < dropRate) continue;
+    events.push({
+      cluster: image.cluster,
+      action,
+      propensity: image.logging[action],
+      reward: action === image.label ? 1 : 0,
+      candidateAction: image.candidateAction,
+      activeAction: image.activeAction,
+      maxWeight: maxWeightOf(image.logging, image.candidateAction, image.activeAction),
+      candidateProbabilities: image.candidateProbabilities,
+      activeProbabilities: image.activeProbabilities,
+    });
+  }
+  return events;
+}
