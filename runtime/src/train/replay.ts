@@ -1,8 +1,8 @@
 // Replays of a logged evaluation with a known truth: each image's action is drawn again from the distribution it was
 // logged with and its reward read from the label, so the true V(candidate) − V(active) on those images is exact.
-import type { Random } from '../engine/random';
+import { Random } from '../engine/random';
 import { sampleIndex } from '../engine/sampling';
-import type { ComparisonEvent } from './off_policy';
+import { comparePolicies, type ComparisonEvent, type ComparisonOptions } from './off_policy';
 
 /** One evaluation image: its label, the distribution actions are drawn from, and what the two policies make of it. */
 export interface ReplayImage {
@@ -45,4 +45,34 @@ export function replayEvents(images: readonly ReplayImage[], random: Random, dro
     });
   }
   return events;
+}
+
+export interface ReplayStudy {
+  /** The true V(candidate) − V(active) on the evaluation's images. */
+  truth: number;
+  replays: number;
+  /** Share of replays whose lower bound is at or below the truth. */
+  coverage: number;
+  /** Share of replays whose lower bound is above the margin: the candidate would be promoted. */
+  promotionRate: number;
+  /** Mean over replays of the estimate, and of the clustered per-event variance. */
+  meanEstimate: number;
+  meanVariance: number;
+}
+
+/** Replays one evaluation `replays` times (seeded) and measures the gate's lower bound against the known truth. */
+export function replayStudy(images: readonly ReplayImage[], options: { replays: number; seed: number; dropRate: number; margin?: number; comparison?: ComparisonOptions }, random = new Random(options.seed)): ReplayStudy {
+  const truth = trueDifference(images);
+  let covered = 0;
+  let promoted = 0;
+  let estimates = 0;
+  let variances = 0;
+  for (let replay = 0; replay < options.replays; replay++) {
+    const estimate = comparePolicies(replayEvents(images, random, options.dropRate), options.comparison);
+    if (estimate.lower <= truth) covered++;
+    if (estimate.lower > (options.margin ?? 0)) promoted++;
+    estimates += estimate.value;
+    variances += estimate.variance;
+  }
+  return { truth, replays: options.replays, coverage: covered / options.replays, promotionRate: promoted / options.replays, meanEstimate: estimates / options.replays, meanVariance: variances / options.replays };
 }

@@ -10,6 +10,16 @@ export interface ExportedEvent extends Prediction {
   pixels: number[];
   reward: number;
   rewardSource: 'client' | 'default';
+  exploration: string | null;
+  loggingProbabilities: number[] | null;
+  challengerVersion: string | null;
+  challengerShare: number;
+}
+
+export interface ChallengerInfo {
+  version: string;
+  share: number;
+  setAt: string;
 }
 
 export interface ModelInfo {
@@ -138,5 +148,18 @@ export class ApiClient {
 
   async rollback(): Promise<ModelInfo> {
     return this.fetchJson('/v1/rollback', { method: 'POST', role: 'admin' });
+  }
+
+  async challenger(): Promise<ChallengerInfo | null> {
+    return (await this.fetchJson<{ challenger: ChallengerInfo | null }>('/v1/challenger', { role: 'admin' })).challenger;
+  }
+
+  /** Serves `version` beside the active model on `share` of the traffic where the two disagree. */
+  async setChallenger(version: string, share?: number): Promise<ChallengerInfo> {
+    return (await this.fetchJson<{ challenger: ChallengerInfo }>('/v1/challenger', { ...this.json({ version, share }), method: 'PUT', role: 'admin' })).challenger;
+  }
+
+  async clearChallenger(): Promise<void> {
+    await this.request('/v1/challenger', { method: 'DELETE', role: 'admin' });
   }
 }

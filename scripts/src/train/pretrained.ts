@@ -18,7 +18,8 @@ export interface PretrainSettings {
 }
 
 export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number }> {
-  const path = join(ROOT_DIR, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
+  // `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
+  const path = join(ROOT_DIR, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));
@@ -32,7 +33,7 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const gpu = await getGpu(undefined, log);
   const network = buildNetwork(SEED_ARCHITECTURE);
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
-  const result = await trainModel(model, loadMnist(), { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress('pretrain '));
+  const result = await trainModel(model, loadMnist(), { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress('pretrain '));
   const file = await writeModel(network, await model.tensors(), {
     version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs },
   });
