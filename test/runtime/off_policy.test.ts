@@ -2,7 +2,7 @@
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
   bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, normalQuantile, Random, replayEvents, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate, type ReplayImage,
+  labelledIndices, normalQuantile, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate, type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
 
@@ -63,7 +63,8 @@ describe('the doubly robust term', () => {
             cluster: 0, action, propensity: logging[action], reward, candidateAction, activeAction, maxWeight: 0,
             candidateProbabilities: logging, activeProbabilities: logging,
           };
-          expectation += logging[action] * chance * doublyRobustTerm(event, model);
+          const { direct, correction } = doublyRobustTerm(event, model);
+          expectation += logging[action] * chance * (direct + correction);
         }
       }
       expect(expectation).toBeCloseTo(rewardProbability[candidateAction] - rewardProbability[activeAction], 12);
@@ -72,7 +73,7 @@ describe('the doubly robust term', () => {
 
   it('is 0 where the two policies agree, whatever the reward', () => {
     const event: ComparisonEvent = { cluster: 1, action: 3, propensity: 0.01, reward: 1, candidateAction: 2, activeAction: 2, maxWeight: 1, candidateProbabilities: [], activeProbabilities: [] };
-    expect(doublyRobustTerm(event, () => 0.3)).toBe(0);
+    expect(doublyRobustTerm(event, () => 0.3)).toEqual({ direct: 0, correction: 0 });
   });
 });
 
@@ -127,11 +128,14 @@ describe('comparing two policies over seeded replays with a known truth', () => 
     const mean = estimates.reduce((s, e) => s + e.value, 0) / 400;
     const spread = Math.sqrt(estimates.reduce((s, e) => s + (e.value - mean) ** 2, 0) / 399);
     expect(Math.abs(mean - truth)).toBeLessThan((3 * spread) / Math.sqrt(400));
+    // replayStudy counts the same replays (same seed) the same way.
+    const study = replayStudy(images, { replays: 400, seed: 1, dropRate: 0.02 });
+    expect(study).toMatchObject({ truth, replays: 400, coverage: estimates.filter((e) => e.lower <= truth).length / 400, promotionRate: estimates.filter((e) => e.lower > 0).length / 400 });
   });
 
   it('the clustered standard error describes the spread across replays that also draw new images, repeated ones included', () => {
     const random = new Random(4);
-    const estimates = Array.from({ length: 300 }, (_, replay) => {
+    const estimates = Array.from({ length: 200 }, (_, replay) => {
       const fresh = syntheticImages(1000, 0.05, 0.7, 100 + replay);
       // Each image shown twice: the events of one image are not independent, and the clustering must see it.
       return comparePolicies(replayEvents([...fresh, ...fresh], random, 0.02));
@@ -145,7 +149,7 @@ describe('comparing two policies over seeded replays with a known truth', () => 
 
   it('the events the power formula asks for promote a better candidate in at least 80% of replays', () => {
     const [first] = replays(1, 2);
-    const needed = eventsNeeded(first.variance, truth);
+    const needed = eventsNeeded(first.conditionalVariance, truth);
     expect(needed).toBeLessThan(4000);
     const random = new Random(3);
     const pool = images.slice(0, needed);
@@ -164,7 +168,7 @@ describe('the power formula', () => {
 });
 
 describe('the gate decision', () => {
-  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, lower, upper, alpha: 0.05 });
+  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05 });
   const rules = { margin: 0, maxEvents: 5000 };
 
   it('promotes above the margin, rejects below it or when undecided too long, else gathers more events', () => {

@@ -8,6 +8,9 @@
 //   Δ̂   = (1/n) Σ d_i                          unbiased for any r̂, since E[[a = c]/μ | x] = 1
 // Where the two agree (c_i = b_i), d_i = 0 exactly: only disagreeing images carry information. The logging policy's
 // floor (every action at least γ/K) bounds the weights 1/μ, so nothing is clipped and nothing is biased.
+// The estimand is the difference on the evaluated images (the held-out images as they were logged): given them, the
+// direct part r̂(x, c) − r̂(x, b) is fixed and only the importance-weighted corrections vary, so the bounds and the power
+// formula use the corrections' spread; the standard error clustered by image describes new sets of images as well.
 
 /** One logged event as the comparison needs it. */
 export interface ComparisonEvent {
@@ -37,9 +40,14 @@ export interface PairedEstimate {
   disagreements: number;
   /** Δ̂ = mean of d_i. */
   value: number;
-  /** Per-event variance of d, clustered by image (n · Var(Δ̂)): what the power formula needs. */
+  /** Per-event variance of d, clustered by image (n · Var(Δ̂)): the spread over new sets of images. */
   variance: number;
   standardError: number;
+  /**
+   * Per-event variance of the corrections: the spread of Δ̂ given these images, what the bounds and the power formula
+   * (for the difference on the evaluated images) need.
+   */
+  conditionalVariance: number;
   /** The confidence sequence at this n: Δ is above `lower` (and below `upper`) with probability ≥ 1 − α each. */
   lower: number;
   upper: number;
@@ -123,19 +131,25 @@ const foldOf = (cluster: number, folds: number) => (Math.imul(cluster ^ 0x9e3779
 
 // ---- The doubly robust terms. ----
 
-/** d_i for each event, with r̂ for an event's image fitted on the other folds' events. */
-export function doublyRobustTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], folds = DEFAULT_FOLDS): Float64Array {
-  const foldIds = events.map((e) => foldOf(e.cluster, folds));
-  const models = Array.from({ length: folds }, (_, f) => fitRewardModel(events.filter((_, i) => foldIds[i] !== f), rewardRange));
-  return Float64Array.from(events, (e, i) => doublyRobustTerm(e, models[foldIds[i]]));
+/** An event's term d = direct + correction: the reward model's difference, and the importance-weighted residual. */
+export interface DoublyRobustTerm {
+  direct: number;
+  correction: number;
 }
 
-/** One event's term given a reward model fitted without it. */
-export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): number {
-  if (e.candidateAction === e.activeAction) return 0;
+/** d_i for each event, with r̂ for an event's image fitted on the other folds' events. */
+export function doublyRobustTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], folds = DEFAULT_FOLDS): DoublyRobustTerm[] {
+  const foldIds = events.map((e) => foldOf(e.cluster, folds));
+  const models = Array.from({ length: folds }, (_, f) => fitRewardModel(events.filter((_, i) => foldIds[i] !== f), rewardRange));
+  return events.map((e, i) => doublyRobustTerm(e, models[foldIds[i]]));
+}
+
+/** One event's term given a reward model fitted without it; both parts are 0 where the two policies agree. */
+export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): DoublyRobustTerm {
+  if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
   const direct = rewardModel(e, e.candidateAction) - rewardModel(e, e.activeAction);
   const sign = (e.action === e.candidateAction ? 1 : 0) - (e.action === e.activeAction ? 1 : 0);
-  return direct + (sign / e.propensity) * (e.reward - rewardModel(e, e.action));
+  return { direct, correction: (sign / e.propensity) * (e.reward - rewardModel(e, e.action)) };
 }
 
 // ---- Standard error clustered by image. ----
@@ -207,9 +221,10 @@ export function bettingInterval(values: ArrayLike<number>, lo: number, hi: numbe
 // ---- The comparison. ----
 
 /**
- * V(candidate) − V(active) on the events, in their log order. The confidence sequence runs over the disagreeing events
- * (each term bounded by the largest weight the logged distributions allow) and is scaled by their share of the events:
- * the estimate is of the mean difference over the evaluated images.
+ * V(candidate) − V(active) on the evaluated images, from the events in their log order. Given the images, the direct
+ * part is known and only the corrections are random: the confidence sequence runs over the corrections of the
+ * disagreeing events (each bounded by the largest weight the logged distributions allow), scaled by their share of
+ * the events, and is added to the mean direct part.
  */
 export function comparePolicies(events: readonly ComparisonEvent[], options: ComparisonOptions = {}): PairedEstimate {
   const n = events.length;
@@ -217,20 +232,23 @@ export function comparePolicies(events: readonly ComparisonEvent[], options: Com
   const alpha = options.alpha ?? GATE_ALPHA;
   const rewardRange = options.rewardRange ?? [0, 1];
   const terms = doublyRobustTerms(events, rewardRange, options.folds ?? DEFAULT_FOLDS);
-  const { mean, variance, clusters } = clusteredMean(terms, events.map((e) => e.cluster));
+  const { mean, variance, clusters } = clusteredMean(terms.map((t) => t.direct + t.correction), events.map((e) => e.cluster));
+  const direct = terms.reduce((s, t) => s + t.direct, 0) / n;
+  const corrections = terms.map((t) => t.correction);
+  const correctionMean = corrections.reduce((s, c) => s + c, 0) / n;
+  const conditionalVariance = n > 1 ? corrections.reduce((s, c) => s + (c - correctionMean) ** 2, 0) / (n - 1) : 0;
   const disagreeing = events.flatMap((e, i) => (e.candidateAction === e.activeAction ? [] : [i]));
   const share = disagreeing.length / n;
-  let lower = 0;
-  let upper = 0;
+  let lower = direct;
+  let upper = direct;
   if (disagreeing.length > 0) {
-    // |d| ≤ R + w·R with R the reward range's width and w the largest weight.
-    const span = rewardRange[1] - rewardRange[0];
-    const bound = span * (1 + Math.max(...disagreeing.map((i) => events[i].maxWeight)));
-    const interval = bettingInterval(disagreeing.map((i) => terms[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON);
-    lower = share * interval.lower;
-    upper = share * interval.upper;
+    // |correction| ≤ w·R with R the reward range's width and w the largest weight.
+    const bound = (rewardRange[1] - rewardRange[0]) * Math.max(...disagreeing.map((i) => events[i].maxWeight));
+    const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON);
+    lower = direct + share * interval.lower;
+    upper = direct + share * interval.upper;
   }
-  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), lower, upper, alpha };
+  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), conditionalVariance, lower, upper, alpha };
 }
 
 /**

@@ -55,8 +55,9 @@ export interface ReplayStudy {
   coverage: number;
   /** Share of replays whose lower bound is above the margin: the candidate would be promoted. */
   promotionRate: number;
-  /** Mean over replays of the estimate, and of the clustered per-event variance. */
+  /** Mean over replays of the estimate, of its per-event variance given the images, and of the clustered one. */
   meanEstimate: number;
+  meanConditionalVariance: number;
   meanVariance: number;
 }
 
@@ -67,12 +68,17 @@ export function replayStudy(images: readonly ReplayImage[], options: { replays: 
   let promoted = 0;
   let estimates = 0;
   let variances = 0;
+  let conditionalVariances = 0;
   for (let replay = 0; replay < options.replays; replay++) {
     const estimate = comparePolicies(replayEvents(images, random, options.dropRate), options.comparison);
     if (estimate.lower <= truth) covered++;
     if (estimate.lower > (options.margin ?? 0)) promoted++;
     estimates += estimate.value;
     variances += estimate.variance;
+    conditionalVariances += estimate.conditionalVariance;
   }
-  return { truth, replays: options.replays, coverage: covered / options.replays, promotionRate: promoted / options.replays, meanEstimate: estimates / options.replays, meanVariance: variances / options.replays };
+  return {
+    truth, replays: options.replays, coverage: covered / options.replays, promotionRate: promoted / options.replays, meanEstimate: estimates / options.replays,
+    meanConditionalVariance: conditionalVariances / options.replays, meanVariance: variances / options.replays,
+  };
 }

@@ -62,7 +62,7 @@ export interface GenerationRecord {
   eventsHeldOut: number;
   /** The candidate judged in this generation. */
   candidate?: string;
-  /** The gate's evidence: the comparison on the evaluation events, and the events a 0.5-point difference needs at its variance. */
+  /** The gate's evidence: the comparison on the evaluation events, and the events a 0.5-point difference needs at its variance given the images. */
   evaluation?: { events: number; estimate: PairedEstimate | null; eventsNeeded: number | null };
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
@@ -232,7 +232,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
     await Promise.all([candidate.destroy(), current.destroy()]);
     lap('evaluate');
-    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.variance, DETECTABLE_DIFFERENCE) };
+    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE) };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
     if (gate.decision === 'promote') {

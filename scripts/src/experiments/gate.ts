@@ -3,6 +3,8 @@
 // logs it as the edge would with the candidate as challenger, and replays it R times: every event's action redrawn
 // from its logged distribution, its reward read from the label, 2% of rewards dropped. Reports per pair the true
 // difference, the events the power formula asks for, the coverage of the lower bound and the promotion rate.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   argmaxRows, buildNetwork, challengerMixture, eventsNeeded, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
   replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ReplayImage, type ReplayStudy,
@@ -10,10 +12,11 @@ import {
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
 import { DETECTABLE_DIFFERENCE } from '../evolve/evolve';
 import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { ROOT_DIR } from '../lib/paths';
 import { trainingProgress } from '../lib/progress';
 
-/** Labelled images of each training stage: each checkpoint is a little better than the one before. */
-const STAGES = [300, 600, 1200, 2400, 4000, 6000];
+/** Labelled images of each training stage (one epoch each): each checkpoint is a little better than the one before. */
+const STAGES = [2000, 6000, 6000, 6000, 6000, 6000, 6000];
 const CLASSES = 10;
 /** The evaluation sized for the pilot that estimates a pair's variance. */
 const PILOT_EVENTS = 5000;
@@ -39,22 +42,35 @@ export interface PairResult extends ReplayStudy {
   disagreement: number;
 }
 
-/** Trains the checkpoints of one seeded run and keeps each one's outputs on the test images. */
-async function checkpoints(cache: PipelineCache, seed: number, data: ReturnType<typeof loadMnist>): Promise<Checkpoint[]> {
-  const network = buildNetwork(SEED_ARCHITECTURE);
-  const model = new Model(cache, network, initialParameters(network, seed));
-  const out: Checkpoint[] = [];
-  for (const [stage, labels] of STAGES.entries()) {
-    await trainModel(model, data, { pretrainEpochs: 0, labels, heldOutSalt: '', epochs: 1, alpha: 0, batch: 64, lr: 0.002, seed: seed * 100 + stage }, trainingProgress(`seed ${seed} stage ${stage + 1} `));
-    const logits = await model.logits(data.test.images, data.test.count);
+/**
+ * The checkpoints of one seeded run, as each one's logits on the test images. They are cached in
+ * `.cache/experiment-gate/` (the replays are what a rerun changes; the training is the slow part).
+ */
+async function checkpoints(seed: number, data: ReturnType<typeof loadMnist>): Promise<Checkpoint[]> {
+  const size = data.test.count * CLASSES;
+  const file = join(ROOT_DIR, '.cache', 'experiment-gate', `checkpoints-s${seed}-${STAGES.join('-')}.f32`);
+  let all: Float32Array;
+  if (existsSync(file)) all = new Float32Array(new Uint8Array(readFileSync(file)).buffer);
+  else {
+    const cache = new PipelineCache(await getGpu(undefined, (line) => console.error(line)));
+    const network = buildNetwork(SEED_ARCHITECTURE);
+    const model = new Model(cache, network, initialParameters(network, seed));
+    all = new Float32Array(STAGES.length * size);
+    for (const [stage, labels] of STAGES.entries()) {
+      await trainModel(model, data, { pretrainEpochs: 0, labels, heldOutSalt: '', epochs: 1, alpha: 0, batch: 64, lr: 0.002, seed: seed * 100 + stage }, trainingProgress(`seed ${seed} stage ${stage + 1} `));
+      all.set(await model.logits(data.test.images, data.test.count), stage * size);
+    }
+    await model.destroy();
+    writeFileAtomic(file, new Uint8Array(all.buffer));
+  }
+  return STAGES.map((_, stage) => {
+    const logits = all.subarray(stage * size, (stage + 1) * size);
     const probabilities = softmaxRows(logits, data.test.count, CLASSES);
     const predicted = argmaxRows(probabilities, data.test.count, CLASSES);
     const accuracy = predicted.reduce((s, p, i) => s + (p === data.test.labels[i] ? 1 : 0), 0) / data.test.count;
-    out.push({ name: `s${seed}c${stage + 1}`, probabilities, logits, accuracy });
     console.error(`checkpoint s${seed}c${stage + 1}: ${(accuracy * 100).toFixed(2)}% on the test images`);
-  }
-  await model.destroy();
-  return out;
+    return { name: `s${seed}c${stage + 1}`, probabilities, logits, accuracy };
+  });
 }
 
 /** Each test image as the edge logs it with `candidate` as challenger beside `active`. */
@@ -93,16 +109,15 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({ pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' } }, argv);
   const pairCount = intFlag('pairs', flags.pairs, 20, 2, 200);
   const replays = intFlag('replays', flags.replays, 1000, 1, 100_000);
-  const explorationText = flags.exploration ?? 'softmax:1.0';
+  // The edge's default EXPLORATION; the main job's softmax:1.0 is a flag away.
+  const explorationText = flags.exploration ?? 'epsilon:0.1';
   const exploration = parseExploration(explorationText);
   const share = numberFlag('share', flags.share, 0.5, 0, 0.95, { exclusiveMin: true });
   const seed = intFlag('seed', flags.seed, 1);
   const started = performance.now();
 
-  const gpu = await getGpu(undefined, (line) => console.error(line));
-  const cache = new PipelineCache(gpu);
   const data = loadMnist();
-  const all = [...(await checkpoints(cache, seed, data)), ...(await checkpoints(cache, seed + 1, data))];
+  const all = [...(await checkpoints(seed, data)), ...(await checkpoints(seed + 1, data))];
   const chosen = choosePairs(all, pairCount);
   const trainedAt = performance.now();
 
@@ -113,12 +128,12 @@ export async function main(argv: string[]): Promise<void> {
     const images = loggedImages(active, candidate, data, exploration, share);
     // The pilot plays the evaluation once at a fixed size, as the lineage does, to size it for a 0.5-point difference.
     const pilot = replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: 1, seed: random.int(2 ** 31), dropRate: 0.02 });
-    const needed = eventsNeeded(pilot.meanVariance, DETECTABLE_DIFFERENCE);
+    const needed = eventsNeeded(pilot.meanConditionalVariance, DETECTABLE_DIFFERENCE);
     const events = Math.max(100, Math.min(MAX_EVENTS, needed));
     const evaluation = drawEvaluation(images, events, random);
     const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02 });
     const disagreement = evaluation.filter((e) => e.candidateAction !== e.activeAction).length / events;
-    const result: PairResult = { active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: pilot.meanVariance, disagreement, ...study };
+    const result: PairResult = { active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: pilot.meanConditionalVariance, disagreement, ...study };
     results.push(result);
     console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ` +
       `${(disagreement * 100).toFixed(1).padStart(7)}%  ${(study.coverage * 100).toFixed(1).padStart(7)}%  ${(study.promotionRate * 100).toFixed(1).padStart(7)}%`);
@@ -138,7 +153,6 @@ export async function main(argv: string[]): Promise<void> {
     seed,
     checkpoints: all.map((c) => ({ name: c.name, testAccuracy: c.accuracy })),
     results,
-    adapter: gpu.description,
     seconds: { train: (trainedAt - started) / 1000, replay: (performance.now() - trainedAt) / 1000 },
     date: new Date().toISOString(),
   };
