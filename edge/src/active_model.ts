@@ -1,12 +1,12 @@
 // The engines of the active model and the challenger, loaded once per isolate and swapped when the registry changes.
-import { CpuEngine, IMAGE_PIXELS, type Network, readModel } from '@seed/runtime/engine';
+import { IMAGE_PIXELS, type InferenceEngine, type Network, readModel, WasmEngine } from '@seed/runtime/engine';
 import { ApiError } from './errors';
 import type { ModelRecord, ModelRegistry } from './storage/types';
 
 export interface ServingModel {
   version: string;
   sha256: string;
-  engine: CpuEngine;
+  engine: InferenceEngine;
 }
 
 /** Classes of the policy head: a prediction answers `probabilities[10]`. */
@@ -39,6 +39,11 @@ const CACHED_ENGINES = 2;
 
 export class ActiveModelCache {
   private readonly loads = new Map<string, Promise<ServingModel>>();
+  private readonly simdEngine: WebAssembly.Module;
+
+  constructor(simdEngine: WebAssembly.Module) {
+    this.simdEngine = simdEngine;
+  }
 
   /** The engine for a registry model (the active one or the challenger); concurrent callers share one load. */
   engineFor(model: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
@@ -51,7 +56,7 @@ export class ActiveModelCache {
       this.loads.set(key, cached);
       return cached;
     }
-    const loading = load(model, registry);
+    const loading = load(model, registry, this.simdEngine);
     this.loads.set(key, loading);
     if (this.loads.size > CACHED_ENGINES) this.loads.delete(this.loads.keys().next().value as string);
     loading.catch(() => {
@@ -61,12 +66,12 @@ export class ActiveModelCache {
   }
 }
 
-async function load(active: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
+async function load(active: ModelRecord, registry: ModelRegistry, simdEngine: WebAssembly.Module): Promise<ServingModel> {
   const file = await registry.weights(active.version);
   if (!file) throw new ApiError(500, 'weights_missing', `the weights of model ${active.version} are missing from the store`);
   // readModel checks the file again: the store could have been changed behind the registry's back.
   const model = await readModel(file);
   const problem = servingProblem(model.network);
   if (problem) throw new ApiError(500, 'model_unservable', `model ${active.version}: ${problem}`);
-  return { version: active.version, sha256: model.metadata.sha256, engine: new CpuEngine(model) };
+  return { version: active.version, sha256: model.metadata.sha256, engine: new WasmEngine(simdEngine, model) };
 }

@@ -1,5 +1,5 @@
 // The edge API: one Hono app for Workers and Node, storage chosen by the entry.
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { ActiveModelCache } from './active_model';
@@ -15,22 +15,35 @@ import { modelRoutes } from './routes/models';
 import { predictRoutes } from './routes/predict';
 import { StorageError } from './storage/sql';
 import type { Storage } from './storage/types';
+import { BEARER_AUTH, unsupportedMediaType, validationHook } from './validation';
 
 export interface AppOptions<Bindings extends Env> {
   /** The storage for a request's bindings: D1 and R2 on Workers, SQLite and files on Node. */
   storage: (bindings: Bindings) => Storage;
+  /** The SIMD inference engine's compiled module: wrangler's import of the .wasm on Workers, the file on Node. */
+  simdEngine: WebAssembly.Module;
   now?: () => number;
   random?: () => number;
 }
 
 const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large' };
 
+/** The document's header: what `GET /openapi.json` describes. */
+const DOCUMENT_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'seed edge API',
+    version: '1',
+    description: 'Predictions from the active digit model, rewards for them, and the model registry. Every error is `{"error":{"code","message"}}`.',
+  },
+};
+
 export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
-  const activeModel = new ActiveModelCache();
+  const activeModel = new ActiveModelCache(options.simdEngine);
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const app = new Hono<{ Bindings: Bindings; Variables: AppVariables }>();
+  const app = new OpenAPIHono<{ Bindings: Bindings; Variables: AppVariables }>({ defaultHook: validationHook });
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -49,16 +62,24 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     await next();
   });
 
-  app.route('/health', healthRoutes);
-  app.route('/metrics', metricsRoutes);
-  app.route('/v1/predict', predictRoutes);
-  app.route('/v1/events', eventRoutes);
-  app.route('/v1/challenger', challengerRoutes);
-  app.route('/v1', modelRoutes);
+  const api = app
+    .route('/health', healthRoutes)
+    .route('/metrics', metricsRoutes)
+    .route('/v1/predict', predictRoutes)
+    .route('/v1/events', eventRoutes)
+    .route('/v1/challenger', challengerRoutes)
+    .route('/v1', modelRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_AUTH, { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS, or the admin token' });
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/openapi.json', (c) => c.json((document ??= app.getOpenAPI31Document(DOCUMENT_INFO))));
 
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) => {
-    if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
+    const errorResponse = (apiError: ApiError) => c.json(errorBody(apiError.code, apiError.message), apiError.status);
+    if (error instanceof ApiError) return errorResponse(error);
+    // zod-openapi's own media type check answers like ours.
+    if (error instanceof HTTPException && error.status === 415) return errorResponse(unsupportedMediaType());
     if (error instanceof HTTPException) return c.json(errorBody(HTTP_ERROR_CODES[error.status] ?? 'http_error', error.message), error.status);
     if (error instanceof StorageError) {
       // One line in the log; the client learns only that it may try again.
@@ -68,5 +89,8 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     console.error(`${c.req.method} ${c.req.path}:`, error);
     return c.json(errorBody('internal', 'internal error'), 500);
   });
-  return app;
+  return api;
 }
+
+/** The app's type, routes and schemas included: what `hono/client` builds the typed client from. */
+export type App = ReturnType<typeof createApp<Env>>;

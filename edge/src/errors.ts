@@ -1,4 +1,5 @@
 // Every error leaves the API as {"error":{"code","message"}}: ApiError carries all three.
+import { z } from '@hono/zod-openapi';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export class ApiError extends Error {
@@ -11,4 +12,8 @@ export class ApiError extends Error {
   }
 }
 
-export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+export const errorBodySchema = z
+  .object({ error: z.object({ code: z.string().openapi({ example: 'invalid_body' }), message: z.string().openapi({ example: 'pixels: must hold exactly 784 values, not 1' }) }) })
+  .openapi('Error');
+
+export const errorBody = (code: string, message: string): z.infer<typeof errorBodySchema> => ({ error: { code, message } });

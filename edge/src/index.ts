@@ -1,5 +1,5 @@
 // The edge API package: the app, its settings and storage interfaces. Node-only parts are in '@seed/edge/node'.
-export { createApp, type AppOptions } from './app';
+export { createApp, type App, type AppOptions } from './app';
 export type { AppEnv, AppVariables } from './app_env';
 export type { Env, Settings } from './env';
 export { ApiError } from './errors';
@@ -7,6 +7,7 @@ export { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, par
 export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';
+export type { ExportLine } from './routes/events';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
 export { SqlModelRegistry } from './storage/model_registry';

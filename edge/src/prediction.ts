@@ -1,5 +1,5 @@
 // Predict and log: the engine's logits, an action drawn from the exploration policy, the event logged before the answer.
-import { challengerMixture, softmaxRows, type CpuEngine } from '@seed/runtime/engine';
+import { challengerMixture, softmaxRows, type InferenceEngine } from '@seed/runtime/engine';
 import type { AppVariables } from './app_env';
 import { ApiError } from './errors';
 import { argmax, formatExploration, GREEDY, policyDistribution, sampleIndex } from './exploration';
@@ -22,7 +22,7 @@ export interface Prediction {
 }
 
 /** The engine's logits for a batch; a logit that is not finite (huge weights) answers nothing rather than a NaN propensity. */
-function finiteLogits(engine: CpuEngine, input: Float32Array, count: number, version: string): Float32Array {
+function finiteLogits(engine: InferenceEngine, input: Float32Array, count: number, version: string): Float32Array {
   const logits = engine.logits(input, count);
   if (!logits.every(Number.isFinite)) throw new ApiError(500, 'model_output_invalid', `model ${version} gave a logit that is not finite: nothing was logged`);
   return logits;

@@ -1,9 +1,10 @@
-// Request checks shared by the routes: size limits before parsing, zod validation with one clear error line.
+// Request checks shared by the routes: size limits before parsing, zod validation with one clear error line, and the
+// OpenAPI pieces every route declares (the error shape, JSON content).
+import { z } from '@hono/zod-openapi';
 import { zValidator } from '@hono/zod-validator';
-import type { ValidationTargets } from 'hono';
+import type { Context, ValidationTargets } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { z } from 'zod';
-import { ApiError } from './errors';
+import { ApiError, errorBodySchema } from './errors';
 import { IMAGE_PIXELS } from '@seed/runtime/engine';
 
 export const KiB = 1024;
@@ -61,20 +62,56 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return `${where}${first.message}${more}`;
 }
 
-/** zod validation of one part of the request; a failure is a 400 `invalid_<target>`. */
-export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) =>
-  zValidator(target, schema, (result, c) => {
-    if (target === 'json' && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) {
-      throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
-    }
-    if (!result.success) throw new ApiError(400, `invalid_${target === 'json' ? 'body' : target}`, describeIssues(result.error.issues));
-  });
+/** A body the routes take only as JSON. */
+export const unsupportedMediaType = () => new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+
+type ValidationResult = { target: keyof ValidationTargets } & ({ success: true } | { success: false; error: { issues: readonly z.core.$ZodIssue[] } });
+
+/** What every route's zod validation ends in: a 400 `invalid_<target>`, or a 415 for a JSON body without the JSON type. */
+export const validationHook = (result: ValidationResult, c: Context): undefined => {
+  if (result.target === 'json' && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) throw unsupportedMediaType();
+  if (!result.success) throw new ApiError(400, `invalid_${result.target === 'json' ? 'body' : result.target}`, describeIssues(result.error.issues));
+};
+
+/** zod validation as route middleware, for a part that must be checked before a later middleware (a body limit). */
+export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) => zValidator(target, schema, validationHook);
+
+/** A JSON request or response body in a route's declaration. */
+export const jsonContent = <Schema extends z.ZodType>(schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** A request body the route parses as JSON: required, so a body of another type reaches the validation hook (415). */
+export const jsonBody = <Schema extends z.ZodType>(schema: Schema) => ({ required: true, content: { 'application/json': { schema } } });
+
+const ERROR_DESCRIPTIONS = {
+  400: 'invalid request: `error.message` says which field and why',
+  401: 'no key, or an unknown one',
+  403: 'the key may not use this route, or admin routes are off',
+  404: 'not found',
+  409: 'conflicts with what is stored',
+  413: 'the body is over its size limit',
+  415: 'the body is not JSON',
+  500: 'a server fault or a misconfigured setting',
+  503: 'storage unavailable or no active model: try again later',
+} as const;
+
+/** The error responses a route can give, each in the shape `{"error":{"code","message"}}`. */
+export function errorResponses<Status extends keyof typeof ERROR_DESCRIPTIONS>(...statuses: Status[]) {
+  return Object.fromEntries([...statuses, 500, 503].map((status) => [status, jsonContent(errorBodySchema, ERROR_DESCRIPTIONS[status as Status])])) as Record<
+    Status | 500 | 503,
+    ReturnType<typeof jsonContent<typeof errorBodySchema>>
+  >;
+}
+
+/** The bearer-token scheme the document names for routes that need a key or the admin token. */
+export const BEARER_AUTH = 'bearer';
+export const bearerSecurity = [{ [BEARER_AUTH]: [] }];
 
 export const pixelsSchema = z
   .array(z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be in [0, 1]' }).max(1, { error: 'must be in [0, 1]' }), {
     error: `must be an array of ${IMAGE_PIXELS} numbers in [0, 1]`,
   })
-  .length(IMAGE_PIXELS, { error: (issue) => `must hold exactly ${IMAGE_PIXELS} values, not ${(issue.input as unknown[]).length}` });
+  .length(IMAGE_PIXELS, { error: (issue) => `must hold exactly ${IMAGE_PIXELS} values, not ${(issue.input as unknown[]).length}` })
+  .openapi({ minItems: IMAGE_PIXELS, maxItems: IMAGE_PIXELS, description: `a 28×28 image, row by row` });
 
 export const eventIdSchema = z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' });
 

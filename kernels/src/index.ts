@@ -8,3 +8,5 @@ export * from './dense';
 export * from './cross_entropy';
 export * from './policy_gradient';
 export * from './adam';
+export * from './augment';
+export * from './ntxent';

@@ -19,6 +19,11 @@ export interface PolicyGradientShape {
    * on one action, the cross-entropy gradient towards it. It does not fade on actions the policy now thinks unlikely.
    */
   weighting?: 'ratio' | 'inverse';
+  /**
+   * λ, the weight of the complementary-label term −λ·w·n·log(1 − π(a|x)) on samples whose reward said "not a"
+   * (n = 1 in `negatives`); 0 (default) leaves the loss as plain REINFORCE.
+   */
+  complementary?: number;
 }
 
 const WG = 64;
@@ -27,19 +32,22 @@ const WG = 64;
 export const policyGradient: KernelDef<PolicyGradientShape> = {
   name: 'policy_gradient',
   file: 'policy_gradient',
-  inputs: ['logits', 'actions', 'propensities', 'rewards'],
+  inputs: ['logits', 'actions', 'propensities', 'rewards', 'negatives'],
   outputs: ['loss', 'gradLogits', 'weights'],
-  params: (s) => [s.batch, s.classes, f32(s.baseline), f32(s.clip), f32(s.scale)],
+  params: (s) => [s.batch, s.classes, f32(s.baseline), f32(s.clip), f32(s.scale), f32(s.complementary ?? 0)],
   workgroups: (s) => (s.selfNormalize ? [1, 1, 1] : grid1d(s.batch, WG)),
   constants: (s) => ({ WG, SELF_NORMALIZE: s.selfNormalize ? 1 : 0, INVERSE: s.weighting === 'inverse' ? 1 : 0 }),
-  // Per sample: the softmax (max, exp, sum), the clipped weight and the gradient.
-  work: (s) => ({ flops: s.batch * (6 * s.classes + 8), bytes: 4 * s.batch * (2 * s.classes + 5) }),
+  // Per sample: the softmax (max, exp, sum), the other classes' sum, the clipped weight and the gradient.
+  work: (s) => ({ flops: s.batch * (8 * s.classes + 12), bytes: 4 * s.batch * (2 * s.classes + 6) }),
 };
 
-/** gradLogits = ∂(scale·Σ_b loss_b)/∂logits with w held constant: scale·(−w_b·(r_b − baseline))·(onehot(a_b) − π). */
+/**
+ * gradLogits = ∂(scale·Σ_b loss_b)/∂logits with w held constant:
+ * scale·w_b·(λ·n_b·π_a/(1 − π_a) − (r_b − baseline))·(onehot(a_b) − π). `negatives` defaults to all zeros.
+ */
 export function policyGradientRef(
   s: PolicyGradientShape, logits: ArrayLike<number>, actions: ArrayLike<number>,
-  propensities: ArrayLike<number>, rewards: ArrayLike<number>,
+  propensities: ArrayLike<number>, rewards: ArrayLike<number>, negatives: ArrayLike<number> = new Float64Array(s.batch),
 ): { loss: Float64Array; gradLogits: Float64Array; weights: Float64Array } {
   const { batch: B, classes: K } = s;
   const logP = Array.from({ length: B }, (_, b) => logSoftmaxRow(logits, b, K));
@@ -52,9 +60,13 @@ export function policyGradientRef(
   const gradLogits = new Float64Array(B * K);
   for (let b = 0; b < B; b++) {
     const advantage = weights[b] * (rewards[b] - s.baseline);
-    loss[b] = -advantage * logP[b][actions[b]];
+    const negative = (s.complementary ?? 0) * weights[b] * negatives[b];
+    const chosen = Math.exp(logP[b][actions[b]]);
+    const others = logP[b].reduce((sum, l, k) => (k === actions[b] ? sum : sum + Math.exp(l)), 0);
+    const pushDown = negative ? negative * (chosen / others) : 0;
+    loss[b] = -advantage * logP[b][actions[b]] - (negative ? negative * Math.log(others) : 0);
     for (let k = 0; k < K; k++) {
-      gradLogits[b * K + k] = s.scale * -advantage * ((k === actions[b] ? 1 : 0) - Math.exp(logP[b][k]));
+      gradLogits[b * K + k] = s.scale * (pushDown - advantage) * ((k === actions[b] ? 1 : 0) - Math.exp(logP[b][k]));
     }
   }
   return { loss, gradLogits, weights };

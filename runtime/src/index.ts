@@ -17,3 +17,4 @@ export * from './train/off_policy';
 export * from './train/held_out';
 export * from './train/gate';
 export * from './train/replay';
+export * from './train/probe';

@@ -13,12 +13,14 @@ const COMMANDS: Record<string, Command> = {
   'experiment:labels': () => import('./experiments/labels'),
   'experiment:rewards': () => import('./experiments/rewards'),
   'experiment:gate': () => import('./experiments/gate'),
+  'experiment:features': () => import('./experiments/features'),
   fuzz: () => import('./reliability/fuzz'),
   soak: () => import('./reliability/soak'),
   bench: () => import('./bench/bench'),
   'bench:docs': () => import('./bench/docs'),
   profile: () => import('./bench/profile'),
   'export-onnx': () => import('./interop/export_onnx'),
+  'build:wasm': () => import('./build/wasm'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

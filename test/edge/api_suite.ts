@@ -1,9 +1,9 @@
 // The edge API in process (app.request), one suite for each storage: api_sqlite.test.ts and api_d1.test.ts run it.
 import { argmax, type Env, type Prediction, type Storage } from '@seed/edge';
-import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
+import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
-import { edgeHarness, type RequestOptions, type StorageTarget } from './support';
+import { edgeHarness, simdEngine, type RequestOptions, type StorageTarget } from './support';
 
 const WAIT_MS = 60_000;
 const SETTINGS: Env = { ADMIN_TOKEN, EXPLORATION: 'epsilon:0.1', REWARD_WAIT_SECONDS: '60', DEFAULT_REWARD: '-0.5' };
@@ -90,11 +90,11 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
 
     it('predict: the engine on the logged image, ε-greedy action and its exact propensity', async () => {
       const { predict, v1 } = await servingHarness();
-      const engine = new CpuEngine(await readModel(v1));
+      const engine = new WasmEngine(simdEngine, await readModel(v1));
       for (let seed = 0; seed < 10; seed++) {
         const pixels = gridImage(seed);
         const answer: Prediction = await predict({ pixels });
-        const expected = Array.from(engine.probabilities(Float32Array.from(pixels), 1));
+        const expected = Array.from(softmaxRows(engine.logits(Float32Array.from(pixels), 1), 1, 10));
         expect(answer.probabilities).toEqual(expected);
         expect(answer.modelVersion).toBe('v1');
         expect(answer.eventId).toMatch(/^[0-9a-f-]{36}$/);

@@ -1,9 +1,10 @@
-// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle.
+// `wrangler deploy --dry-run` bundles the Worker, and nothing Node-only (or WebGPU) gets into the bundle; its size is printed.
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
+import { gzipSync } from 'node:zlib';
+import { SIMD_ENGINE_WASM_PATH, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EDGE_DIR, temporaryDir } from './support';
 
@@ -28,4 +29,13 @@ it('bundles the Workers entry without Node-only imports', async () => {
     expect(bundle.includes(forbidden), forbidden).toBe(false);
   }
   expect(bundle).not.toMatch(/(?:from|import\(|require\()\s*["']node:/);
+  // The SIMD engine travels beside the script as a WebAssembly module, the same bytes the Node entry loads.
+  const wasm = files.filter((name) => name.endsWith('simd_engine.wasm'));
+  expect(wasm).toHaveLength(1);
+  const wasmBytes = await readFile(join(outDir.path, wasm[0]));
+  expect(Buffer.from(wasmBytes).equals(await readFile(SIMD_ENGINE_WASM_PATH))).toBe(true);
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  // Reported, not asserted: Workers' limit applies to the gzipped size of script and modules together.
+  const all = Buffer.concat([Buffer.from(bundle), wasmBytes]);
+  console.log(`Worker bundle: ${kib(all.length)} raw, ${kib(gzipSync(all).length)} gzipped (script ${kib(Buffer.byteLength(bundle))}, engine .wasm ${kib(wasmBytes.length)})`);
 });

@@ -1,9 +1,9 @@
 // Exploration policies: the formulas, and many draws through the API whose frequencies match the propensities.
 import { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Env, type Storage } from '@seed/edge';
-import { challengerMixture, CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
+import { challengerMixture, gridImage, readModel, WasmEngine } from '@seed/runtime/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, json, LINEAR_ARCHITECTURE, modelFile, readExport } from './fixtures';
-import { edgeHarness, sqliteTarget, type StorageTarget } from './support';
+import { edgeHarness, simdEngine, sqliteTarget, type StorageTarget } from './support';
 
 const LOGITS = [0.3, -1.2, 2.5, 0.0, 0.7, 2.4, -0.4, 1.1, 0.2, -2.0];
 
@@ -86,7 +86,7 @@ describe('exploration through POST /v1/predict', () => {
         expect(p.propensity).toBe(propensities[p.action] ?? (propensities[p.action] = p.propensity));
       }
     }
-    const engine = new CpuEngine(await readModel(file));
+    const engine = new WasmEngine(simdEngine, await readModel(file));
     const logits = engine.logits(Float32Array.from(pixels), 1);
     return { counts, propensities, explored, draws: 64 * batches, logits };
   }
@@ -131,14 +131,14 @@ describe('exploration through POST /v1/predict', () => {
     await harness.request('PUT', '/v1/models/lin-c', { body: files.challenger, token: ADMIN_TOKEN });
     await harness.request('POST', '/v1/models/lin-a/promote', { token: ADMIN_TOKEN });
     expect((await harness.request('PUT', '/v1/challenger', { json: { version: 'lin-c', share: 0.3 }, token: ADMIN_TOKEN })).status).toBe(200);
-    const engines = { active: new CpuEngine(await readModel(files.active)), challenger: new CpuEngine(await readModel(files.challenger)) };
-    const greedyOf = (engine: CpuEngine, pixels: number[]) => argmax(engine.logits(Float32Array.from(pixels), 1));
+    const engines = { active: new WasmEngine(simdEngine, await readModel(files.active)), challenger: new WasmEngine(simdEngine, await readModel(files.challenger)) };
+    const greedyOf = (engine: WasmEngine, pixels: number[]) => argmax(engine.logits(Float32Array.from(pixels), 1));
     const images = Array.from({ length: 200 }, (_, i) => gridImage(i));
     const disagreeing = images.find((p) => greedyOf(engines.active, p) !== greedyOf(engines.challenger, p))!;
     const agreeing = images.find((p) => greedyOf(engines.active, p) === greedyOf(engines.challenger, p))!;
     expect(disagreeing && agreeing).toBeTruthy();
     const epsilon = parseExploration('epsilon:0.2');
-    const distributionOf = (engine: CpuEngine, pixels: number[]) => policyDistribution(engine.logits(Float32Array.from(pixels), 1), epsilon);
+    const distributionOf = (engine: WasmEngine, pixels: number[]) => policyDistribution(engine.logits(Float32Array.from(pixels), 1), epsilon);
     for (const [pixels, disagree] of [[disagreeing, true], [agreeing, false]] as const) {
       const expected = challengerMixture(distributionOf(engines.active, pixels), distributionOf(engines.challenger, pixels), disagree, 0.3);
       const counts = new Array<number>(10).fill(0);

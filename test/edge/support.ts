@@ -3,12 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations, createApp, d1Sql, d1Storage, type Env, type Storage, type WorkerEnv } from '@seed/edge';
-import { openNodeStorage, readMigrations, WRANGLER_OFFLINE_ENV, type NodeStorage } from '@seed/edge/node';
+import { openNodeStorage, readMigrations, simdEngineModule, WRANGLER_OFFLINE_ENV, type NodeStorage } from '@seed/edge/node';
 import { Random } from '@seed/runtime/engine';
 import { ROOT_DIR } from '@seed/scripts/lib/paths';
 import { getPlatformProxy } from 'wrangler';
 
 export const EDGE_DIR = join(ROOT_DIR, 'edge');
+/** The engine module the Node entry serves with; tests build their expected answers on it too. */
+export const simdEngine = await simdEngineModule();
 
 export async function temporaryDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `seed-${prefix}-`));
@@ -52,7 +54,7 @@ export async function d1Target(): Promise<StorageTarget> {
   return {
     name: 'd1',
     async fresh() {
-      await sql.transaction(['rewards', 'events', 'challenger', 'promotions', 'models'].map((table) => ({ sql: `DELETE FROM ${table}`, params: [] })));
+      await sql.transaction(['rewards', 'events', 'challenger', 'promotions', 'models', 'model_counters'].map((table) => ({ sql: `DELETE FROM ${table}`, params: [] })));
       return d1Storage(proxy.env.DB, proxy.env.WEIGHTS);
     },
     close: () => proxy.dispose(),
@@ -70,7 +72,7 @@ export interface RequestOptions {
 export function edgeHarness(storage: Storage, settings: Env = {}, seed = 7) {
   const clock = { now: Date.UTC(2026, 3, 1) };
   const random = new Random(seed);
-  const app = createApp<Env>({ storage: () => storage, now: () => clock.now, random: () => random.next() });
+  const app = createApp<Env>({ storage: () => storage, simdEngine, now: () => clock.now, random: () => random.next() });
   const request = (method: string, path: string, { json, body, token, headers }: RequestOptions = {}) =>
     app.request(
       path,

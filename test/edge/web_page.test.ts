@@ -1,5 +1,6 @@
-// End to end in a browser: `pnpm dev` (wrangler dev, which builds the page) driven by Debian's headless Chromium through
-// playwright-core. Screenshots of each page go to test-artifacts/web/.
+// End to end in a browser, on both entries: `pnpm dev` (wrangler dev) and `pnpm --filter @seed/edge serve:node`, each of
+// which builds the page, driven by Debian's headless Chromium through playwright-core. Screenshots of each page go to
+// test-artifacts/web/ENTRY/.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,35 +16,22 @@ import { temporaryDir } from './support';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_HINT = `no Chromium at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium) or set CHROMIUM_PATH`;
 const API_KEY = 'page-test-key';
-const ARTIFACTS = join(ROOT_DIR, 'test-artifacts/web');
+/** How each entry is started on a port, over a state folder, with the admin token and one API key. */
+const ENTRIES = {
+  wrangler: async (port: number, stateDir: string) =>
+    startDetached(
+      'pnpm',
+      ['dev', '--port', String(port), '--inspector-port', String(await freePort()), '--persist-to', stateDir, '--var', `ADMIN_TOKEN:${ADMIN_TOKEN}`, '--var', `API_KEYS:${API_KEY}`],
+      { cwd: ROOT_DIR, env: WRANGLER_OFFLINE_ENV },
+    ),
+  node: async (port: number, stateDir: string) =>
+    startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', stateDir], { cwd: ROOT_DIR, env: { ADMIN_TOKEN, API_KEYS: API_KEY } }),
+};
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI) throw new Error(`CI needs Chromium for the page test: ${CHROMIUM_HINT}`);
   console.warn(`skipping the page test: ${CHROMIUM_HINT}`);
-}
-
-let state: Awaited<ReturnType<typeof temporaryDir>>;
-let profile: Awaited<ReturnType<typeof temporaryDir>>;
-let server: ReturnType<typeof startDetached>;
-let browser: BrowserContext;
-let url: string;
-/** Every URL the pages asked for, and every uncaught error in them. */
-const requested: string[] = [];
-const pageErrors: string[] = [];
-
-const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
-async function exportedEvents() {
-  return (await readExport(await fetch(`${url}/v1/events`, { headers: admin }))).events;
-}
-
-async function openPage(path: string): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('request', (request) => requested.push(request.url()));
-  page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`));
-  await page.goto(`${url}${path}`);
-  return page;
 }
 
 /** Strokes through points given as fractions of the pad, drawn with the mouse. */
@@ -75,15 +63,38 @@ function canvasPixels(page: Page, selector: string): Promise<{ width: number; he
   }));
 }
 
-describe.skipIf(!haveChromium)('the page in Chromium', () => {
+describe.skipIf(!haveChromium).each(Object.keys(ENTRIES) as (keyof typeof ENTRIES)[])('the page in Chromium on %s', (entry) => {
+  const ARTIFACTS = join(ROOT_DIR, 'test-artifacts/web', entry);
+  let state: Awaited<ReturnType<typeof temporaryDir>>;
+  let profile: Awaited<ReturnType<typeof temporaryDir>>;
+  let server: ReturnType<typeof startDetached>;
+  let browser: BrowserContext;
+  let url: string;
+  /** Every URL the pages asked for, and every uncaught error or Content-Security-Policy refusal in them. */
+  const requested: string[] = [];
+  const pageErrors: string[] = [];
+
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  async function exportedEvents() {
+    return (await readExport(await fetch(`${url}/v1/events`, { headers: admin }))).events;
+  }
+
+  async function openPage(path: string): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && message.text().includes('Content Security Policy')) pageErrors.push(`${path}: ${message.text()}`);
+    });
+    await page.goto(`${url}${path}`);
+    return page;
+  }
+
   beforeAll(async () => {
     [state, profile] = await Promise.all([temporaryDir('web-state'), temporaryDir('chromium-profile')]);
-    const [port, inspectorPort] = [await freePort(), await freePort()];
-    server = startDetached(
-      'pnpm',
-      ['dev', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', state.path, '--var', `ADMIN_TOKEN:${ADMIN_TOKEN}`, '--var', `API_KEYS:${API_KEY}`],
-      { cwd: ROOT_DIR, env: WRANGLER_OFFLINE_ENV },
-    );
+    const port = await freePort();
+    server = await ENTRIES[entry](port, state.path);
     url = `http://127.0.0.1:${port}`;
     const [, context] = await Promise.all([
       waitForHttp(`${url}/health`, server, 90_000),
@@ -208,6 +219,18 @@ describe.skipIf(!haveChromium)('the page in Chromium', () => {
     await page.setViewportSize({ width: 375, height: 800 });
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(ARTIFACTS, 'models-phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('/docs: the API reference from /openapi.json, every route listed, under the page\'s CSP', async () => {
+    const page = await openPage('/docs');
+    expect(await page.title()).toBe('seed · API reference');
+    const document = await json(await fetch(`${url}/openapi.json`));
+    const operations = Object.values(document.paths as Record<string, object>).flatMap((methods) => Object.keys(methods));
+    await expect.poll(() => page.locator('.opblock').count()).toBe(operations.length);
+    expect(await page.locator('.opblock-summary-path', { hasText: '/v1/predict' }).count()).toBe(1);
+    expect(await page.locator('.info .title').textContent()).toContain(document.info.title);
+    await page.screenshot({ path: join(ARTIFACTS, 'docs.png'), fullPage: true });
     await page.close();
   });
 

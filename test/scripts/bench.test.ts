@@ -39,14 +39,18 @@ it('measures inference side by side and writes the table, the JSON and the SVG',
     }
   }
   const measured = (who: string, what: string) => report.rows.find((r) => r.who === who && r.what === what && !r.unavailable);
-  for (const who of ['seed CPU engine', 'tfjs-wasm', 'tfjs-cpu', 'onnxruntime-node']) {
+  for (const who of ['seed WASM SIMD engine', 'TypeScript engine (reference)', 'tfjs-wasm', 'tfjs-cpu', 'onnxruntime-node']) {
     expect(measured(who, 'inference, batch 1')?.figures, who).toMatchObject({ median: { unit: 'ms' }, p99: { unit: 'ms' } });
     expect(measured(who, 'inference, batch 256')?.figures, who).toMatchObject({ throughput: { unit: 'img/s' } });
   }
   // Without an adapter the WebGPU rows say why instead.
   for (const row of report.rows.filter((r) => r.who === 'seed WebGPU forward')) expect(row.unavailable ?? row.figures.throughput.unit).toBeTruthy();
   expect(report.rows.find((r) => r.who === 'tfjs-wasm')?.ratio?.value).toBeGreaterThan(0);
-  expect(report.targets.map((t) => t.name)).toEqual(['inference batch 1: tfjs-wasm latency ÷ CPU engine latency']);
+  expect(report.targets.map((t) => t.name)).toEqual([
+    "inference, batch 1: SIMD engine vs tfjs-wasm (its time ÷ the engine's)",
+    "inference, batch 1: SIMD engine vs onnxruntime-node (its time ÷ the engine's)",
+    "inference, batch 256: SIMD engine vs tfjs-wasm (its time ÷ the engine's)",
+  ]);
 
   const svg = await readFile(plot, 'utf8');
   expect(svg.startsWith('<svg')).toBe(true);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
 import { buildNetwork, initialParameters, isHeldOut, parseEvents, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
-import { ApiClient } from '@seed/scripts/lib/api_client';
+import { ApiClient } from '@seed/client';
 import { evolveGeneration, type EvolveOptions } from '@seed/scripts/evolve/evolve';
 import { simulateClients } from '@seed/scripts/evolve/simulate';
 import { testGpus } from '../support/gpu';

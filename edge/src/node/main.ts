@@ -1,7 +1,9 @@
-// `pnpm --filter @seed/edge serve:node [--port P] [--host H] [--data DIR]`: settings come from the environment.
+// `pnpm --filter @seed/edge serve:node [--port P] [--host H] [--data DIR]`: the API and the page (built first, as
+// `wrangler dev` does); settings come from the environment.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNodeServer } from './server';
+import { buildWebAssets, WEB_ASSETS_DIR } from './web_assets';
 
 const { values } = parseArgs({
   options: {
@@ -17,7 +19,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 // pnpm runs the script in edge/: a relative --data is taken from where the command was typed.
 const dataDir = resolve(process.env.INIT_CWD ?? process.cwd(), values.data);
-const server = await startNodeServer({ port, host: values.host, dataDir });
+await buildWebAssets();
+const server = await startNodeServer({ port, host: values.host, dataDir, webAssetsDir: WEB_ASSETS_DIR });
 console.log(`edge API on ${server.url} (data in ${dataDir})`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -6,7 +6,9 @@ import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
 import type { Env } from '../env';
 import { errorBody } from '../errors';
+import { simdEngineModule } from './simd_module';
 import { openNodeStorage } from './storage';
+import { webAssetServer } from './web_assets';
 
 const SETTING_NAMES = ['EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'ADMIN_TOKEN'] as const;
 
@@ -20,6 +22,8 @@ export interface NodeServerOptions {
   host?: string;
   dataDir: string;
   env?: Env;
+  /** A built page (web/dist) to serve before the API, as wrangler serves its assets; none when unset. */
+  webAssetsDir?: string;
 }
 
 export interface NodeServer {
@@ -44,11 +48,12 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   else socket.end(rawErrorAnswer(400, 'bad_request', 'the request is not valid HTTP/1.1'));
 }
 
-export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env) }: NodeServerOptions): Promise<NodeServer> {
+export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env), webAssetsDir }: NodeServerOptions): Promise<NodeServer> {
   const storage = await openNodeStorage(dataDir);
-  const app = createApp<Env>({ storage: () => storage });
+  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule() });
+  const asset = webAssetsDir ? await webAssetServer(webAssetsDir) : () => null;
   // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
-  const listener = getRequestListener((request) => app.fetch(request, env), {
+  const listener = getRequestListener((request) => asset(request) ?? app.fetch(request, env), {
     hostname: host,
     errorHandler: () => Response.json(errorBody('bad_request', 'the request URL or Host header is malformed'), { status: 400 }),
   });

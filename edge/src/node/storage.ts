@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqlEventLog } from '../storage/event_log';
 import { SqlModelRegistry } from '../storage/model_registry';
-import { applyMigrations, type Migration, type SqlDatabase, type SqlValue } from '../storage/sql';
+import { applyMigrations, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from '../storage/sql';
 import type { BlobStore, Storage } from '../storage/types';
 
 export const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
@@ -18,12 +18,54 @@ export function sqliteSql(db: Database.Database): SqlDatabase {
   };
   // better-sqlite3 binds a BLOB from a Buffer only.
   const bind = (params: SqlValue[]) => params.map((p) => (p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
-  const runAll = db.transaction((batch: { sql: string; params: SqlValue[] }[]) => batch.map((s) => prepare(s.sql).run(...bind(s.params)).changes));
+  const runAll = db.transaction((batch: SqlStatement[]) => batch.map((s) => prepare(s.sql).run(...bind(s.params)).changes));
   return {
     all: async <Row>(sql: string, ...params: SqlValue[]) => prepare(sql).all(...bind(params)) as Row[],
     first: async <Row>(sql: string, ...params: SqlValue[]) => (prepare(sql).get(...bind(params)) as Row | undefined) ?? null,
-    transaction: async (batch) => runAll(batch),
+    transaction: groupCommit(db, runAll),
   };
+}
+
+interface QueuedTransaction {
+  statements: SqlStatement[];
+  resolve(changes: number[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: the transactions asked for in one turn of the event loop (predictions and rewards arriving together)
+ * commit as one SQLite transaction, so one fsync, and each caller is answered only after that commit. Each keeps its
+ * own all-or-nothing: inside the group it runs in a savepoint (`runAll` nested), and one that fails is rolled back and
+ * rejected alone. If the commit itself fails, every caller in the group is rejected and none was answered.
+ */
+function groupCommit(db: Database.Database, runAll: (statements: SqlStatement[]) => number[]): (statements: SqlStatement[]) => Promise<number[]> {
+  let queued: QueuedTransaction[] = [];
+  const commitGroup = db.transaction((group: QueuedTransaction[]) =>
+    group.map(({ statements }) => {
+      try {
+        return { changes: runAll(statements) };
+      } catch (error) {
+        return { error };
+      }
+    }),
+  );
+  const commit = () => {
+    const group = queued;
+    queued = [];
+    let outcomes: ReturnType<typeof commitGroup>;
+    try {
+      outcomes = commitGroup(group);
+    } catch (error) {
+      for (const transaction of group) transaction.reject(error);
+      return;
+    }
+    outcomes.forEach((outcome, i) => ('error' in outcome ? group[i].reject(outcome.error) : group[i].resolve(outcome.changes)));
+  };
+  return (statements) =>
+    new Promise<number[]>((resolve, reject) => {
+      // setImmediate runs after this turn's I/O callbacks: every request already read joins the group.
+      if (queued.push({ statements, resolve, reject }) === 1) setImmediate(commit);
+    });
 }
 
 /** Flushes a file, or a folder's entries, to disk. */

@@ -1,8 +1,9 @@
 // The page's assets: web/static copied as they are and each web/src/*_page.ts bundled by esbuild, into web/dist, which
-// wrangler serves as static assets. wrangler runs this before `wrangler dev` and `wrangler deploy` ([build] in wrangler.toml).
+// wrangler serves as static assets. wrangler runs this before `wrangler dev` and `wrangler deploy` ([build] in wrangler.toml);
+// the Node entry's command runs it at start and serves the folder the same way.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -39,4 +40,36 @@ export async function buildWebAssets(outDir = WEB_ASSETS_DIR): Promise<string[]>
     }),
   );
   return files.map(({ path }) => relative(outDir, path)).sort();
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Answers a request from the built assets as wrangler's `[assets]` does with its default html_handling
+ * ("auto-trailing-slash"): a file by its name, `/NAME` from NAME.html, `/` from index.html, and a request for a .html
+ * name redirected to the short form; null for anything else (the API's), and for methods other than GET and HEAD.
+ */
+export async function webAssetServer(dir = WEB_ASSETS_DIR): Promise<(request: Request) => Response | null> {
+  const files = new Map<string, Buffer>(await Promise.all((await readdir(dir)).map(async (name) => [`/${name}`, await readFile(join(dir, name))] as const)));
+  return (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return null;
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path.endsWith('.html') && files.has(path)) {
+      url.pathname = path === '/index.html' ? '/' : path.slice(0, -'.html'.length);
+      return new Response(null, { status: 307, headers: { Location: `${url.pathname}${url.search}` } });
+    }
+    const name = path === '/' ? '/index.html' : files.has(path) ? path : `${path}.html`;
+    const contents = files.get(name);
+    if (!contents) return null;
+    const headers = { 'Content-Type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream', 'Content-Length': String(contents.length) };
+    return new Response(request.method === 'HEAD' ? null : new Uint8Array(contents), { headers });
+  };
 }

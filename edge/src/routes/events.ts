@@ -14,28 +14,53 @@
 // `pixels` are the logged image: round(value·255)/255. `exploration` is the policy the action was drawn under ("greedy"
 // for explore:false, null for events logged before it was recorded); `loggingProbabilities` the whole distribution it
 // was drawn from, the challenger mixture when `challengerVersion` served at `challengerShare` (0 where it agreed).
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
 import type { ExportedEvent } from '../storage/types';
-import { eventIdSchema, KiB, limitBody, validate } from '../validation';
+import { bearerSecurity, errorResponses, eventIdSchema, jsonBody, KiB, limitBody, validate, validationHook } from '../validation';
+import { predictionSchema } from './predict';
 
 const REWARD_BODY_BYTES = 4 * KiB;
 const DEFAULT_EXPORT_LIMIT = 1000;
 const MAX_EXPORT_LIMIT = 10_000;
 
-const rewardBody = z.strictObject({
-  value: z.number({ error: 'must be a finite number in [-1, 1]' }).min(-1, { error: 'must be in [-1, 1]' }).max(1, { error: 'must be in [-1, 1]' }),
-});
+export const rewardRequestSchema = z
+  .strictObject({
+    value: z.number({ error: 'must be a finite number in [-1, 1]' }).min(-1, { error: 'must be in [-1, 1]' }).max(1, { error: 'must be in [-1, 1]' }),
+  })
+  .openapi('RewardRequest');
 
-const exportQuery = z.strictObject({
+const rewardParams = z.object({ eventId: eventIdSchema });
+
+export const exportQuerySchema = z.strictObject({
   after: z.string().regex(/^\d{1,15}$/, { error: 'must be a cursor from an earlier export (digits)' }).default('0'),
   limit: z.coerce.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(1).max(MAX_EXPORT_LIMIT).default(DEFAULT_EXPORT_LIMIT),
 });
 
-const exportedLine = (event: ExportedEvent) => ({
+export const exportedEventSchema = predictionSchema
+  .extend({
+    type: z.literal('event'),
+    cursor: z.string(),
+    time: z.iso.datetime(),
+    pixels: z.array(z.number().min(0).max(1)),
+    exploration: z.string().nullable().openapi({ description: 'the exploration policy the action was drawn under: `epsilon:0.1`, `softmax:1:0.1`, `greedy` for explore:false; null before it was recorded' }),
+    loggingProbabilities: z.array(z.number().min(0).max(1)).nullable().openapi({ description: 'the whole distribution the action was drawn from (the challenger mixture when one served)' }),
+    challengerVersion: z.string().nullable(),
+    challengerShare: z.number().min(0).max(1).openapi({ description: 'the challenger’s share for this image: 0 where it agreed with the active model' }),
+    reward: z.number().min(-1).max(1),
+    rewardSource: z.enum(['client', 'default']),
+  })
+  .openapi('ExportedEvent');
+
+export const exportEndSchema = z.object({ type: z.literal('end'), nextCursor: z.string(), count: z.number().int().min(0) }).openapi('ExportEnd');
+
+/** One line of the NDJSON export. */
+export const exportLineSchema = z.union([exportedEventSchema, exportEndSchema]).openapi('ExportLine');
+export type ExportLine = z.infer<typeof exportLineSchema>;
+
+const exportedLine = (event: ExportedEvent): z.infer<typeof exportedEventSchema> => ({
   type: 'event',
   cursor: event.cursor,
   eventId: event.eventId,
@@ -78,37 +103,60 @@ function ndjson(lines: AsyncIterable<unknown>): ReadableStream<Uint8Array> {
   });
 }
 
-export const eventRoutes = new Hono<AppEnv>()
-  .post(
-    '/:eventId/reward',
-    requireRole('client'),
-    validate('param', z.object({ eventId: eventIdSchema })),
-    limitBody(REWARD_BODY_BYTES),
-    validate('json', rewardBody),
-    async (c) => {
-      const { eventId } = c.req.valid('param');
-      const { value } = c.req.valid('json');
-      const outcome = await c.var.storage.events.reward(eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
-      switch (outcome) {
-        case 'recorded':
-        case 'repeated':
-          return c.body(null, 204);
-        case 'unknown_event':
-          throw new ApiError(404, 'unknown_event', `no event ${eventId} is logged`);
-        case 'conflict':
-          throw new ApiError(409, 'reward_conflict', `event ${eventId} already has a different reward`);
-        case 'window_closed':
-          throw new ApiError(409, 'reward_window_closed', `event ${eventId} is past its ${c.var.settings.rewardWaitMs / 1000} s reward wait: the default reward holds`);
-      }
+const rewardRoute = createRoute({
+  method: 'post',
+  path: '/{eventId}/reward',
+  summary: 'Reward a logged prediction',
+  security: bearerSecurity,
+  // The event id is checked before the body is read, as the route's own validators run after its middleware.
+  middleware: [requireRole('client'), validate('param', rewardParams), limitBody(REWARD_BODY_BYTES)] as const,
+  request: { params: rewardParams, body: jsonBody(rewardRequestSchema) },
+  responses: {
+    204: { description: 'recorded, or the same value again' },
+    ...errorResponses(400, 401, 404, 409, 413, 415),
+  },
+});
+
+const exportRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Export logged events with their rewards',
+  description: 'NDJSON: one `ExportedEvent` a line in log order, then an `ExportEnd` line; the next cursor is also in `X-Next-Cursor`.',
+  security: bearerSecurity,
+  middleware: [requireRole('admin')] as const,
+  request: { query: exportQuerySchema },
+  responses: {
+    200: {
+      description: 'one JSON object a line',
+      headers: z.object({ 'X-Next-Cursor': z.string() }),
+      content: { 'application/x-ndjson': { schema: exportLineSchema } },
     },
-  )
-  .get('/', requireRole('admin'), validate('query', exportQuery), async (c) => {
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(rewardRoute, async (c) => {
+    const { eventId } = c.req.valid('param');
+    const { value } = c.req.valid('json');
+    const outcome = await c.var.storage.events.reward(eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
+    switch (outcome) {
+      case 'recorded':
+      case 'repeated':
+        return c.body(null, 204);
+      case 'unknown_event':
+        throw new ApiError(404, 'unknown_event', `no event ${eventId} is logged`);
+      case 'conflict':
+        throw new ApiError(409, 'reward_conflict', `event ${eventId} already has a different reward`);
+      case 'window_closed':
+        throw new ApiError(409, 'reward_window_closed', `event ${eventId} is past its ${c.var.settings.rewardWaitMs / 1000} s reward wait: the default reward holds`);
+    }
+  })
+  .openapi(exportRoute, async (c) => {
     const { after, limit } = c.req.valid('query');
     const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
     const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, c.var.now(), { waitMs, defaultReward });
-    return c.body(ndjson(exportLines(events, nextCursor)), 200, {
-      'Content-Type': 'application/x-ndjson',
-      'X-Next-Cursor': nextCursor,
-      'Cache-Control': 'no-store',
-    });
+    const headers = { 'Content-Type': 'application/x-ndjson', 'X-Next-Cursor': nextCursor, 'Cache-Control': 'no-store' };
+    // zod-openapi types every application/…json… response as JSON; NDJSON is a stream of lines, so the type is set aside.
+    return c.body(ndjson(exportLines(events, nextCursor)), 200, headers) as never;
   });

@@ -1,9 +1,20 @@
 // GET /metrics: Prometheus text exposition.
-import { Hono } from 'hono';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app_env';
 import { renderModelStats } from '../metrics';
+import { errorResponses, validationHook } from '../validation';
 
-export const metricsRoutes = new Hono<AppEnv>().get('/', async (c) => {
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Prometheus metrics: requests by route and status, predictions and rewards by model',
+  responses: {
+    200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
+    ...errorResponses(),
+  },
+});
+
+export const metricsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(metricsRoute, async (c) => {
   const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
   const stats = await c.var.storage.events.statsByModel(c.var.now(), { waitMs, defaultReward });
   const text = [...c.var.requestMetrics.render(), ...renderModelStats(stats)].join('\n');

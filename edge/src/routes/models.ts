@@ -1,19 +1,44 @@
 // The model registry: upload (verified before it is stored), listing, weights, promotion and rollback.
 import { ModelFileError, readModel, type ModelFile, type ModelMetadata } from '@seed/runtime/engine';
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { servingProblem } from '../active_model';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
 import type { ActiveModelRecord, ModelRecord, ModelStats } from '../storage/types';
-import { limitBody, MiB, validate, versionSchema } from '../validation';
+import { bearerSecurity, errorResponses, jsonContent, limitBody, MiB, validate, validationHook, versionSchema } from '../validation';
 
 const WEIGHTS_BODY_BYTES = 16 * MiB;
 
-const versionParam = validate('param', z.object({ version: versionSchema }));
+const versionParams = z.object({ version: versionSchema });
 
-const modelJson = (model: ModelRecord, activeVersion: string | undefined) => ({
+const modelSchema = z
+  .object({
+    version: z.string(),
+    sha256: z.string(),
+    fileSha256: z.string(),
+    parent: z.string(),
+    created: z.string(),
+    metrics: z.record(z.string(), z.unknown()),
+    architecture: z.array(z.looseObject({ kind: z.string() })),
+    sizeBytes: z.number().int(),
+    uploadedAt: z.iso.datetime(),
+    active: z.boolean(),
+  })
+  .openapi('Model');
+
+/** How a version did while it served: its predictions, client rewards, and mean reward over settled events. */
+const onlineSchema = z.object({ predictions: z.number().int(), rewards: z.number().int(), rewardMean: z.number().nullable() });
+
+export const modelSummarySchema = modelSchema.extend({ online: onlineSchema }).openapi('ModelSummary');
+export const modelListingSchema = z.object({ active: z.string().nullable(), models: z.array(modelSummarySchema) }).openapi('ModelListing');
+export const activeModelSchema = modelSchema.extend({ promotedAt: z.iso.datetime() }).openapi('ActiveModel');
+
+/** One version in the registry listing (GET /v1/models). */
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
+export type ModelListing = z.infer<typeof modelListingSchema>;
+
+const modelJson = (model: ModelRecord, activeVersion: string | undefined): z.infer<typeof modelSchema> => ({
   version: model.version,
   sha256: model.sha256,
   fileSha256: model.fileSha256,
@@ -26,17 +51,9 @@ const modelJson = (model: ModelRecord, activeVersion: string | undefined) => ({
   active: model.version === activeVersion,
 });
 
-/** How a version did while it served: its predictions, client rewards, and mean reward over settled events. */
-const onlineJson = (stats: ModelStats | undefined) => ({ predictions: stats?.predictions ?? 0, rewards: stats?.rewards ?? 0, rewardMean: stats?.rewardMean ?? null });
+const onlineJson = (stats: ModelStats | undefined): z.infer<typeof onlineSchema> => ({ predictions: stats?.predictions ?? 0, rewards: stats?.rewards ?? 0, rewardMean: stats?.rewardMean ?? null });
 
-/** One version in the registry listing (GET /v1/models). */
-export type ModelSummary = ReturnType<typeof modelJson> & { online: ReturnType<typeof onlineJson> };
-export interface ModelListing {
-  active: string | null;
-  models: ModelSummary[];
-}
-
-const activeModelJson = (model: ActiveModelRecord) => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
+const activeModelJson = (model: ActiveModelRecord): z.infer<typeof activeModelSchema> => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
 
 /** The file's metadata once format, architecture, shapes, checksum and serving shape check out; a 400 that says what is wrong otherwise. */
 async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
@@ -52,13 +69,75 @@ async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
   return model.metadata;
 }
 
-export const modelRoutes = new Hono<AppEnv>()
-  .get('/model', async (c) => {
+const activeModelRoute = createRoute({
+  method: 'get',
+  path: '/model',
+  summary: 'The active model',
+  responses: { 200: jsonContent(activeModelSchema, 'the model that answers predictions'), ...errorResponses(404) },
+});
+
+const listingRoute = createRoute({
+  method: 'get',
+  path: '/models',
+  summary: 'The model registry, with how each version did online',
+  responses: { 200: jsonContent(modelListingSchema, 'every stored version, oldest first'), ...errorResponses() },
+});
+
+const weightsRoute = createRoute({
+  method: 'get',
+  path: '/models/{version}/weights',
+  summary: 'A version’s safetensors file',
+  request: { params: versionParams },
+  responses: {
+    200: { description: 'the file as uploaded; its sha256 is the ETag', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+    ...errorResponses(400, 404),
+  },
+});
+
+const uploadRoute = createRoute({
+  method: 'put',
+  path: '/models/{version}',
+  summary: 'Upload a version (verified before it is stored)',
+  security: bearerSecurity,
+  // The version is checked before the body is read, as the route's own validators run after its middleware.
+  middleware: [requireRole('admin'), validate('param', versionParams), limitBody(WEIGHTS_BODY_BYTES)] as const,
+  request: {
+    params: versionParams,
+    body: { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary', description: 'a seed-cnn/1 safetensors file, up to 16 MiB' }) } } },
+  },
+  responses: {
+    201: jsonContent(modelSchema, 'stored'),
+    200: jsonContent(modelSchema, 'the same file was already stored'),
+    ...errorResponses(400, 401, 403, 409, 413),
+  },
+});
+
+const promoteRoute = createRoute({
+  method: 'post',
+  path: '/models/{version}/promote',
+  summary: 'Make a version the active one',
+  security: bearerSecurity,
+  middleware: [requireRole('admin')] as const,
+  request: { params: versionParams },
+  responses: { 200: jsonContent(activeModelSchema, 'the new active model'), ...errorResponses(400, 401, 403, 404) },
+});
+
+const rollbackRoute = createRoute({
+  method: 'post',
+  path: '/rollback',
+  summary: 'Undo the newest promotion',
+  security: bearerSecurity,
+  middleware: [requireRole('admin')] as const,
+  responses: { 200: jsonContent(activeModelSchema, 'the new active model'), ...errorResponses(401, 403, 409) },
+});
+
+export const modelRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(activeModelRoute, async (c) => {
     const active = await c.var.storage.models.active();
     if (!active) throw new ApiError(404, 'no_model', 'no model is active');
-    return c.json(activeModelJson(active));
+    return c.json(activeModelJson(active), 200);
   })
-  .get('/models', async (c) => {
+  .openapi(listingRoute, async (c) => {
     const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
     const [models, active, stats] = await Promise.all([
       c.var.storage.models.list(),
@@ -70,9 +149,9 @@ export const modelRoutes = new Hono<AppEnv>()
       active: active?.version ?? null,
       models: models.map((model) => ({ ...modelJson(model, active?.version), online: onlineJson(online.get(model.version)) })),
     };
-    return c.json(listing);
+    return c.json(listing, 200);
   })
-  .get('/models/:version/weights', versionParam, async (c) => {
+  .openapi(weightsRoute, async (c) => {
     const { version } = c.req.valid('param');
     const [model, weights] = await Promise.all([c.var.storage.models.get(version), c.var.storage.models.weights(version)]);
     if (!model || !weights) throw new ApiError(404, 'unknown_model', `no model ${version} in the registry`);
@@ -82,7 +161,7 @@ export const modelRoutes = new Hono<AppEnv>()
       ETag: `"${model.fileSha256}"`,
     });
   })
-  .put('/models/:version', requireRole('admin'), versionParam, limitBody(WEIGHTS_BODY_BYTES), async (c) => {
+  .openapi(uploadRoute, async (c) => {
     const { version } = c.req.valid('param');
     const file = new Uint8Array(await c.req.arrayBuffer());
     const metadata = await verifiedMetadata(file);
@@ -92,14 +171,14 @@ export const modelRoutes = new Hono<AppEnv>()
     const active = await c.var.storage.models.active();
     return c.json(modelJson(model, active?.version), outcome === 'added' ? 201 : 200);
   })
-  .post('/models/:version/promote', requireRole('admin'), versionParam, async (c) => {
+  .openapi(promoteRoute, async (c) => {
     const { version } = c.req.valid('param');
     const active = await c.var.storage.models.promote(version, c.var.now());
     if (!active) throw new ApiError(404, 'unknown_model', `no model ${version} in the registry`);
-    return c.json(activeModelJson(active));
+    return c.json(activeModelJson(active), 200);
   })
-  .post('/rollback', requireRole('admin'), async (c) => {
+  .openapi(rollbackRoute, async (c) => {
     const active = await c.var.storage.models.rollback(c.var.now());
     if (!active) throw new ApiError(409, 'no_previous_model', 'there is no earlier promoted model to roll back to');
-    return c.json(activeModelJson(active));
+    return c.json(activeModelJson(active), 200);
   });

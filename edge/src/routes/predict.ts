@@ -1,11 +1,10 @@
 // POST /v1/predict: one image ({"pixels":[…784]}) or a batch of up to 64 ({"instances":[{"pixels":[…]},…]}).
-import { Hono } from 'hono';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
-import { z } from 'zod';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { predictAndLog } from '../prediction';
-import { eventIdSchema, KiB, limitBody, MiB, pixelsSchema, tooLarge, validate } from '../validation';
+import { bearerSecurity, errorResponses, eventIdSchema, jsonBody, jsonContent, KiB, limitBody, MiB, pixelsSchema, tooLarge, validationHook } from '../validation';
 
 const SINGLE_BODY_BYTES = 64 * KiB;
 const BATCH_BODY_BYTES = 4 * MiB;
@@ -15,7 +14,7 @@ const instance = z.strictObject({ pixels: pixelsSchema, eventId: eventIdSchema.o
 
 const clientEventIds = (instances: { eventId?: string }[] = []) => instances.flatMap((i) => (i.eventId ? [i.eventId] : []));
 
-const predictBody = z
+export const predictRequestSchema = z
   .strictObject({
     pixels: pixelsSchema.optional(),
     eventId: eventIdSchema.optional(),
@@ -24,7 +23,21 @@ const predictBody = z
   })
   .refine((body) => (body.pixels === undefined) !== (body.instances === undefined), { error: 'send either "pixels" (one image) or "instances" (a batch)' })
   .refine((body) => body.instances === undefined || body.eventId === undefined, { error: 'in a batch, each instance carries its own "eventId"' })
-  .refine((body) => new Set(clientEventIds(body.instances)).size === clientEventIds(body.instances).length, { error: 'two instances have the same "eventId"' });
+  .refine((body) => new Set(clientEventIds(body.instances)).size === clientEventIds(body.instances).length, { error: 'two instances have the same "eventId"' })
+  .openapi('PredictRequest', { description: 'One image as `pixels`, or a batch as `instances`; `explore: false` answers greedily.' });
+
+export const predictionSchema = z
+  .object({
+    eventId: z.string(),
+    modelVersion: z.string(),
+    action: z.number().int().min(0),
+    probabilities: z.array(z.number().min(0).max(1)),
+    propensity: z.number().min(0).max(1),
+    explored: z.boolean(),
+  })
+  .openapi('Prediction', { description: '`action` drawn from the exploration policy with probability `propensity`; `probabilities` are the model’s.' });
+
+export const batchPredictionSchema = z.object({ predictions: z.array(predictionSchema) }).openapi('BatchPrediction');
 
 // A body over the single-image limit must be a batch: refused before JSON parsing unless it names "instances".
 const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: number } }>(async (c, next) => {
@@ -32,12 +45,25 @@ const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: num
   await next();
 });
 
-export const predictRoutes = new Hono<AppEnv>().post('/', requireRole('client'), limitBody(BATCH_BODY_BYTES), singleImageLimit, validate('json', predictBody), async (c) => {
+const predictRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Predict a digit and log the event',
+  security: bearerSecurity,
+  middleware: [requireRole('client'), limitBody(BATCH_BODY_BYTES), singleImageLimit] as const,
+  request: { body: jsonBody(predictRequestSchema) },
+  responses: {
+    200: jsonContent(z.union([predictionSchema, batchPredictionSchema]), 'the prediction, or `predictions` in request order for a batch'),
+    ...errorResponses(400, 401, 413, 415),
+  },
+});
+
+export const predictRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(predictRoute, async (c) => {
   const body = c.req.valid('json');
   const explore = body.explore ?? true;
-  if (body.instances) return c.json({ predictions: await predictAndLog(c.var, body.instances, explore) });
+  if (body.instances) return c.json({ predictions: await predictAndLog(c.var, body.instances, explore) }, 200);
   if (c.var.bodyBytes > SINGLE_BODY_BYTES) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
   // The schema's first refine makes `pixels` present when `instances` is not.
   const [prediction] = await predictAndLog(c.var, [{ pixels: body.pixels as number[], eventId: body.eventId }], explore);
-  return c.json(prediction);
+  return c.json(prediction, 200);
 });

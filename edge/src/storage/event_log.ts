@@ -133,23 +133,30 @@ export class SqlEventLog implements EventLog {
     }
   }
 
+  /**
+   * From the counters the triggers keep (migration 0004), plus the unrewarded events still inside the wait (an index
+   * range, not the log): every other unrewarded event has settled at the default reward.
+   */
   async statsByModel(now: number, rules: RewardRules): Promise<ModelStats[]> {
-    const cutoff = now - rules.waitMs;
-    const rows = await this.db.all<{ model_version: string; predictions: number; rewards: number; settled: number; reward_sum: number | null }>(
-      `SELECT e.model_version, count(*) AS predictions, count(r.event_id) AS rewards,
-              sum(r.event_id IS NOT NULL OR e.created_at <= ?) AS settled,
-              sum(CASE WHEN r.event_id IS NOT NULL THEN r.value WHEN e.created_at <= ? THEN ? END) AS reward_sum
-       FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id
-       GROUP BY e.model_version ORDER BY e.model_version`,
-      cutoff,
-      cutoff,
-      rules.defaultReward,
+    const rows = await this.db.all<{ model_version: string; predictions: number; rewards: number; reward_sum: number; waiting: number }>(
+      `SELECT c.model_version, c.predictions, c.rewards, c.reward_sum, coalesce(w.waiting, 0) AS waiting
+       FROM model_counters c LEFT JOIN (
+         SELECT e.model_version, count(*) AS waiting FROM events e
+         WHERE e.created_at > ? AND NOT EXISTS (SELECT 1 FROM rewards r WHERE r.event_id = e.event_id)
+         GROUP BY e.model_version
+       ) w ON w.model_version = c.model_version
+       ORDER BY c.model_version`,
+      now - rules.waitMs,
     );
-    return rows.map((row) => ({
-      modelVersion: row.model_version,
-      predictions: row.predictions,
-      rewards: row.rewards,
-      rewardMean: row.settled ? (row.reward_sum ?? 0) / row.settled : null,
-    }));
+    return rows.map((row) => {
+      const defaulted = row.predictions - row.rewards - row.waiting;
+      const settled = row.rewards + defaulted;
+      return {
+        modelVersion: row.model_version,
+        predictions: row.predictions,
+        rewards: row.rewards,
+        rewardMean: settled ? (row.reward_sum + defaulted * rules.defaultReward) / settled : null,
+      };
+    });
   }
 }

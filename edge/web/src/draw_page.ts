@@ -1,6 +1,5 @@
 // The page at /: draw a digit, see what the model answers, tell it whether it was right.
-import type { Prediction } from '../../src/prediction';
-import { ApiError, callApi } from './api';
+import { ApiClient, ApiError, type Prediction } from '@seed/client';
 import { probabilityBars } from './charts';
 import { describeError, element, showStatus, whileBusy } from './dom';
 import { DrawingError, INPUT_SIDE, inkFromRgba, toModelInput } from './preprocess';
@@ -215,7 +214,7 @@ predictButton.addEventListener('click', () =>
       throw error;
     }
     showStatus('Asking the model…');
-    const prediction = await asClient((key) => callApi<Prediction>('/v1/predict', { method: 'POST', json: { pixels: Array.from(input) }, token: key }));
+    const prediction = await asClient((key) => new ApiClient(location.origin, { apiKey: key }).predict(input));
     lastPrediction = prediction;
     showPrediction(prediction);
     showStatus(`The model says ${prediction.action}. Was it right?`);
@@ -227,7 +226,7 @@ for (const [button, value] of [[rightButton, 1], [wrongButton, 0]] as const) {
     whileBusy(button, async () => {
       const prediction = lastPrediction;
       if (!prediction) return showStatus('predict first: a reward is for an answer', 'error');
-      await asClient((key) => callApi<null>(`/v1/events/${encodeURIComponent(prediction.eventId)}/reward`, { method: 'POST', json: { value }, token: key }));
+      await asClient((key) => new ApiClient(location.origin, { apiKey: key }).reward(prediction.eventId, value));
       showStatus(`Thank you: reward ${value} (${value ? 'right' : 'wrong'}) recorded for answer ${prediction.action} (event ${prediction.eventId}).`);
     }),
   );

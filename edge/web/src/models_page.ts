@@ -1,7 +1,6 @@
 // The page at /models: the registry's versions with their lineage and metrics, a chart per generation, and with the
 // admin token, promotion and rollback.
-import type { ModelListing, ModelSummary } from '../../src/routes/models';
-import { callApi } from './api';
+import { ApiClient, type ActiveModel, type ModelListing, type ModelSummary } from '@seed/client';
 import { generationChart } from './charts';
 import { element, make, showStatus, whileBusy } from './dom';
 
@@ -51,7 +50,7 @@ function row(model: ModelSummary, canAdminister: boolean): HTMLTableRowElement {
   if (model.active) status.append(make('strong', 'active', { class: 'badge' }));
   else if (canAdminister) {
     const promote = make('button', `Promote ${model.version}`, { type: 'button' });
-    promote.addEventListener('click', () => whileBusy(promote, () => administer(`/v1/models/${encodeURIComponent(model.version)}/promote`)));
+    promote.addEventListener('click', () => whileBusy(promote, () => administer((client) => client.promote(model.version))));
     status.append(promote);
   }
   const tr = make('tr', undefined, model.active ? { class: 'active' } : {});
@@ -88,7 +87,7 @@ function drawChart(): void {
 }
 
 async function load(): Promise<void> {
-  const listing = await callApi<ModelListing>('/v1/models');
+  const listing = await new ApiClient(location.origin).models();
   const canAdminister = adminToken() !== null;
   table.replaceChildren(...listing.models.map((model) => row(model, canAdminister)));
   element('#empty', HTMLElement).hidden = listing.models.length > 0;
@@ -101,8 +100,8 @@ async function load(): Promise<void> {
 }
 
 /** An admin call (promote, roll back), then the registry again. */
-async function administer(path: string): Promise<void> {
-  const active = await callApi<ModelSummary>(path, { method: 'POST', token: adminToken() });
+async function administer(call: (client: ApiClient) => Promise<ActiveModel>): Promise<void> {
+  const active = await call(new ApiClient(location.origin, { adminToken: adminToken() }));
   await load();
   showStatus(`${active.version} is now the active model.`);
 }
@@ -122,7 +121,7 @@ element('#forget-token', HTMLButtonElement).addEventListener('click', () => {
   sessionStorage.removeItem(ADMIN_TOKEN_ITEM);
   void whileBusy(refreshButton, load);
 });
-rollbackButton.addEventListener('click', () => whileBusy(rollbackButton, () => administer('/v1/rollback')));
+rollbackButton.addEventListener('click', () => whileBusy(rollbackButton, () => administer((client) => client.rollback())));
 refreshButton.addEventListener('click', () => whileBusy(refreshButton, load));
 let chartWidth = 0;
 new ResizeObserver(([entry]) => {

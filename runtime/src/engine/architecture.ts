@@ -2,9 +2,11 @@
 //
 // Layers without `head` form the trunk, in order; each `head` layer (dense) reads the trunk's output.
 // The seed network: conv 1→32 3×3, relu, maxpool 2, flatten, fc1 5408→64, relu, then heads fc2 (policy, 10)
-// and rot (rotation, 4).
+// and rot (rotation, 4). Any other head (a projection for contrastive learning, say) may be added: training uses it,
+// serving reads only the policy head.
 
-export type HeadName = 'policy' | 'rotation';
+/** A head's role: 'policy' (what the edge serves), 'rotation' (4 outputs), 'projection', or any other name. */
+export type HeadName = string;
 
 export type LayerSpec =
   | { kind: 'input'; shape: [number, number, number] }
@@ -35,7 +37,8 @@ export interface Network {
   input: [number, number, number];
   /** Trunk layers (no input layer) with the shape each produces. */
   trunk: { layer: Exclude<LayerSpec, { kind: 'input' }>; inShape: ActivationShape; outShape: ActivationShape }[];
-  heads: Partial<Record<HeadName, DenseSpec>> & { policy: DenseSpec };
+  /** Every head by role (absent roles read as undefined at run time: check before use). */
+  heads: Record<HeadName, DenseSpec> & { policy: DenseSpec };
   features: number;
   parameters: ParameterSpec[];
 }
@@ -53,6 +56,11 @@ export const SEED_ARCHITECTURE: LayerSpec[] = [
   { kind: 'relu' },
   { kind: 'dense', name: 'fc2', inFeatures: 64, outFeatures: 10, head: 'policy' },
   { kind: 'dense', name: 'rot', inFeatures: 64, outFeatures: 4, head: 'rotation' },
+];
+
+/** The seed network with a projection head beside its others, for contrastive learning (its features feed NT-Xent). */
+export const withProjectionHead = (layers: readonly LayerSpec[], features: number, outFeatures = 32): LayerSpec[] => [
+  ...layers, { kind: 'dense', name: 'proj', inFeatures: features, outFeatures, head: 'projection' },
 ];
 
 export class ArchitectureError extends Error {
@@ -97,7 +105,7 @@ export function buildNetwork(value: unknown): Network {
     if (typeof layer !== 'object' || layer === null) fail(index, 'must be an object');
     if (layer.head !== undefined) {
       if (layer.kind !== 'dense') fail(index, 'only dense layers can be heads');
-      if (layer.head !== 'policy' && layer.head !== 'rotation') fail(index, 'head must be "policy" or "rotation"');
+      if (typeof layer.head !== 'string' || !NAME.test(layer.head)) fail(index, `head must match ${NAME}`);
       if (heads[layer.head]) fail(index, `second ${layer.head} head`);
       if (trunk.length === 0) fail(index, 'a head needs a trunk before it');
       features = features || (shape.length === 1 ? shape[0] : fail(index, 'heads need flat features (add flatten)'));

@@ -3,7 +3,8 @@
 // The layer list is compiled once into stages: a convolution takes the ReLU and max pool after it (ReLU and max
 // commute, so the ReLU is applied to the pooled values), a dense layer its ReLU. Each stage works one sample at a time
 // in scratch memory the engine keeps, so batch 1 allocates only its outputs. Sums are float64 (JS numbers).
-import type { Conv2dSpec, HeadName, MaxPool2dSpec, Network } from './architecture';
+import type { Conv2dSpec, DenseSpec, HeadName, MaxPool2dSpec, Network } from './architecture';
+import { assertNever, planStages } from './fusion';
 import type { ModelFile } from './safetensors';
 
 /** Maps `batch` inputs, laid out one after another, to a fresh array of `batch` outputs. */
@@ -59,26 +60,23 @@ export class CpuEngine {
     return stages.reduce<Float32Array>((x, stage) => stage(x, 1), new Float32Array(this.inputSize));
   }
 
-  /** The trunk as stages, each convolution or dense layer with the ReLU (and for a convolution the max pool) after it. */
+  /** The trunk as stages (planStages: each convolution with its ReLU and max pool, each dense layer with its ReLU). */
   private compileTrunk(): Stage[] {
     const trunk = this.network.trunk;
     const stages: Stage[] = [];
-    for (let i = 0; i < trunk.length; i++) {
-      const { layer, inShape, outShape } = trunk[i];
-      const relu = trunk[i + 1]?.layer.kind === 'relu';
-      switch (layer.kind) {
+    for (const stage of planStages(trunk, () => true)) {
+      const { layer, inShape, outShape } = trunk[stage.at];
+      switch (stage.kind) {
         case 'conv2d': {
-          const poolAt = relu ? i + 2 : i + 1;
-          const pool = trunk[poolAt]?.layer.kind === 'maxpool2d' ? (trunk[poolAt].layer as MaxPool2dSpec) : undefined;
-          stages.push(conv2dStage(layer, inShape, outShape, this.param(layer.name, 'weight'), this.param(layer.name, 'bias'), relu, pool));
-          if (pool) i = poolAt;
-          else if (relu) i++;
+          const pool = stage.pool === undefined ? undefined : (trunk[stage.pool].layer as MaxPool2dSpec);
+          stages.push(conv2dStage(layer as Conv2dSpec, inShape, outShape, this.param((layer as Conv2dSpec).name, 'weight'), this.param((layer as Conv2dSpec).name, 'bias'), stage.relu, pool));
           break;
         }
-        case 'dense':
-          stages.push(denseStage(layer.inFeatures, layer.outFeatures, this.param(layer.name, 'weight'), this.param(layer.name, 'bias'), relu, this.zeroImage(stages)));
-          if (relu) i++;
+        case 'dense': {
+          const dense = layer as DenseSpec;
+          stages.push(denseStage(dense.inFeatures, dense.outFeatures, this.param(dense.name, 'weight'), this.param(dense.name, 'bias'), stage.relu, this.zeroImage(stages)));
           break;
+        }
         case 'relu':
           stages.push((x) => x.map((v) => (v > 0 ? v : 0)));
           break;
@@ -87,13 +85,15 @@ export class CpuEngine {
           const pooled = outShape[1] * outShape[2];
           stages.push((x, batch) => {
             const out = new Float32Array(batch * c * pooled);
-            for (let plane = 0; plane < batch * c; plane++) maxPoolPlane(x, plane * h * w, h, w, layer, out, plane * pooled);
+            for (let plane = 0; plane < batch * c; plane++) maxPoolPlane(x, plane * h * w, h, w, layer as MaxPool2dSpec, out, plane * pooled);
             return out;
           });
           break;
         }
         case 'flatten':
           break; // NCHW is already flat in C,H,W order
+        default:
+          assertNever(stage, 'stage kind');
       }
     }
     return stages;

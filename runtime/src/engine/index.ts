@@ -3,6 +3,8 @@ export * from './random';
 export * from './architecture';
 export * from './safetensors';
 export * from './cpu_engine';
+export * from './wasm_engine';
 export * from './init';
 export * from './challenger';
 export * from './sampling';
+export * from './fusion';

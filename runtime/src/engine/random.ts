@@ -50,7 +50,7 @@ export class Random {
 }
 
 /** A seeded random image on the 1/255 grid, so the event log's quantisation (round(v·255)) keeps it exactly. */
-export function gridImage(seed: number, pixels = IMAGE_PIXELS): number[] {
+export function gridImage(seed: number): number[] {
   const random = new Random(seed);
-  return Array.from({ length: pixels }, () => random.int(256) / 255);
+  return Array.from({ length: IMAGE_PIXELS }, () => random.int(256) / 255);
 }

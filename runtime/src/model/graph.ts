@@ -1,12 +1,14 @@
 // The network on the GPU for one batch size: activation buffers, and the forward and backward dispatches of
-// every layer, prepared once. Each layer's forward and backward sit side by side; backward walks in reverse.
+// every layer, prepared once. The trunk runs as the stages planStages fuses (shared with the CPU engine); each stage
+// kind is one record below with its forward and backward side by side, and backward walks the stages in reverse.
 import {
   conv2dBackwardInput, conv2dBackwardPartialsSize, conv2dBackwardSum, conv2dBackwardWeight, conv2dCanFusePool, conv2dForward,
   denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward,
   maxPool2dBackward, maxPool2dForward, reluBackward, reluForward,
-  type Conv2dShape, type DenseShape,
+  type Conv2dShape, type DenseShape, type MaxPool2dShape,
 } from '@seed/kernels';
 import type { ActivationShape, Conv2dSpec, DenseSpec, HeadName, MaxPool2dSpec, Network } from '../engine/architecture';
+import { planStages, stageEnd, type Stage, type StageKind } from '../engine/fusion';
 import { createStorage } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import type { Dispatch, PipelineCache } from '../gpu/pipelines';
@@ -24,16 +26,142 @@ export interface GraphOptions {
 
 const elements = (shape: ActivationShape) => shape.reduce((a, b) => a * b, 1);
 
+/** A stage's buffers after its forward pass: its input, its output, and what its backward needs besides. */
+interface Activation {
+  x: GPUBuffer;
+  y: GPUBuffer;
+  argmax?: GPUBuffer;
+}
+
+/** What a stage record works with: the graph's buffers and dispatch lists, shapes, and the parameter store. */
+interface Builder {
+  cache: PipelineCache;
+  store: ParameterStore;
+  batch: number;
+  accumulate: boolean;
+  trunk: Network['trunk'];
+  buffer(label: string, perSample: number): GPUBuffer;
+  /** A buffer of `bytes`, whatever the batch. */
+  storage(label: string, bytes: number): GPUBuffer;
+  forward: Dispatch[];
+  backward: Dispatch[];
+  denseBackward(spec: DenseSpec, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer | undefined, accumulateInput: boolean): Promise<void>;
+}
+
+interface StageRecord<S extends Stage> {
+  /** Records the forward dispatches of the stage on input x. */
+  forward(g: Builder, stage: S, x: GPUBuffer): Promise<Activation>;
+  /** Records the backward dispatches from the gradient dy of the stage's output; returns the input's gradient if asked. */
+  backward(g: Builder, stage: S, act: Activation, dy: GPUBuffer, needInputGrad: boolean): Promise<GPUBuffer | undefined>;
+}
+
+function convShape(g: Builder, stage: Extract<Stage, { kind: 'conv2d' }>, extra: Partial<Conv2dShape> = {}): Conv2dShape {
+  const { layer, inShape: [c, h, w] } = g.trunk[stage.at] as { layer: Conv2dSpec; inShape: number[] };
+  const pool = stage.pool === undefined ? undefined : (g.trunk[stage.pool].layer as MaxPool2dSpec);
+  return {
+    batch: g.batch, inChannels: c, outChannels: layer.outChannels, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride, padding: layer.padding,
+    pool: pool && { kernelSize: pool.kernelSize, stride: pool.stride }, ...extra,
+  };
+}
+
+function poolShape(g: Builder, at: number): MaxPool2dShape {
+  const { layer, inShape: [c, h, w] } = g.trunk[at] as { layer: MaxPool2dSpec; inShape: number[] };
+  return { batch: g.batch, channels: c, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride };
+}
+
+/**
+ * Backward of the ReLU at trunk index `at`, on the stage's output y (after a fused pool: the pooled tensors, since
+ * max and ReLU commute).
+ */
+async function reluBackwardOf(g: Builder, at: number, y: GPUBuffer, dy: GPUBuffer, perSample: number): Promise<GPUBuffer> {
+  const dx = g.buffer(`relu ${at} in grad`, perSample);
+  g.backward.push(await g.cache.prepare(reluBackward, { count: g.batch * perSample }, { y, dy, dx }, `relu ${at} backward`));
+  return dx;
+}
+
+const STAGES: { [K in StageKind]: StageRecord<Extract<Stage, { kind: K }>> } = {
+  conv2d: {
+    async forward(g, stage, x) {
+      const layer = g.trunk[stage.at].layer as Conv2dSpec;
+      const y = g.buffer(`${layer.name} out`, elements(g.trunk[stageEnd(stage)].outShape));
+      const buffers = { input: x, weight: g.store.range('params', `${layer.name}.weight`), bias: g.store.range('params', `${layer.name}.bias`), output: y };
+      g.forward.push(await g.cache.prepare(conv2dForward, convShape(g, stage, { relu: stage.relu }), buffers, `${layer.name} forward`));
+      return { x, y };
+    },
+    async backward(g, stage, { x, y }, dy, needInputGrad) {
+      const layer = g.trunk[stage.at].layer as Conv2dSpec;
+      const gradOut = stage.relu ? await reluBackwardOf(g, stage.at + 1, y, dy, elements(g.trunk[stageEnd(stage)].outShape)) : dy;
+      const shape = convShape(g, stage, { accumulate: g.accumulate });
+      // Weight and bias gradients in slices of the batch, then added up.
+      const partials = g.storage(`${layer.name} gradient slices`, conv2dBackwardPartialsSize(shape) * 4);
+      g.backward.push(await g.cache.prepare(conv2dBackwardWeight, shape, { input: x, weight: g.store.range('params', `${layer.name}.weight`), gradOutput: gradOut, partials }, `${layer.name} backward weight`));
+      g.backward.push(await g.cache.prepare(conv2dBackwardSum, shape, { partials, gradWeight: g.store.range('grads', `${layer.name}.weight`), gradBias: g.store.range('grads', `${layer.name}.bias`) }, `${layer.name} backward sum`));
+      if (!needInputGrad) return undefined;
+      const dx = g.buffer(`${layer.name} in grad`, elements(g.trunk[stage.at].inShape));
+      g.backward.push(await g.cache.prepare(conv2dBackwardInput, shape, { gradOutput: gradOut, weight: g.store.range('params', `${layer.name}.weight`), gradInput: dx }, `${layer.name} backward input`));
+      return dx;
+    },
+  },
+  dense: {
+    async forward(g, stage, x) {
+      const layer = g.trunk[stage.at].layer as DenseSpec;
+      const y = g.buffer(`${layer.name} out`, layer.outFeatures);
+      const shape: DenseShape = { batch: g.batch, inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, relu: stage.relu };
+      g.forward.push(await g.cache.prepare(denseForward, shape, { input: x, weight: g.store.range('params', `${layer.name}.weight`), bias: g.store.range('params', `${layer.name}.bias`), output: y }, `${layer.name} forward`));
+      return { x, y };
+    },
+    async backward(g, stage, { x, y }, dy, needInputGrad) {
+      const layer = g.trunk[stage.at].layer as DenseSpec;
+      const gradOut = stage.relu ? await reluBackwardOf(g, stage.at + 1, y, dy, layer.outFeatures) : dy;
+      const dx = needInputGrad ? g.buffer(`${layer.name} in grad`, layer.inFeatures) : undefined;
+      await g.denseBackward(layer, x, gradOut, dx, false);
+      return dx;
+    },
+  },
+  relu: {
+    async forward(g, stage, x) {
+      const perSample = elements(g.trunk[stage.at].outShape);
+      const y = g.buffer(`relu ${stage.at} out`, perSample);
+      g.forward.push(await g.cache.prepare(reluForward, { count: g.batch * perSample }, { x, y }, `relu ${stage.at} forward`));
+      return { x, y };
+    },
+    backward: (g, stage, { y }, dy) => reluBackwardOf(g, stage.at, y, dy, elements(g.trunk[stage.at].outShape)),
+  },
+  maxpool2d: {
+    async forward(g, stage, x) {
+      const perSample = elements(g.trunk[stage.at].outShape);
+      const y = g.buffer(`pool ${stage.at} out`, perSample);
+      const argmax = g.buffer(`pool ${stage.at} argmax`, perSample);
+      g.forward.push(await g.cache.prepare(maxPool2dForward, poolShape(g, stage.at), { input: x, output: y, argmax }, `pool ${stage.at} forward`));
+      return { x, y, argmax };
+    },
+    async backward(g, stage, { argmax }, dy) {
+      const dx = g.buffer(`pool ${stage.at} in grad`, elements(g.trunk[stage.at].inShape));
+      g.backward.push(await g.cache.prepare(maxPool2dBackward, poolShape(g, stage.at), { gradOutput: dy, argmax: argmax!, gradInput: dx }, `pool ${stage.at} backward`));
+      return dx;
+    },
+  },
+  // NCHW is already flat in C,H,W order: flatten is the same buffer both ways.
+  flatten: {
+    forward: async (_g, _stage, x) => ({ x, y: x }),
+    backward: async (_g, _stage, _act, dy) => dy,
+  },
+};
+
+/** The record of a stage's kind, typed for that stage. */
+const recordOf = <S extends Stage>(stage: S): StageRecord<S> => STAGES[stage.kind] as unknown as StageRecord<S>;
+
 export class Graph {
   /** [batch, C, H, W] input images. */
   readonly input: GPUBuffer;
+  /** [batch, features] output of the trunk, which every head reads. */
+  features!: GPUBuffer;
   readonly logits = new Map<HeadName, GPUBuffer>();
   /** Written by a loss kernel before backward. */
   readonly gradLogits = new Map<HeadName, GPUBuffer>();
   readonly forward: Dispatch[] = [];
   readonly backward: Dispatch[] = [];
   private readonly buffers: GPUBuffer[] = [];
-  private readonly argmax = new Map<number, GPUBuffer>();
 
   private constructor(private readonly gpu: Gpu, readonly network: Network, readonly batch: number) {
     this.input = this.buffer('input', elements(network.input));
@@ -52,81 +180,32 @@ export class Graph {
   }
 
   private async assemble(cache: PipelineCache, store: ParameterStore, options: GraphOptions): Promise<void> {
-    const { network } = this;
-    const batch = this.batch;
+    const { network, batch } = this;
     const train = options.train ?? true;
-    const accumulate = options.accumulate ?? false;
-
-    // acts[i] is the output of trunk layer i, grads[i] the gradient flowing into it; index -1 is the input.
-    let act = this.input;
-    let grad: GPUBuffer | undefined;
-    const trunk = network.trunk;
-    const actsIn: GPUBuffer[] = [];
-    const actsOut: GPUBuffer[] = [];
-    // Max pools fused into the convolution before them (and its ReLU): the convolution's output is then never stored,
-    // and ReLU's backward runs on the 4× smaller pooled tensors (max and ReLU commute). When training, only where no
-    // input gradient is needed (the first layer) and the weight gradient can take the pool.
-    const poolOf = new Map<number, number>(); // convolution index → its fused pool's index
-    const fusedPools = new Set<number>();
-    const convShape = (i: number, extra: Partial<Conv2dShape>): Conv2dShape => {
-      const { layer, inShape: [c, h, w] } = trunk[i] as { layer: Conv2dSpec; inShape: number[] };
-      const pool = poolOf.get(i);
-      const poolLayer = pool === undefined ? undefined : (trunk[pool].layer as MaxPool2dSpec);
-      return {
-        batch, inChannels: c, outChannels: layer.outChannels, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride, padding: layer.padding,
-        pool: poolLayer && { kernelSize: poolLayer.kernelSize, stride: poolLayer.stride }, ...extra,
-      };
+    const g: Builder = {
+      cache, store, batch, accumulate: options.accumulate ?? false, trunk: network.trunk,
+      buffer: (label, perSample) => this.buffer(label, perSample),
+      storage: (label, bytes) => {
+        const created = createStorage(this.gpu, label, bytes);
+        this.buffers.push(created);
+        return created;
+      },
+      forward: this.forward, backward: this.backward,
+      denseBackward: (spec, x, dy, dx, accumulateInput) => this.denseBackward(g, spec, x, dy, dx, accumulateInput),
     };
-
-    for (let i = 0; i < trunk.length; i++) {
-      const { layer, inShape, outShape } = trunk[i];
-      const x = act;
-      actsIn.push(x);
-      const fuseRelu = (layer.kind === 'conv2d' || layer.kind === 'dense') && trunk[i + 1]?.layer.kind === 'relu';
-      switch (layer.kind) {
-        case 'conv2d': {
-          const pool = fuseRelu ? i + 2 : i + 1;
-          const poolLayer = trunk[pool]?.layer;
-          if (poolLayer?.kind === 'maxpool2d' && (!train || (i === 0 && conv2dCanFusePool(convShape(i, {}), poolLayer)))) {
-            poolOf.set(i, pool);
-            fusedPools.add(pool);
-          }
-          const shape = convShape(i, { relu: fuseRelu });
-          act = this.buffer(`${layer.name} out`, elements(trunk[poolOf.get(i) ?? i].outShape));
-          this.forward.push(await cache.prepare(conv2dForward, shape, { input: x, weight: store.range('params', `${layer.name}.weight`), bias: store.range('params', `${layer.name}.bias`), output: act }, `${layer.name} forward`));
-          break;
-        }
-        case 'dense': {
-          const shape: DenseShape = { batch, inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, relu: fuseRelu };
-          act = this.buffer(`${layer.name} out`, layer.outFeatures);
-          this.forward.push(await cache.prepare(denseForward, shape, { input: x, weight: store.range('params', `${layer.name}.weight`), bias: store.range('params', `${layer.name}.bias`), output: act }, `${layer.name} forward`));
-          break;
-        }
-        case 'relu': {
-          // Fused into the producing conv2d/dense: the relu output is the same buffer.
-          const fused = trunk[i - 1]?.layer.kind === 'conv2d' || trunk[i - 1]?.layer.kind === 'dense';
-          if (!fused) {
-            const y = this.buffer(`relu ${i} out`, elements(outShape));
-            this.forward.push(await cache.prepare(reluForward, { count: batch * elements(outShape) }, { x, y }, `relu ${i} forward`));
-            act = y;
-          }
-          break;
-        }
-        case 'maxpool2d': {
-          if (fusedPools.has(i)) break; // the convolution's output is already pooled
-          const [c, h, w] = inShape;
-          act = this.buffer(`pool ${i} out`, elements(outShape));
-          const argmax = this.buffer(`pool ${i} argmax`, elements(outShape));
-          this.argmax.set(i, argmax);
-          this.forward.push(await cache.prepare(maxPool2dForward, { batch, channels: c, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride }, { input: x, output: act, argmax }, `pool ${i} forward`));
-          break;
-        }
-        case 'flatten':
-          break; // NCHW is already flat in C,H,W order
-      }
-      actsOut.push(act);
+    // Max pools fused into the convolution before them: its output is then never stored, and ReLU's backward runs on
+    // the 4× smaller pooled tensors. When training, only where no input gradient is needed (the first layer) and the
+    // weight gradient can take the pool.
+    const stages = planStages(network.trunk, (conv, pool) => !train || (conv === 0 && conv2dCanFusePool(convShape(g, { kind: 'conv2d', at: conv, relu: false }), network.trunk[pool].layer as MaxPool2dSpec)));
+    const acts: Activation[] = [];
+    let x = this.input;
+    for (const stage of stages) {
+      const act = await recordOf(stage).forward(g, stage, x);
+      acts.push(act);
+      x = act.y;
     }
-    const features = act;
+    const features = x;
+    this.features = features;
 
     for (const head of options.heads) {
       const spec = network.heads[head];
@@ -137,60 +216,24 @@ export class Graph {
     }
     if (!train) return;
 
-    // Backward: heads first (the second head adds into the features gradient), then the trunk in reverse.
-    grad = this.buffer('features grad', network.features);
-    const headGrad = grad;
+    // Backward: heads first (the second head adds into the features gradient), then the stages in reverse.
+    let grad = this.buffer('features grad', network.features);
     for (const [index, head] of options.heads.entries()) {
-      const spec = network.heads[head] as DenseSpec;
+      const spec = network.heads[head];
       const gradLogits = this.buffer(`${spec.name} logits grad`, spec.outFeatures);
       this.gradLogits.set(head, gradLogits);
-      await this.denseBackward(cache, store, spec, features, gradLogits, headGrad, accumulate, index > 0);
+      await this.denseBackward(g, spec, features, gradLogits, grad, index > 0);
     }
-    for (let i = trunk.length - 1; i >= 0; i--) {
-      const { layer, inShape } = trunk[i];
-      const dy: GPUBuffer = grad!;
-      const needInputGrad = i > 0;
-      switch (layer.kind) {
-        case 'conv2d': {
-          const shape = convShape(i, { accumulate });
-          // Weight and bias gradients in slices of the batch, then added up.
-          const partials = createStorage(this.gpu, `${layer.name} gradient slices`, conv2dBackwardPartialsSize(shape) * 4);
-          this.buffers.push(partials);
-          this.backward.push(await cache.prepare(conv2dBackwardWeight, shape, { input: actsIn[i], weight: store.range('params', `${layer.name}.weight`), gradOutput: dy, partials }, `${layer.name} backward weight`));
-          this.backward.push(await cache.prepare(conv2dBackwardSum, shape, { partials, gradWeight: store.range('grads', `${layer.name}.weight`), gradBias: store.range('grads', `${layer.name}.bias`) }, `${layer.name} backward sum`));
-          if (needInputGrad) {
-            grad = this.buffer(`${layer.name} in grad`, elements(inShape));
-            this.backward.push(await cache.prepare(conv2dBackwardInput, shape, { gradOutput: dy, weight: store.range('params', `${layer.name}.weight`), gradInput: grad }, `${layer.name} backward input`));
-          }
-          break;
-        }
-        case 'dense':
-          grad = needInputGrad ? this.buffer(`${layer.name} in grad`, layer.inFeatures) : undefined;
-          await this.denseBackward(cache, store, layer, actsIn[i], dy, grad, accumulate, false);
-          break;
-        case 'relu': {
-          // Between a convolution and its fused pool, on the pooled tensors.
-          const pool = poolOf.get(i - 1);
-          const shape = pool === undefined ? inShape : trunk[pool].outShape;
-          grad = this.buffer(`relu ${i} in grad`, elements(shape));
-          this.backward.push(await cache.prepare(reluBackward, { count: batch * elements(shape) }, { y: actsOut[i], dy, dx: grad }, `relu ${i} backward`));
-          break;
-        }
-        case 'maxpool2d': {
-          if (fusedPools.has(i)) break; // the convolution's gradients take the pooled gradient
-          const [c, h, w] = inShape;
-          grad = this.buffer(`pool ${i} in grad`, elements(inShape));
-          this.backward.push(await cache.prepare(maxPool2dBackward, { batch, channels: c, height: h, width: w, kernelSize: layer.kernelSize, stride: layer.stride }, { gradOutput: dy, argmax: this.argmax.get(i)!, gradInput: grad }, `pool ${i} backward`));
-          break;
-        }
-        case 'flatten':
-          break;
-      }
+    for (let s = stages.length - 1; s >= 0; s--) {
+      const stage = stages[s];
+      const dx = await recordOf(stage).backward(g, stage, acts[s], grad, stage.at > 0);
+      if (dx) grad = dx;
     }
   }
 
-  private async denseBackward(cache: PipelineCache, store: ParameterStore, spec: DenseSpec, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer | undefined, accumulate: boolean, accumulateInput: boolean): Promise<void> {
-    const shape: DenseShape = { batch: this.batch, inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, accumulate };
+  private async denseBackward(g: Builder, spec: DenseSpec, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer | undefined, accumulateInput: boolean): Promise<void> {
+    const shape: DenseShape = { batch: this.batch, inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, accumulate: g.accumulate };
+    const { cache, store } = g;
     this.backward.push(await cache.prepare(denseBackwardWeight, shape, { gradOutput: dy, input: x, gradWeight: store.range('grads', `${spec.name}.weight`) }, `${spec.name} backward weight`));
     this.backward.push(await cache.prepare(denseBackwardBias, shape, { gradOutput: dy, gradBias: store.range('grads', `${spec.name}.bias`) }, `${spec.name} backward bias`));
     if (dx) {

@@ -33,10 +33,19 @@ export class Model {
 
   /** Logits of `count` inputs, [count, classes], computed in chunks of `chunk` (the last chunk padded). */
   async logits(inputs: Float32Array, count: number, head: HeadName = 'policy', chunk = 256): Promise<Float32Array> {
-    const inputSize = this.network.input.reduce((a, b) => a * b, 1);
-    if (inputs.length !== count * inputSize) throw new Error(`expected ${count}×${inputSize} input values, got ${inputs.length}`);
     const classes = this.network.heads[head]?.outFeatures;
     if (!classes) throw new Error(`the network has no ${head} head`);
+    return this.run(inputs, count, head, classes, chunk, (graph) => graph.logits.get(head)!);
+  }
+
+  /** The trunk's output (what every head reads) of `count` inputs, [count, features]: for linear probes and clustering. */
+  features(inputs: Float32Array, count: number, chunk = 256): Promise<Float32Array> {
+    return this.run(inputs, count, 'policy', this.network.features, chunk, (graph) => graph.features);
+  }
+
+  private async run(inputs: Float32Array, count: number, head: HeadName, classes: number, chunk: number, output: (graph: Graph) => GPUBuffer): Promise<Float32Array> {
+    const inputSize = this.network.input.reduce((a, b) => a * b, 1);
+    if (inputs.length !== count * inputSize) throw new Error(`expected ${count}×${inputSize} input values, got ${inputs.length}`);
     const batch = Math.min(chunk, count);
     const graph = await this.inferenceGraph(batch, head);
     const out = new Float32Array(count * classes);
@@ -51,7 +60,7 @@ export class Model {
       record(pass, graph.forward);
       pass.end();
       this.gpu.device.queue.submit([encoder.finish()]);
-      out.set((await readFloats(this.gpu, graph.logits.get(head)!, batch * classes)).subarray(0, n * classes), start * classes);
+      out.set((await readFloats(this.gpu, output(graph), batch * classes)).subarray(0, n * classes), start * classes);
     }
     return out;
   }

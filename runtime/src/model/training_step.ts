@@ -2,20 +2,22 @@
 // kernel and backward pass (parameter gradients add up across terms), then Adam: one encoder, one submit.
 //
 // Terms: 'supervised' (cross-entropy on labels, policy head), 'rotation' (cross-entropy on the four rotations of
-// each image, rotation head) and 'policy' (importance-weighted policy gradient on logged actions, policy head).
-// With the policy and rotation terms on the same images, the rotation term rotates the policy batch on the GPU:
+// each image, rotation head), 'contrastive' (NT-Xent between two random affine views of each image, projection head)
+// and 'policy' (importance-weighted policy gradient on logged actions, policy head). The self-supervised terms read
+// the batch the policy term uploaded and make their own inputs from it on the GPU:
 // L_total = α·L_self + (1−α)·L_reinforce.
 import {
-  policyGradient, rotateImages, softmaxCrossEntropy,
-  type CrossEntropyShape, type PolicyGradientShape,
+  augmentImages, AUGMENT_TRANSFORM_SIZE, DEFAULT_AUGMENT, ntxentBackward, ntxentLoss, policyGradient, randomTransform, rotateImages, softmaxCrossEntropy,
+  type AugmentRanges, type CrossEntropyShape, type NtXentShape, type PolicyGradientShape,
 } from '@seed/kernels';
+import { Random } from '../engine/random';
 import { createStorage, readFloats } from '../gpu/buffers';
 import { record, writeParams, type Dispatch } from '../gpu/pipelines';
 import { Adam, type AdamOptions } from './adam';
 import { Graph } from './graph';
 import type { Model } from './model';
 
-export type TermKind = 'supervised' | 'rotation' | 'policy';
+export type TermKind = 'supervised' | 'rotation' | 'contrastive' | 'policy';
 
 export interface PolicyOptions {
   /** Importance weights are clipped at this value (c in min(π/p, c)). */
@@ -26,6 +28,8 @@ export interface PolicyOptions {
   baseline: number;
   /** 'ratio' (π/p, default) or 'inverse' (1/p): see policy_gradient.ts. */
   weighting?: 'ratio' | 'inverse';
+  /** λ of the complementary-label term on samples marked in StepBatch.negatives (default 0: off). */
+  complementary?: number;
 }
 
 export interface StepOptions extends AdamOptions {
@@ -35,7 +39,15 @@ export interface StepOptions extends AdamOptions {
   policy?: PolicyOptions;
   /** Images of each batch (the first ones) whose four rotations feed the rotation term; default the whole batch. */
   rotationImages?: number;
+  /** The contrastive term: its views' ranges, NT-Xent's temperature, and the seed of the views' draws. */
+  contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number };
 }
+
+/** The head each term trains. */
+const HEAD_OF: Record<TermKind, string> = { supervised: 'policy', policy: 'policy', rotation: 'rotation', contrastive: 'projection' };
+
+/** NT-Xent's temperature unless one is given: SimCLR's value for small batches. */
+export const DEFAULT_TEMPERATURE = 0.5;
 
 export interface StepBatch {
   /** [batch, C, H, W] images: the supervised, policy and rotation terms all read this batch. */
@@ -44,6 +56,8 @@ export interface StepBatch {
   actions?: Uint32Array;
   propensities?: Float32Array;
   rewards?: Float32Array;
+  /** 1 where the reward said "not this action" (a given reward of 0), else 0: the complementary term's samples. */
+  negatives?: Float32Array;
 }
 
 /** Per-step losses stay on the GPU until read: a ring of this many steps per term. */
@@ -52,9 +66,10 @@ const LOSS_LOG_STEPS = 1024;
 interface Term {
   kind: TermKind;
   graph: Graph;
-  /** Kernels recorded before the forward pass (the rotation of the batch). */
+  /** Kernels recorded before the forward pass (the rotation or augmentation of the batch). */
   before: Dispatch[];
-  loss: Dispatch;
+  /** The loss kernels: they write the loss and the gradient of the head's logits. */
+  loss: Dispatch[];
   losses: GPUBuffer;
   lossLog: GPUBuffer;
   /** Samples per step in this term's graph. */
@@ -68,18 +83,22 @@ export class TrainingStep {
     readonly model: Model,
     readonly options: StepOptions,
     private readonly terms: Term[],
-    private readonly inputs: { images: GPUBuffer; labels?: GPUBuffer; actions?: GPUBuffer; propensities?: GPUBuffer; rewards?: GPUBuffer },
+    private readonly inputs: { images: GPUBuffer; labels?: GPUBuffer; actions?: GPUBuffer; propensities?: GPUBuffer; rewards?: GPUBuffer; negatives?: GPUBuffer; transforms?: GPUBuffer },
     readonly adam: Adam,
     private readonly owned: GPUBuffer[],
+    /** Draws the contrastive term's views, when it has one. */
+    private readonly views?: { random: Random; ranges: AugmentRanges; count: number; size: number },
   ) {}
 
   static async create(model: Model, options: StepOptions): Promise<TrainingStep> {
     const { batch } = options;
     const { cache, store, network, gpu } = model;
-    const kinds = (['supervised', 'policy', 'rotation'] as const).filter((k) => (options.terms[k] ?? 0) > 0);
+    const kinds = (['supervised', 'policy', 'rotation', 'contrastive'] as const).filter((k) => (options.terms[k] ?? 0) > 0);
     if (kinds.length === 0) throw new Error('a training step needs at least one term with a positive weight');
     if (kinds.includes('supervised') && kinds.includes('policy')) throw new Error('supervised and policy terms both use the policy head on one batch: choose one');
     if (kinds.includes('rotation') && !network.heads.rotation) throw new Error('the network has no rotation head');
+    if (kinds.includes('contrastive') && !network.heads.projection) throw new Error('the network has no projection head (see withProjectionHead)');
+    let views: TrainingStep['views'];
     const terms: Term[] = [];
     const owned: GPUBuffer[] = [];
     const buffer = (label: string, init: number | Float32Array | Uint32Array) => {
@@ -92,24 +111,39 @@ export class TrainingStep {
     for (const kind of kinds) {
       const weight = options.terms[kind]!;
       const accumulate = terms.length > 0;
-      const head = kind === 'rotation' ? 'rotation' : 'policy';
+      const head = HEAD_OF[kind];
       const rotated = Math.min(batch, options.rotationImages ?? batch);
-      const samples = kind === 'rotation' ? 4 * rotated : batch;
+      const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * batch : batch;
       const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
       const classes = network.heads[head]!.outFeatures;
       const losses = buffer(`${kind} loss`, samples * 4);
       const before: Dispatch[] = [];
-      let loss: Dispatch;
-      if (kind === 'rotation') {
+      let loss: Dispatch[];
+      const [channels, height, width] = network.input;
+      if (kind === 'contrastive') {
+        // Two views of every image of the shared batch: rows n and n + batch of the projection are a positive pair.
+        inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
+        if (height !== width) throw new Error('contrastive views need square inputs');
+        inputs.transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
+        views = { random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height };
+        before.push(await cache.prepare(augmentImages, { batch, views: samples, channels, size: height }, { images: inputs.images, transforms: inputs.transforms, augmented: graph.input }, 'augment batch'));
+        const shape: NtXentShape = { rows: samples, dim: network.heads.projection.outFeatures, temperature: options.contrastive?.temperature ?? DEFAULT_TEMPERATURE, scale: weight / samples };
+        const probabilities = buffer('contrastive probabilities', samples * samples * 4);
+        const norms = buffer('contrastive norms', samples * 4);
+        const z = graph.logits.get(head)!;
+        loss = [
+          await cache.prepare(ntxentLoss, shape, { z, loss: losses, probabilities, norms }, 'contrastive loss'),
+          await cache.prepare(ntxentBackward, shape, { z, probabilities, norms, gradZ: graph.gradLogits.get(head)! }, 'contrastive loss backward'),
+        ];
+      } else if (kind === 'rotation') {
         // The rotation term reads the shared batch: rotated into its own 4× larger input.
-        inputs.images ??= buffer('batch images', batch * network.input.reduce((a, b) => a * b, 1) * 4);
-        const [channels, height, width] = network.input;
+        inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
         if (height !== width) throw new Error('rotation pretraining needs square inputs');
         before.push(await cache.prepare(rotateImages, { batch: rotated, channels, size: height }, { images: inputs.images, rotated: graph.input }, 'rotate batch'));
         const labels = buffer('rotation labels', Uint32Array.from({ length: samples }, (_, m) => m % 4));
         const ones = buffer('rotation weights', new Float32Array(samples).fill(1));
         const shape: CrossEntropyShape = { batch: samples, classes, scale: weight / samples };
-        loss = await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'rotation loss');
+        loss = [await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'rotation loss')];
       } else {
         // The policy-head terms own the batch's upload buffer: their graph input.
         inputs.images = graph.input;
@@ -117,7 +151,7 @@ export class TrainingStep {
           inputs.labels = buffer('labels', batch * 4);
           const ones = buffer('sample weights', new Float32Array(batch).fill(1));
           const shape: CrossEntropyShape = { batch, classes, scale: weight / batch };
-          loss = await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels: inputs.labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'supervised loss');
+          loss = [await cache.prepare(softmaxCrossEntropy, shape, { logits: graph.logits.get(head)!, labels: inputs.labels, weights: ones, loss: losses, gradLogits: graph.gradLogits.get(head)! }, 'supervised loss')];
         } else {
           const policy = options.policy ?? { clip: 10, selfNormalize: true, baseline: 0 };
           if (policy.weighting === 'inverse' && policy.baseline > 0) {
@@ -127,18 +161,19 @@ export class TrainingStep {
           inputs.actions = buffer('actions', batch * 4);
           inputs.propensities = buffer('propensities', batch * 4);
           inputs.rewards = buffer('rewards', batch * 4);
+          inputs.negatives = buffer('negatives', batch * 4);
           const shape: PolicyGradientShape = { batch, classes, ...policy, scale: policy.selfNormalize ? weight : weight / batch };
-          loss = await cache.prepare(policyGradient, shape, {
-            logits: graph.logits.get(head)!, actions: inputs.actions, propensities: inputs.propensities, rewards: inputs.rewards,
+          loss = [await cache.prepare(policyGradient, shape, {
+            logits: graph.logits.get(head)!, actions: inputs.actions, propensities: inputs.propensities, rewards: inputs.rewards, negatives: inputs.negatives,
             loss: losses, gradLogits: graph.gradLogits.get(head)!, weights: buffer('importance weights', batch * 4),
-          }, 'policy-gradient loss');
+          }, 'policy-gradient loss')];
         }
       }
       terms.push({ kind, graph, before, loss, losses, lossLog: buffer(`${kind} loss log`, LOSS_LOG_STEPS * samples * 4), samples });
     }
-    // Policy-head terms come first in `kinds`, so a rotation term rotates a batch already uploaded to their input.
+    // Policy-head terms come first in `kinds`, so a self-supervised term reads a batch already uploaded to their input.
     const adam = await Adam.create(cache, store, options);
-    return new TrainingStep(model, options, terms, inputs, adam, owned);
+    return new TrainingStep(model, options, terms, inputs, adam, owned, views);
   }
 
   /** Changes the policy term's baseline (e.g. the running mean reward) for the next steps. */
@@ -148,12 +183,12 @@ export class TrainingStep {
     const weight = this.options.terms.policy!;
     const policy = { ...(this.options.policy ?? { clip: 10, selfNormalize: true }), baseline };
     this.options.policy = policy;
-    writeParams(this.model.gpu, term.loss, policyGradient, { batch: this.options.batch, classes: this.model.network.heads.policy.outFeatures, ...policy, scale: policy.selfNormalize ? weight : weight / this.options.batch });
+    writeParams(this.model.gpu, term.loss[0], policyGradient, { batch: this.options.batch, classes: this.model.network.heads.policy.outFeatures, ...policy, scale: policy.selfNormalize ? weight : weight / this.options.batch });
   }
 
   /** The step's dispatches before Adam, in order: per term its rotation, forward, loss and backward. */
   dispatches(): Dispatch[] {
-    return this.terms.flatMap((term) => [...term.before, ...term.graph.forward, term.loss, ...term.graph.backward]);
+    return this.terms.flatMap((term) => [...term.before, ...term.graph.forward, ...term.loss, ...term.graph.backward]);
   }
 
   /** Uploads one batch and records and submits the whole step. */
@@ -169,6 +204,13 @@ export class TrainingStep {
     write(this.inputs.actions, batch.actions, 'actions');
     write(this.inputs.propensities, batch.propensities, 'propensities');
     write(this.inputs.rewards, batch.rewards, 'rewards');
+    write(this.inputs.negatives, batch.negatives ?? new Float32Array(this.options.batch), 'negatives');
+    if (this.views) {
+      const { random, ranges, count, size } = this.views;
+      const transforms = new Float32Array(count * AUGMENT_TRANSFORM_SIZE);
+      for (let v = 0; v < count; v++) transforms.set(randomTransform(ranges, size, () => random.next()), v * AUGMENT_TRANSFORM_SIZE);
+      write(this.inputs.transforms, transforms, 'view transforms');
+    }
     const adam = this.adam.prepareStep(lr);
     const encoder = device.createCommandEncoder({ label: 'training step' });
     const pass = encoder.beginComputePass({ label: 'training step' });
@@ -183,7 +225,7 @@ export class TrainingStep {
   destroy(): void {
     for (const term of this.terms) {
       term.graph.destroy();
-      for (const d of [...term.before, term.loss]) d.params.destroy();
+      for (const d of [...term.before, ...term.loss]) d.params.destroy();
     }
     this.adam.destroy();
     for (const buffer of this.owned) buffer.destroy();

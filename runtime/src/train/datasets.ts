@@ -69,6 +69,9 @@ export interface LoggedEvent {
   challengerVersion?: string | null;
 }
 
+/** A reward that says "not this action": given by a client (not the default) and at most 0. */
+export const isComplementary = (event: LoggedEvent): boolean => event.reward <= 0 && event.rewardSource !== 'default';
+
 /**
  * Logged events as a training set. `shift` > 0 moves each image by up to that many pixels: the logged action and
  * its reward stay valid, since a digit moved by a pixel or two is the same digit.
@@ -90,6 +93,7 @@ export function eventsSet(events: readonly LoggedEvent[], options: { shift?: num
       actions: Uint32Array.from({ length: indices.length }, (_, i) => events[indices[i]].action),
       propensities: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].propensity),
       rewards: Float32Array.from({ length: indices.length }, (_, i) => events[indices[i]].reward),
+      negatives: Float32Array.from({ length: indices.length }, (_, i) => (isComplementary(events[indices[i]]) ? 1 : 0)),
     }),
   };
 }

@@ -36,6 +36,8 @@ export interface LoopOptions {
   onProgress?: (progress: Progress) => void;
   /** Extra metrics after each epoch, e.g. test accuracy. */
   evaluate?: () => Promise<Record<string, number>>;
+  /** Epochs between evaluations (default 1); the last epoch is always evaluated. */
+  evaluateEvery?: number;
   onEpoch?: (record: EpochRecord) => void;
 }
 
@@ -83,7 +85,8 @@ export async function runEpochs(step: TrainingStep, data: TrainingSet, options: 
     const seconds = (performance.now() - started) / 1000;
     const stepLosses = await step.drainLosses();
     const loss = Object.fromEntries(Object.entries(stepLosses).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
-    const extra = (await options.evaluate?.()) ?? {};
+    const due = epoch === options.epochs || epoch % (options.evaluateEvery ?? 1) === 0;
+    const extra = (due ? await options.evaluate?.() : undefined) ?? {};
     const record: EpochRecord = { phase: options.phase, epoch, step: done, loss, stepLosses, imagesPerSecond: (stepsPerEpoch * batch) / seconds, seconds, ...extra };
     records.push(record);
     options.onEpoch?.(record);

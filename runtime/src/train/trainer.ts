@@ -1,16 +1,32 @@
-// The seed's training recipe: self-supervised rotation pretraining, an optional supervised warm start, and the
-// fused update from logged events, L_total = α·L_self + (1−α)·L_reinforce. Each phase is one loop over its data.
+// The seed's training recipe: self-supervised pretraining (rotation prediction or contrastive views), an optional
+// supervised warm start, and the fused update from logged events, L_total = α·L_self + (1−α)·L_reinforce, L_self being
+// the objective the network has a head for. Each phase is one loop over its data.
 import type { MnistSplit } from '../data/mnist';
 import { subset } from '../data/mnist';
 import type { Model } from '../model/model';
-import { TrainingStep, type PolicyOptions } from '../model/training_step';
+import type { Network } from '../engine/architecture';
+import { TrainingStep, type PolicyOptions, type StepOptions } from '../model/training_step';
 import { digitsSet, eventsSet, type LoggedEvent } from './datasets';
 import { labelledIndices } from './held_out';
 import { runEpochs, type EpochRecord, type Progress } from './loop';
 
+/** Self-supervised objectives: predicting which of 4 rotations an image shows, or NT-Xent between two random views. */
+export type PretrainObjective = 'rotation' | 'contrastive';
+export const PRETRAIN_OBJECTIVES: readonly PretrainObjective[] = ['rotation', 'contrastive'];
+
+/** The self-supervised term a network trains: contrastive when it has a projection head, else rotation if it can. */
+export function selfTerm(network: Network): PretrainObjective | undefined {
+  if (network.heads.projection) return 'contrastive';
+  return network.heads.rotation ? 'rotation' : undefined;
+}
+
 export interface TrainPlan {
-  /** Rotation-prediction epochs over the train images (labels never read). */
+  /** Self-supervised epochs over the train images (labels never read). */
   pretrainEpochs: number;
+  /** What pretraining learns (default: the network's own, see selfTerm). */
+  pretrainObjective?: PretrainObjective;
+  /** The contrastive term's views and temperature (see StepOptions). */
+  contrastive?: StepOptions['contrastive'];
   /** Labelled train images used by the supervised phase (the first N of the split). */
   labels: number;
   /** When set, the labelled images skip those held out for evaluation under this salt (see held_out.ts). */
@@ -30,6 +46,8 @@ export interface TrainPlan {
   minSteps?: number;
   /** AdamW weight decay (default 0). */
   weightDecay?: number;
+  /** Learning rate of the trunk in the supervised and events phases, as a fraction of lr (default 1). */
+  trunkLrScale?: number;
 }
 
 export interface TrainHooks {
@@ -55,22 +73,27 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     model.store.resetOptimizer();
     const phaseRecords = await runEpochs(step, set, {
       phase: name, epochs, seed: plan.seed + records.length, lr: plan.lr,
-      evaluate: withAccuracy ? evaluate : undefined, onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
+      // Small sets make many short epochs: about ten evaluations a phase.
+      evaluate: withAccuracy ? evaluate : undefined, evaluateEvery: Math.ceil(epochs / 10), onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
     });
     step.destroy();
     records.push(...phaseRecords);
     imagesPerSecond[name] = phaseRecords.reduce((s, r) => s + r.imagesPerSecond, 0) / phaseRecords.length;
   };
 
+  const objective = plan.pretrainObjective ?? selfTerm(model.network);
+  const contrastive = { seed: plan.seed, ...plan.contrastive };
   if (plan.pretrainEpochs > 0) {
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: 1 } });
-    // Shifted copies keep rotation prediction from settling on where the ink sits: features generalise better.
-    await phase('pretrain', step, digitsSet(data.train, false, { shift: plan.shift ?? 2, seed: plan.seed }), plan.pretrainEpochs, false);
+    if (!objective) throw new Error('pretraining needs a rotation or projection head');
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { [objective]: 1 }, contrastive });
+    // Shifted copies keep rotation prediction from settling on where the ink sits (contrastive views move the ink themselves).
+    const shift = objective === 'rotation' ? plan.shift ?? 2 : 0;
+    await phase('pretrain', step, digitsSet(data.train, false, { shift, seed: plan.seed }), plan.pretrainEpochs, false);
   }
   if (plan.labels > 0 && plan.epochs > 0) {
     const first = plan.heldOutSalt === undefined ? Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i) : labelledIndices(data.train, plan.labels, plan.heldOutSalt);
     const labelled = subset(data.train, first);
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, weightDecay: plan.weightDecay, terms: { supervised: 1 } });
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, weightDecay: plan.weightDecay, trunkLrScale: plan.trunkLrScale, terms: { supervised: 1 } });
     await phase('supervised', step, digitsSet(labelled, true, { shift: plan.shift ?? 2, seed: plan.seed }), plan.epochs, true);
   }
   if (plan.events && plan.events.length > 0 && plan.epochs > 0) {
@@ -78,7 +101,11 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     const baseline = plan.policy?.weighting === 'inverse' ? 0 : meanReward(plan.events);
     const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline, ...plan.policy };
     // The rotation term sees a quarter of each batch (four rotations each): as many samples as the policy term.
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { rotation: plan.alpha, policy: 1 - plan.alpha }, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)) });
+    const self = selfTerm(model.network);
+    const terms = self && plan.alpha > 0 ? { [self]: plan.alpha, policy: 1 - plan.alpha } : { policy: 1 };
+    const step = await TrainingStep.create(model, {
+      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, contrastive, rotationImages: Math.max(1, Math.floor(plan.batch / 4)),
+    });
     const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));
     await phase('events', step, eventsSet(plan.events, { shift: plan.shift ?? 2, seed: plan.seed }), epochs, true);
   }

@@ -1,11 +1,13 @@
-// Part 3: inference. The edge's CPU engine at batch 1 (latency, median and p99) and batch 256 (images per second),
-// against tfjs-wasm, tfjs-cpu and onnxruntime-node running this model exported to ONNX; and the WebGPU forward pass at
-// batch 256 on both Dawn backends. All on the same MNIST test digits, from the same weights.
-import { CpuEngine, IMAGE_PIXELS, loadMnist, readModel, writeModel } from '@seed/runtime';
+// Part 3: inference. The edge's WebAssembly SIMD engine at batch 1 (latency, median and p99) and batch 256 (images per
+// second), against the TypeScript engine it is checked against, tfjs-wasm, tfjs-cpu and onnxruntime-node running this
+// model exported to ONNX; and the WebGPU forward pass at batch 256 on both Dawn backends. All on the same MNIST test
+// digits, from the same weights, on one thread.
+import { simdEngineModule } from '@seed/edge/node';
+import { CpuEngine, IMAGE_PIXELS, loadMnist, readModel, WasmEngine, writeModel } from '@seed/runtime';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../interop/onnx';
 import { BACKENDS, benchGpu, network, tensors } from './gpus';
-import { interleave, latencies, median, pairedRatio, prepareRound, quantile, timeRounds, unavailable, type Round, type Row, type Settings } from './measure';
+import { interleave, latencies, median, pairedRatio, prepareRound, quantile, timeRounds, TS_ENGINE, unavailable, WASM_ENGINE, type Round, type Row, type Settings } from './measure';
 import { TfjsNetwork, useTfjs, type TfjsBackend } from './tfjs';
 
 const BATCH = 256;
@@ -43,9 +45,9 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
     };
   };
 
-  const engine = new CpuEngine({ network, tensors });
+  const engine = new WasmEngine(await simdEngineModule(), { network, tensors });
   const engineRun: Implementation['run'] = (p, n) => engine.logits(p, n);
-  const engineNote = 'plain TypeScript, as the edge runs it; in turns with each reference';
+  const engineNote = `WebAssembly SIMD (simd_engine.wat), as the edge runs it, tiles of ${engine.tile}; in turns with each reference`;
   const engineLatencies: number[] = [];
   const engineBatches: number[] = [];
   await latencies(() => engineRun(images.subarray(0, IMAGE_PIXELS), 1), 0, 200); // warm-up
@@ -53,6 +55,13 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
 
   const onnx = exportOnnx(await readModel(await writeModel(network, tensors, { version: 'bench' })));
   const references: { who: string; backend: string; open(): Promise<Implementation> }[] = [
+    {
+      who: TS_ENGINE, backend: 'cpu',
+      open: async () => {
+        const reference = new CpuEngine({ network, tensors });
+        return { note: 'plain TypeScript (cpu_engine.ts), f64 sums: the engine the SIMD one is tested against', run: (p, n) => reference.logits(p, n) };
+      },
+    },
     ...(['wasm', 'cpu'] as TfjsBackend[]).map((backend) => ({
       who: `tfjs-${backend}`, backend,
       open: async (): Promise<Implementation> => {
@@ -100,11 +109,11 @@ export async function inferRows(settings: Settings): Promise<Row[]> {
   if (engineBatches.length === 0) engineBatches.push(...(await interleave([engineBatch], rounds))[0]);
   rows.unshift(
     {
-      part: 'infer', what: 'inference, batch 1', who: 'seed CPU engine', backend: 'cpu',
+      part: 'infer', what: 'inference, batch 1', who: WASM_ENGINE, backend: 'cpu',
       figures: { median: { value: median(engineLatencies), unit: 'ms' }, p99: { value: quantile(engineLatencies, 0.99), unit: 'ms' } },
       samples: engineLatencies.length, note: engineNote,
     },
-    throughputRow('seed CPU engine', 'cpu', median(engineBatches), engineBatches.length, engineNote),
+    throughputRow(WASM_ENGINE, 'cpu', median(engineBatches), engineBatches.length, engineNote),
   );
 
   for (const backend of BACKENDS) {

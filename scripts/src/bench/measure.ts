@@ -1,4 +1,11 @@
 // How the bench measures and what it records: medians of repeated rounds, one row per (what, who, backend).
+/** The edge's engine in the inference rows. */
+export const WASM_ENGINE = 'seed WASM SIMD engine';
+/** Not named "seed …": its rows get the SIMD engine's ratio to it, like a reference's. */
+export const TS_ENGINE = 'TypeScript engine (reference)';
+/** The API rows' backend: the server and its connections, e.g. `node ×32` (a ratio's baseline is the same backend's). */
+export const apiBackend = (server: string, connections: number) => `${server} ×${connections}`;
+
 export type Part = 'kernels' | 'train' | 'infer' | 'api';
 export const PARTS: readonly Part[] = ['kernels', 'train', 'infer', 'api'];
 

@@ -10,7 +10,7 @@ import {
   readModel, softmaxRows, trainModel, writeModel, type ComparisonEvent, type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
-import { ApiClient, type ExportedEvent } from '../lib/api_client';
+import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 

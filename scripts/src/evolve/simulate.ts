@@ -1,7 +1,7 @@
 // pnpm simulate: simulated clients. Each sends an MNIST image to /v1/predict and rewards the answer: 1 if the action is
 // the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward).
 import { IMAGE_PIXELS, loadMnist, Random } from '@seed/runtime';
-import { ApiClient } from '../lib/api_client';
+import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../lib/cli';
 import { ProgressBar } from '../lib/progress';
 

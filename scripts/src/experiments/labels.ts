@@ -1,11 +1,13 @@
-// pnpm experiment:labels: does self-supervised pretraining help when labels are few? For each seed, the same
-// fine-tuning on the first N labelled train images, once from a rotation-pretrained model and once from the random
-// initialisation that pretraining started from; test accuracy (2,000 test images) per seed, mean and spread.
+// pnpm experiment:labels: does self-supervised pretraining help when labels are few? For each label budget and seed,
+// the same fine-tuning on the first N labelled train images, once from the pretrained model of an objective and once
+// from the random initialisation that pretraining started from; test accuracy (2,000 test images) per seed, mean and
+// spread. With 0 labels there is nothing to fine-tune: the score is k-means (k = 10) on the trunk's features of the
+// test digits, each cluster named by the Hungarian assignment (labels read for the score only).
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel,
+  clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, normalizeRows, PipelineCache, readModel, trainModel,
 } from '@seed/runtime';
-import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
-import { pretrainedModel } from '../train/pretrained';
+import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
+import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { trainingProgress } from '../lib/progress';
 import { barChart } from '../lib/svg';
 
@@ -14,48 +16,64 @@ const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
-    labels: { type: 'string' }, seeds: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, epochs: { type: 'string' },
-    lr: { type: 'string' }, out: { type: 'string' },
+    labels: { type: 'string' }, seeds: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' }, epochs: { type: 'string' },
+    lr: { type: 'string' }, 'trunk-lr-scale': { type: 'string' }, out: { type: 'string' },
   }, argv);
-  const labels = intFlag('labels', flags.labels, 100, 1, 8000);
+  const budgets = (flags.labels ?? '0,100,1000').split(',').map((v) => intFlag('labels', v.trim(), 0, 0, 8000));
+  if (budgets.length === 0) throw new UsageError('--labels needs at least one label budget, e.g. 0,100,1000');
+  const objective = objectiveFlag(flags['pretrain-objective']);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
-  const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], 15, 1);
+  const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective], 1);
   const epochs = intFlag('epochs', flags.epochs, 60, 1);
   const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
-  const out = flags.out ?? `report/labels-${labels}`;
+  // A slower trunk keeps what pretraining learned while the few labels name it.
+  const trunkLrScale = numberFlag('trunk-lr-scale', flags['trunk-lr-scale'], 0.1, 0, 1);
+  const out = flags.out ?? `report/labels-${objective}`;
 
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);
-  const network = buildNetwork(SEED_ARCHITECTURE);
   const data = loadMnist();
-  const runs: { seed: number; pretrained: number; scratch: number }[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
-    const accuracy = async (pretrain: number) => {
+  const runs: { labels: number; seed: number; pretrained: number; scratch: number }[] = [];
+  for (const labels of budgets) {
+    for (let seed = 1; seed <= seeds; seed++) {
       // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
-      const start = pretrain ? (await readModel((await pretrainedModel({ pretrainEpochs: pretrain, labels: 0, seed }, (l) => console.error(l))).file)).tensors : initialParameters(network, seed);
-      const model = new Model(cache, network, start);
-      const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, lr, seed },
-        trainingProgress(`seed ${seed} ${pretrain ? 'pretrained' : 'scratch'} `));
-      await model.destroy();
-      return result.testAccuracy;
-    };
-    const run = { seed, pretrained: await accuracy(pretrainEpochs), scratch: await accuracy(0) };
-    runs.push(run);
-    console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%, from scratch ${(run.scratch * 100).toFixed(2)}%`);
+      const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
+      const network = pretrained.network;
+      const accuracy = async (start: Map<string, Float32Array>, name: string) => {
+        const model = new Model(cache, network, start);
+        let score: number;
+        if (labels === 0) {
+          const features = normalizeRows(await model.features(data.test.images, data.test.count), data.test.count, network.features);
+          score = clusteringAccuracy(kMeans(features, data.test.count, network.features, 10, { seed }), data.test.labels, 10).accuracy;
+        } else {
+          const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, lr, seed, trunkLrScale: name === 'pretrained' ? trunkLrScale : 1 },
+            trainingProgress(`${labels} labels, seed ${seed} ${name} `));
+          score = result.testAccuracy;
+        }
+        await model.destroy();
+        return score;
+      };
+      const run = { labels, seed, pretrained: await accuracy(pretrained.tensors, 'pretrained'), scratch: await accuracy(initialParameters(network, seed), 'scratch') };
+      runs.push(run);
+      console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%, from scratch ${(run.scratch * 100).toFixed(2)}%`);
+    }
   }
-  const summary = (key: 'pretrained' | 'scratch') => ({ mean: mean(runs.map((r) => r[key])), sd: spread(runs.map((r) => r[key])) });
-  const result = { labels, epochs, lr, pretrainEpochs, seeds, runs, pretrained: summary('pretrained'), scratch: summary('scratch'), adapter: gpu.description, date: new Date().toISOString() };
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
-  console.log(`${labels} labels over ${seeds} seeds: pretrained (${pretrainEpochs} epochs) ${pct(result.pretrained)}, from scratch ${pct(result.scratch)}; ` +
-    `pretraining won ${runs.filter((r) => r.pretrained > r.scratch).length} of ${seeds}`);
+  const summaries = budgets.map((labels) => {
+    const of = runs.filter((r) => r.labels === labels);
+    const summary = (key: 'pretrained' | 'scratch') => ({ mean: mean(of.map((r) => r[key])), sd: spread(of.map((r) => r[key])) });
+    const row = { labels, pretrained: summary('pretrained'), scratch: summary('scratch'), wins: of.filter((r) => r.pretrained > r.scratch).length };
+    console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
+    return row;
+  });
+  const result = { objective, pretrainEpochs, epochs, lr, trunkLrScale, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, barChart({
-    title: `Test accuracy with ${labels} labels, pretrained or not`, unit: '%',
-    bars: runs.flatMap((r) => [
-      { label: `seed ${r.seed} pretrained`, value: r.pretrained * 100, group: 'pretrained' },
-      { label: `seed ${r.seed} from scratch`, value: r.scratch * 100, group: 'scratch' },
+    title: `Test accuracy by label budget, pretrained (${objective}) or not`, unit: '%',
+    bars: summaries.flatMap((s) => [
+      { label: `${s.labels} labels pretrained`, value: s.pretrained.mean * 100, group: 'pretrained' },
+      { label: `${s.labels} labels from scratch`, value: s.scratch.mean * 100, group: 'scratch' },
     ]),
   }));
   console.log(`wrote ${out}.json and ${out}.svg`);
 }
-

@@ -1,72 +1,93 @@
-// pnpm experiment:rewards: learning from rewards alone, offline. From a model (pretrained without labels by default),
-// each round samples the model's own policy on random train images, rewards 1 for the true digit and 0 otherwise,
-// and retrains on every event so far with the fused loss; prints the test accuracy after each round.
+// pnpm experiment:rewards: learning from rewards alone, offline, with small rounds. From a model pretrained without
+// labels (the cached one of an objective, or --init), each round logs interactions with the current policy through
+// the edge's own exploration (the propensity is the exact probability of the drawn action) on random train images,
+// rewards 1 for the true digit and 0 otherwise, and retrains on every event so far; the test accuracy is taken at each
+// checkpoint (250, 500, 1,000, 2,000, 4,000 interactions by default), per seed, then mean and spread.
 import { readFileSync } from 'node:fs';
+import { parseExploration, policyDistribution, sampleIndex } from '@seed/edge';
 import {
-  getGpu, IMAGE_PIXELS, loadMnist, Model, PipelineCache, Random, readModel, softmaxRows, trainModel, writeModel,
-  type LoggedEvent,
+  getGpu, IMAGE_PIXELS, loadMnist, Model, PipelineCache, Random, readModel, trainModel, type LoggedEvent, type ModelFile,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 import { lineChart } from '../lib/svg';
+import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { REWARD_RECIPE } from '../evolve/recipe';
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
-    init: { type: 'string' }, rounds: { type: 'string' }, 'events-per-round': { type: 'string' }, epochs: { type: 'string' },
-    alpha: { type: 'string' }, baseline: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' }, 'min-steps': { type: 'string' }, weighting: { type: 'string' }, shift: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, lr: { type: 'string' },
+    init: { type: 'string' }, 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, checkpoints: { type: 'string' },
+    seeds: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' },
+    'min-steps': { type: 'string' }, weighting: { type: 'string' }, shift: { type: 'string' }, exploration: { type: 'string' }, lr: { type: 'string' },
+    'trunk-lr-scale': { type: 'string' }, complementary: { type: 'string' }, out: { type: 'string' },
   }, argv);
   const init = existingFile('init', flags.init);
-  if (!init) throw new UsageError('--init FILE.safetensors is required (e.g. a model from pnpm train --labels 0)');
-  const rounds = intFlag('rounds', flags.rounds, 6, 1);
-  const perRound = intFlag('events-per-round', flags['events-per-round'], 4000, 1);
-  const epochs = intFlag('epochs', flags.epochs, 4, 1);
-  const alpha = numberFlag('alpha', flags.alpha, 0.2, 0, 1);
-  const lr = numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true });
-  const baseline = flags.baseline === undefined || flags.baseline === 'mean' ? undefined : numberFlag('baseline', flags.baseline, 0, -1, 1);
-  const clip = numberFlag('clip', flags.clip, 10, 1, 1e6);
-  const batch = intFlag('batch', flags.batch, 64, 1);
-  const minSteps = intFlag('min-steps', flags['min-steps'], 750, 0);
-  const shift = intFlag('shift', flags.shift, 2, 0);
-  const weighting = weightingFlag(flags.weighting);
-  const temperature = numberFlag('temperature', flags.temperature, 1, 0, 100, { exclusiveMin: true });
-  const random = new Random(intFlag('seed', flags.seed, 1));
-  const out = flags.out ?? 'models/rewards-only';
+  const objective = objectiveFlag(flags['pretrain-objective']);
+  const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective]);
+  const checkpoints = (flags.checkpoints ?? '250,500,1000,2000,4000').split(',').map((v) => intFlag('checkpoints', v.trim(), 0, 1));
+  if (checkpoints.some((c, i) => i > 0 && c <= checkpoints[i - 1])) throw new UsageError('--checkpoints must increase, e.g. 250,500,1000');
+  const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
+  const recipe = {
+    epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
+    alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
+    lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
+    trunkLrScale: numberFlag('trunk-lr-scale', flags['trunk-lr-scale'], REWARD_RECIPE.trunkLrScale, 0, 1),
+    minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.minSteps, 0),
+    batch: intFlag('batch', flags.batch, 64, 1),
+    shift: intFlag('shift', flags.shift, 2, 0),
+    policy: {
+      clip: numberFlag('clip', flags.clip, REWARD_RECIPE.clip, 1, 1e6), weighting: weightingFlag(flags.weighting),
+      complementary: numberFlag('complementary', flags.complementary, REWARD_RECIPE.complementary, 0, 100),
+    },
+  };
+  const explorationText = flags.exploration ?? REWARD_RECIPE.exploration;
+  const exploration = parseExploration(explorationText);
+  const out = flags.out ?? `report/rewards-${init ? 'init' : objective}`;
 
-  const start = await readModel(new Uint8Array(readFileSync(init)));
   const gpu = await getGpu(undefined, (line) => console.error(line));
-  const model = new Model(new PipelineCache(gpu), start.network, start.tensors);
+  const cache = new PipelineCache(gpu);
   const data = loadMnist();
-  const events: LoggedEvent[] = [];
-  const accuracy: [number, number][] = [[0, await model.accuracy(data.test.images, data.test.labels)]];
-  const reward: [number, number][] = [];
-  console.log(`round 0: test accuracy ${(accuracy[0][1] * 100).toFixed(2)}% (${start.metadata.version})`);
-  for (let round = 1; round <= rounds; round++) {
-    // Log a round of interactions with the current policy: softmax sampling, the propensity is π(a|x).
-    const indices = Array.from({ length: perRound }, () => random.int(data.train.count));
-    const pixels = new Float32Array(perRound * IMAGE_PIXELS);
-    indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
-    const logits = await model.logits(pixels, perRound);
-    const probabilities = softmaxRows(logits.map((v) => v / temperature), perRound, 10);
-    let total = 0;
-    indices.forEach((j, i) => {
-      const row = probabilities.subarray(i * 10, i * 10 + 10);
-      let u = random.next();
-      let action = 9;
-      for (let k = 0; k < 10; k++) if ((u -= row[k]) < 0) { action = k; break; }
-      const r = action === data.train.labels[j] ? 1 : 0;
-      total += r;
-      events.push({ eventId: `r${round}-${i}`, pixels: pixels.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), action, propensity: Math.max(row[action], 1e-6), reward: r });
-    });
-    reward.push([round, total / perRound]);
-    const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, epochs, events, alpha, batch, lr, seed: round, minSteps, shift, policy: { clip, weighting, ...(baseline === undefined ? {} : { baseline }) } }, trainingProgress(`round ${round} `));
-    accuracy.push([round, result.testAccuracy]);
-    console.log(`round ${round}: ${events.length} events, reward while logging ${(total / perRound).toFixed(4)}, test accuracy ${(result.testAccuracy * 100).toFixed(2)}%`);
+  const runs: { seed: number; accuracy: number[]; reward: number[] }[] = [];
+  let start: ModelFile | undefined;
+  for (let seed = 1; seed <= seeds; seed++) {
+    start = await readModel(init ? new Uint8Array(readFileSync(init)) : (await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
+    const model = new Model(cache, start.network, start.tensors);
+    const random = new Random(seed * 7919);
+    const events: LoggedEvent[] = [];
+    const run = { seed, accuracy: [] as number[], reward: [] as number[] };
+    for (const [round, checkpoint] of checkpoints.entries()) {
+      // Log the round's interactions with the current policy, as the edge would.
+      const count = checkpoint - events.length;
+      const indices = Array.from({ length: count }, () => random.int(data.train.count));
+      const pixels = new Float32Array(count * IMAGE_PIXELS);
+      indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+      const logits = await model.logits(pixels, count);
+      let total = 0;
+      indices.forEach((j, i) => {
+        const distribution = policyDistribution(logits.subarray(i * 10, i * 10 + 10), exploration);
+        const action = sampleIndex(distribution, random.next());
+        const reward = action === data.train.labels[j] ? 1 : 0;
+        total += reward;
+        events.push({ eventId: `s${seed}-${events.length}`, pixels: pixels.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), action, propensity: distribution[action], reward });
+      });
+      const result = await trainModel(model, data, { pretrainEpochs: 0, labels: 0, events, seed: seed * 100 + round, ...recipe }, trainingProgress(`seed ${seed}, ${checkpoint} events `));
+      run.accuracy.push(result.testAccuracy);
+      run.reward.push(total / count);
+      console.log(`seed ${seed}: ${checkpoint} interactions (reward while logging ${(total / count).toFixed(3)}), test accuracy ${(result.testAccuracy * 100).toFixed(2)}%`);
+    }
+    await model.destroy();
+    runs.push(run);
   }
-  writeFileAtomic(`${out}.safetensors`, await writeModel(start.network, await model.tensors(), { version: `${start.metadata.version}-rewards`, parent: start.metadata.version, metrics: { testAccuracy: accuracy.at(-1)![1], events: events.length } }));
+  const summary = checkpoints.map((interactions, i) => ({ interactions, mean: mean(runs.map((r) => r.accuracy[i])), sd: spread(runs.map((r) => r.accuracy[i])) }));
+  for (const s of summary) console.log(`${String(s.interactions).padStart(6)} interactions: ${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)} over ${seeds} seeds`);
+  const result = { start: init ?? `${objective} ${pretrainEpochs} epochs`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
+  writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, lineChart({
-    title: 'Learning from rewards only', xLabel: 'round', yLabel: 'percent',
-    series: [{ name: 'test accuracy after the round', points: accuracy.map(([x, y]) => [x, y * 100]) }, { name: 'reward while logging the round', points: reward.map(([x, y]) => [x, y * 100]) }],
+    title: 'Learning from rewards only: test accuracy against interactions', xLabel: 'interactions', yLabel: 'percent',
+    series: runs.map((r) => ({ name: `seed ${r.seed}`, points: checkpoints.map((c, i) => [c, r.accuracy[i] * 100] as [number, number]) })),
   }));
-  console.log(`wrote ${out}.safetensors and ${out}.svg`);
+  console.log(`wrote ${out}.json and ${out}.svg`);
 }
-

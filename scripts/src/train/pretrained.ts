@@ -1,43 +1,67 @@
-// The rotation-pretrained model for a seed and epoch count, trained once and cached under models/ (the main job and
-// the label-budget experiment share it). A cached file that no longer reads is trained again.
+// The self-supervised model for an objective, seed and epoch count, trained once and cached under models/ (the main
+// job and the experiments share it); the file name carries the objective. A cached file that no longer reads is
+// trained again.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, readModel, SEED_ARCHITECTURE, trainModel, writeModel,
+  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
+  withProjectionHead, writeModel, type PretrainObjective,
 } from '@seed/runtime';
-import { writeFileAtomic } from '../lib/cli';
+import { UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
 import { trainingProgress } from '../lib/progress';
 
+/** The objective `pnpm start` and the experiments pretrain with unless told otherwise: the one measured best. */
+export const DEFAULT_OBJECTIVE: PretrainObjective = 'contrastive';
+
+/** Epochs of each objective unless told otherwise (see docs/evolution.md, "Figures", for how they were chosen). */
+export const DEFAULT_PRETRAIN_EPOCHS: Record<PretrainObjective, number> = { rotation: 15, contrastive: 8 };
+
+export function objectiveFlag(value: string | undefined): PretrainObjective {
+  if (value === undefined) return DEFAULT_OBJECTIVE;
+  if (!(PRETRAIN_OBJECTIVES as readonly string[]).includes(value)) throw new UsageError(`--pretrain-objective must be ${PRETRAIN_OBJECTIVES.join(' or ')}, got "${value}"`);
+  return value as PretrainObjective;
+}
+
+/** The seed network, with a projection head when the objective is contrastive. */
+export function architectureFor(objective: PretrainObjective) {
+  return buildNetwork(objective === 'contrastive' ? withProjectionHead(SEED_ARCHITECTURE, 64) : SEED_ARCHITECTURE);
+}
 
 export interface PretrainSettings {
   pretrainEpochs: number;
+  pretrainObjective: PretrainObjective;
   /** Labelled images for an optional supervised warm start after pretraining (8 epochs). */
   labels: number;
   seed: number;
 }
 
-export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number }> {
+export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number; path: string }> {
+  const { pretrainObjective: objective } = settings;
   // `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
-  const path = join(ROOT_DIR, 'models', `pretrained-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
+  const path = join(ROOT_DIR, 'models', `pretrained-${objective}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));
       const model = await readModel(bytes);
       log(`reusing ${path}`);
-      return { file: bytes, testAccuracy: Number(model.metadata.metrics.testAccuracy) };
+      return { file: bytes, testAccuracy: Number(model.metadata.metrics.testAccuracy), path };
     } catch (error) {
       log(`retraining: ${(error as Error).message}`);
     }
   }
   const gpu = await getGpu(undefined, log);
-  const network = buildNetwork(SEED_ARCHITECTURE);
+  const network = architectureFor(objective);
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
-  const result = await trainModel(model, loadMnist(), { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress('pretrain '));
+  const started = performance.now();
+  const result = await trainModel(model, loadMnist(), { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
   const file = await writeModel(network, await model.tensors(), {
-    version: 'v1', metrics: { testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs },
+    version: 'v1', metrics: {
+      testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective,
+      pretrainSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+    },
   });
   await model.destroy();
   writeFileAtomic(path, file);
-  return { file, testAccuracy: result.testAccuracy };
+  return { file, testAccuracy: result.testAccuracy, path };
 }

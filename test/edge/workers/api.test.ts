@@ -1,7 +1,8 @@
 // The Workers entry inside workerd (@cloudflare/vitest-pool-workers) with its D1 and R2 bindings from wrangler.toml.
 import { applyD1Migrations } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { CpuEngine, gridImage, readModel } from '@seed/runtime/engine';
+import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/engine';
+import simdEngine from '@seed/runtime/engine/simd_engine.wasm';
 import { beforeAll, expect, it } from 'vitest';
 import { json, modelFile, readExport } from '../fixtures';
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 });
 
-it('stores weights in R2 and registry rows in D1, and serves the CPU engine', async () => {
+it('stores weights in R2 and registry rows in D1, and serves the SIMD engine', async () => {
   const file = await modelFile('v1');
   expect((await call('/v1/models/v1', { method: 'PUT', headers: admin, body: file })).status).toBe(201);
   expect((await call('/v1/models/v1/promote', { method: 'POST', headers: admin })).status).toBe(200);
@@ -25,8 +26,9 @@ it('stores weights in R2 and registry rows in D1, and serves the CPU engine', as
 
   const pixels = gridImage(1);
   const answer = await json(await postJson('/v1/predict', { pixels, eventId: 'workers-1' }));
-  const engine = new CpuEngine(await readModel(file));
-  expect(answer.probabilities).toEqual(Array.from(engine.probabilities(Float32Array.from(pixels), 1)));
+  // The Worker serves with the SIMD engine, from the .wasm bundled with it.
+  const engine = new WasmEngine(simdEngine, await readModel(file));
+  expect(answer.probabilities).toEqual(Array.from(softmaxRows(engine.logits(Float32Array.from(pixels), 1), 1, 10)));
   expect(answer.modelVersion).toBe('v1');
   // The retry answers from the log.
   expect(await json(await postJson('/v1/predict', { pixels: gridImage(2), eventId: 'workers-1' }))).toEqual(answer);

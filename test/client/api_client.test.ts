@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from '@seed/scripts/lib/api_client';
+import { ApiClient, ApiError } from '@seed/client';
 
-// A server that answers each event id's first predict with 503 (a restarting worker) and later ones with 200.
+// A server that answers each event id's first predict with 503 (a restarting worker) and later ones with 200, and the
+// registry listing with a proxy's HTML error page.
 let server: Server;
 let base: string;
 const seen: { eventId: string; status: number }[] = [];
@@ -13,6 +14,11 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk) => { body += chunk; });
     req.on('end', () => {
+      if (req.url === '/v1/models') {
+        res.writeHead(502, { 'Content-Type': 'text/html' });
+        res.end('<html>bad gateway</html>');
+        return;
+      }
       const { eventId, pixels } = JSON.parse(body) as { eventId: string; pixels: number[] };
       const status = pixels.length !== 784 ? 400 : seen.some((s) => s.eventId === eventId) ? 200 : 503;
       seen.push({ eventId, status });
@@ -40,5 +46,23 @@ describe('ApiClient', () => {
     seen.length = 0;
     await expect(new ApiClient(base).predict(new Float32Array(783))).rejects.toSatisfy((e) => e instanceof ApiError && e.status === 400);
     expect(seen).toHaveLength(1);
+  });
+
+  it('carries the API\'s code and message in its one error class', async () => {
+    const refused = await new ApiClient(base).predict(new Float32Array(783)).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 400, code: 'invalid_request', message: 'try again' });
+  });
+
+  it('says what came back when the answer is not the JSON error shape', async () => {
+    await expect(new ApiClient(base).models()).rejects.toMatchObject({ status: 502, code: 'http_error', message: 'GET /v1/models: 502 Bad Gateway <html>bad gateway</html>' });
+  });
+
+  it('reports an API it cannot reach as status 0', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expect(new ApiClient(`http://127.0.0.1:${port}`).health()).rejects.toMatchObject({ status: 0, code: 'unreachable' });
   });
 });

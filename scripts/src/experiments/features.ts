@@ -1,0 +1,43 @@
+// pnpm experiment:features: how good are self-supervised features before any reward? For each seed, the pretrained
+// model of an objective (cached as pnpm start caches it), then on its frozen trunk features: a linear probe trained
+// on the 8,000 train labels and scored on the 2,000 test digits, and k-means (k = 10) on the test digits scored by the
+// Hungarian cluster → digit assignment. Labels are read for these scores only.
+import {
+  clusteringAccuracy, getGpu, kMeans, linearProbe, loadMnist, Model, normalizeRows, PipelineCache, readModel,
+} from '@seed/runtime';
+import { intFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags({ 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' } }, argv);
+  const objective = objectiveFlag(flags['pretrain-objective']);
+  const epochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective]);
+  const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
+  const out = flags.out ?? `report/features-${objective}-e${epochs}`;
+  const gpu = await getGpu(undefined, (line) => console.error(line));
+  const cache = new PipelineCache(gpu);
+  const data = loadMnist();
+  const runs: { seed: number; probe: number; clusters: number; pretrainSeconds: number }[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs: epochs, labels: 0, seed }, (l) => console.error(l))).file);
+    const model = new Model(cache, pretrained.network, pretrained.tensors);
+    const dim = pretrained.network.features;
+    const train = await model.features(data.train.images, data.train.count);
+    const test = await model.features(data.test.images, data.test.count);
+    await model.destroy();
+    const probe = linearProbe({ x: train, labels: data.train.labels }, { x: test, labels: data.test.labels }, dim, 10, { seed });
+    const clusters = clusteringAccuracy(kMeans(normalizeRows(test, data.test.count, dim), data.test.count, dim, 10, { seed }), data.test.labels, 10).accuracy;
+    const run = { seed, probe, clusters, pretrainSeconds: Number(pretrained.metadata.metrics.pretrainSeconds ?? NaN) };
+    runs.push(run);
+    console.log(`seed ${seed}: ${objective} ${epochs} epochs (${run.pretrainSeconds} s): linear probe ${(probe * 100).toFixed(2)}%, k-means clusters ${(clusters * 100).toFixed(2)}%`);
+  }
+  const summary = (key: 'probe' | 'clusters') => ({ mean: mean(runs.map((r) => r[key])), sd: spread(runs.map((r) => r[key])) });
+  const result = { objective, epochs, seeds, runs, probe: summary('probe'), clusters: summary('clusters'), adapter: gpu.description, date: new Date().toISOString() };
+  const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
+  console.log(`${objective} ${epochs} epochs over ${seeds} seeds: linear probe ${pct(result.probe)}, k-means clusters ${pct(result.clusters)}`);
+  writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${out}.json`);
+}
