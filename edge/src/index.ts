@@ -6,7 +6,7 @@ export type { AppEnv, AppVariables } from './app_env';
 export { ANONYMOUS_WARNING, type Env, type Settings } from './env';
 export { SECURITY_HEADERS } from './security_headers';
 export { ApiError } from './errors';
-export { argmax, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
+export { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
 export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   'experiment:labels': () => import('./experiments/labels'),
   'experiment:rewards': () => import('./experiments/rewards'),
   'experiment:poison': () => import('./experiments/poison'),
+  'experiment:gate': () => import('./experiments/gate'),
   'experiment:features': () => import('./experiments/features'),
   fuzz: () => import('./reliability/fuzz'),
   soak: () => import('./reliability/soak'),

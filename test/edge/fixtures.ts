@@ -102,6 +102,10 @@ export async function accessMismatches(call: MatrixCall, activeVersion: string):
     // Nothing was promoted before the active model: the admin's rollback is refused on its merits, not for access.
     { method: 'POST', path: '/v1/rollback', expect: ADMIN(409), request: fixed('/v1/rollback') },
     { method: 'GET', path: '/v1/events', expect: ADMIN(200), request: fixed('/v1/events?limit=1') },
+    { method: 'GET', path: '/v1/challenger', expect: ADMIN(200), request: fixed('/v1/challenger') },
+    // The active model cannot be its own challenger: the admin is refused on the merits, everyone else for access.
+    { method: 'PUT', path: '/v1/challenger', expect: ADMIN(409), request: fixed('/v1/challenger', { version: activeVersion }) },
+    { method: 'DELETE', path: '/v1/challenger', expect: ADMIN(204), request: fixed('/v1/challenger') },
   ];
   const mismatches: string[] = [];
   for (const route of routes) {
