@@ -7,6 +7,7 @@ import { errorResponses, validationHook } from '../validation';
 const metricsRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: ['health'],
   summary: 'Prometheus metrics: requests by route and status, predictions and rewards by model',
   responses: {
     200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
