@@ -1,4 +1,4 @@
-// The active model's engine, loaded once per isolate and swapped when the registry's active model changes.
+// The engines of the active model and the challenger, loaded once per isolate and swapped when the registry changes.
 import { IMAGE_PIXELS, type InferenceEngine, type Network, readModel, WasmEngine } from '@seed/runtime/engine';
 import { ApiError } from './errors';
 import type { ModelRecord, ModelRegistry } from './storage/types';
@@ -34,25 +34,33 @@ export function servingProblem(network: Network): string | null {
   return null;
 }
 
+/** Engines kept per isolate: the active model's and a challenger's. */
+const CACHED_ENGINES = 2;
+
 export class ActiveModelCache {
-  private key = '';
-  private loading: Promise<ServingModel> | null = null;
+  private readonly loads = new Map<string, Promise<ServingModel>>();
   private readonly simdEngine: WebAssembly.Module;
 
   constructor(simdEngine: WebAssembly.Module) {
     this.simdEngine = simdEngine;
   }
 
-  /** The engine for the registry's active model; concurrent callers share one load. */
-  engineFor(active: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
+  /** The engine for a registry model (the active one or the challenger); concurrent callers share one load. */
+  engineFor(model: ModelRecord, registry: ModelRegistry): Promise<ServingModel> {
     // The file's hash names the exact weights, so one cache serves any storage.
-    const key = `${active.version}:${active.fileSha256}`;
-    if (this.loading && this.key === key) return this.loading;
-    this.key = key;
-    const loading = load(active, registry, this.simdEngine);
-    this.loading = loading;
+    const key = `${model.version}:${model.fileSha256}`;
+    const cached = this.loads.get(key);
+    if (cached) {
+      // Most recently used last, so the oldest is the one dropped.
+      this.loads.delete(key);
+      this.loads.set(key, cached);
+      return cached;
+    }
+    const loading = load(model, registry, this.simdEngine);
+    this.loads.set(key, loading);
+    if (this.loads.size > CACHED_ENGINES) this.loads.delete(this.loads.keys().next().value as string);
     loading.catch(() => {
-      if (this.loading === loading) this.loading = null;
+      if (this.loads.get(key) === loading) this.loads.delete(key);
     });
     return loading;
   }
@@ -60,10 +68,10 @@ export class ActiveModelCache {
 
 async function load(active: ModelRecord, registry: ModelRegistry, simdEngine: WebAssembly.Module): Promise<ServingModel> {
   const file = await registry.weights(active.version);
-  if (!file) throw new ApiError(500, 'weights_missing', `the weights of active model ${active.version} are missing from the store`);
+  if (!file) throw new ApiError(500, 'weights_missing', `the weights of model ${active.version} are missing from the store`);
   // readModel checks the file again: the store could have been changed behind the registry's back.
   const model = await readModel(file);
   const problem = servingProblem(model.network);
-  if (problem) throw new ApiError(500, 'model_unservable', `active model ${active.version}: ${problem}`);
+  if (problem) throw new ApiError(500, 'model_unservable', `model ${active.version}: ${problem}`);
   return { version: active.version, sha256: model.metadata.sha256, engine: new WasmEngine(simdEngine, model) };
 }

@@ -7,6 +7,7 @@ import type { AppVariables } from './app_env';
 import { settingsFrom, type Env } from './env';
 import { ApiError, errorBody } from './errors';
 import { RequestMetrics } from './metrics';
+import { challengerRoutes } from './routes/challenger';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -72,6 +73,7 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     .route('/metrics', metricsRoutes)
     .route('/v1/predict', predictRoutes)
     .route('/v1/events', eventRoutes)
+    .route('/v1/challenger', challengerRoutes)
     .route('/v1', modelRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_AUTH, { type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS, or the admin token' });

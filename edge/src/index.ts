@@ -3,7 +3,7 @@ export { createApp, type App, type AppOptions } from './app';
 export type { AppEnv, AppVariables } from './app_env';
 export type { Env, Settings } from './env';
 export { ApiError } from './errors';
-export { argmax, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
+export { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
 export { dequantisePixels, quantisePixels } from './pixels';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';

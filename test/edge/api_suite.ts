@@ -227,6 +227,10 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
         propensity: answers[3].propensity,
         probabilities: answers[3].probabilities,
         explored: answers[3].explored,
+        exploration: 'epsilon:0.1',
+        loggingProbabilities: expect.any(Array),
+        challengerVersion: null,
+        challengerShare: 0,
         reward: 1,
         rewardSource: 'client',
       });
@@ -253,6 +257,44 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await bad('?limit=0')).toBe('invalid_query');
       expect(await bad('?limit=10001')).toBe('invalid_query');
       expect(await bad('?after=abc')).toBe('invalid_query');
+    });
+
+    it('logs the exploration policy and the distribution drawn from per event; greedy requests are logged as greedy', async () => {
+      const harness = await servingHarness({ ...SETTINGS, REWARD_WAIT_SECONDS: '0' });
+      const exploring: Prediction = await harness.predict({ pixels: gridImage(1) });
+      const greedy: Prediction = await harness.predict({ pixels: gridImage(1), explore: false });
+      const { events } = await exportAll(harness);
+      expect(events.map((e) => e.exploration)).toEqual(['epsilon:0.1', 'greedy']);
+      const drawnFrom = events[0].loggingProbabilities as number[];
+      expect(drawnFrom[exploring.action]).toBe(exploring.propensity);
+      expect(Math.min(...drawnFrom)).toBeCloseTo(0.01, 12);
+      expect(events[1].loggingProbabilities).toEqual(exploring.probabilities.map((_, a) => (a === greedy.action ? 1 : 0)));
+    });
+
+    it('challenger: admin sets, shows and clears it; unknown or active versions and bad shares are refused', async () => {
+      const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1' });
+      const { request } = harness;
+      const status = async (response: Response) => [response.status, response.status < 300 ? 'ok' : (await json(response)).error.code];
+      expect((await request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN })).status).toBe(201);
+      for (const [method, body] of [['GET', undefined], ['PUT', { version: 'v2' }], ['DELETE', undefined]] as const) {
+        expect(await status(await request(method, '/v1/challenger', { json: body })), method).toEqual([401, 'unauthorized']);
+        expect(await status(await request(method, '/v1/challenger', { json: body, token: 'key-1' })), method).toEqual([403, 'forbidden']);
+        expect(await status(await edgeHarness(storage, {}).request(method, '/v1/challenger', { json: body, token: ADMIN_TOKEN })), method).toEqual([403, 'admin_disabled']);
+      }
+      expect(await json(await request('GET', '/v1/challenger', { token: ADMIN_TOKEN }))).toEqual({ challenger: null });
+      expect(await status(await request('PUT', '/v1/challenger', { json: { version: 'v9' }, token: ADMIN_TOKEN }))).toEqual([404, 'unknown_model']);
+      expect(await status(await request('PUT', '/v1/challenger', { json: { version: 'v1' }, token: ADMIN_TOKEN }))).toEqual([409, 'challenger_is_active']);
+      for (const share of [0, 1, -1, 'half']) {
+        expect(await status(await request('PUT', '/v1/challenger', { json: { version: 'v2', share }, token: ADMIN_TOKEN })), String(share)).toEqual([400, 'invalid_body']);
+      }
+      const set = await json(await request('PUT', '/v1/challenger', { json: { version: 'v2' }, token: ADMIN_TOKEN }));
+      expect(set).toEqual({ challenger: { version: 'v2', share: 0.5, setAt: new Date(harness.clock.now).toISOString() } });
+      expect(await json(await request('GET', '/v1/challenger', { token: ADMIN_TOKEN }))).toEqual(set);
+      const answer: Prediction = await harness.predict({ pixels: gridImage(1) }, 'key-1');
+      expect(answer.modelVersion).toBe('v1');
+      expect((await request('DELETE', '/v1/challenger', { token: ADMIN_TOKEN })).status).toBe(204);
+      expect((await request('DELETE', '/v1/challenger', { token: ADMIN_TOKEN })).status).toBe(204);
+      expect(await json(await request('GET', '/v1/challenger', { token: ADMIN_TOKEN }))).toEqual({ challenger: null });
     });
 
     it('serves the registry’s active model: loaded once, swapped on promote and rollback', async () => {

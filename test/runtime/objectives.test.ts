@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildNetwork, digitsSet, eventsSet, IMAGE_PIXELS, initialParameters, loadMnist, Model, parseEvents, Random, runEpochs,
-  SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, type LoggedEvent,
+  SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, withProjectionHead, type LoggedEvent,
 } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
 
@@ -34,6 +34,25 @@ describe.each(testGpus)('objectives on $backend', ({ cache }) => {
     const [record] = await runEpochs(step, unlabeled, { phase: 'pretrain', epochs: 1, seed: 1, lr: 2e-3, finalLrFraction: 1 });
     const [first, last] = firstAndLast(record.stepLosses.rotation!);
     expect(last).toBeLessThan(first * 0.8);
+    await model.destroy();
+  });
+
+  it('contrastive pretraining lowers the NT-Xent loss between augmented views without reading a label', async () => {
+    const withProjection = buildNetwork(withProjectionHead(SEED_ARCHITECTURE, network.features, 16));
+    const model = new Model(cache, withProjection, initialParameters(withProjection, 3));
+    const step = await TrainingStep.create(model, { batch: 32, terms: { contrastive: 1 }, lr: 2e-3, contrastive: { seed: 2 } });
+    const [record] = await runEpochs(step, digitsSet(small, false), { phase: 'pretrain', epochs: 2, seed: 1, lr: 2e-3, finalLrFraction: 1 });
+    const [first, last] = firstAndLast(record.stepLosses.contrastive!);
+    // 64 views: a loss of log(63) ≈ 4.14 knows nothing; two epochs on 256 digits bring it well below.
+    expect(first).toBeGreaterThan(3.9);
+    expect(last).toBeLessThan(first - 0.3);
+    step.destroy();
+    await model.destroy();
+  });
+
+  it('a network without a projection head refuses the contrastive term', async () => {
+    const model = new Model(cache, network, initialParameters(network, 3));
+    await expect(TrainingStep.create(model, { batch: 8, terms: { contrastive: 1 }, lr: 1e-3 })).rejects.toThrow(/projection head/);
     await model.destroy();
   });
 
@@ -74,6 +93,13 @@ describe('events file', () => {
     expect(events.map((e) => [e.eventId, e.action, e.reward])).toEqual([['a1', 3, 1], ['a2', 3, 0]]);
   });
 
+  it('keeps who set the reward and what the event was logged under', () => {
+    const logging = [0.01, 0.01, 0.01, 0.46, 0.01, 0.01, 0.46, 0.01, 0.01, 0.01];
+    const [event] = parseEvents(line({ rewardSource: 'default', cursor: '17', exploration: 'epsilon:0.1', loggingProbabilities: logging, challengerVersion: 'v4' }), 'x.ndjson');
+    expect(event).toMatchObject({ rewardSource: 'default', cursor: '17', exploration: 'epsilon:0.1', loggingProbabilities: logging, challengerVersion: 'v4' });
+    expect(parseEvents(line({ exploration: null, loggingProbabilities: null, challengerVersion: null }), 'x.ndjson')[0]).toMatchObject({ exploration: null, loggingProbabilities: null });
+  });
+
   it.each([
     ['not JSON', '{', /x\.ndjson:2: not valid JSON/],
     ['783 pixels', line({ pixels: new Array(783).fill(0) }), /x\.ndjson:2: pixels must be 784 numbers/],
@@ -81,6 +107,9 @@ describe('events file', () => {
     ['an action out of range', line({ action: 10 }), /action must be an integer in \[0,10\)/],
     ['a zero propensity', line({ propensity: 0 }), /propensity must be a number in \(0,1\]/],
     ['a reward out of range', line({ reward: 2 }), /reward must be a number in \[-1,1\]/],
+    ['an unknown reward source', line({ rewardSource: 'guess' }), /rewardSource must be "client" or "default"/],
+    ['a distribution that does not sum to 1', line({ loggingProbabilities: new Array(10).fill(0.2) }), /loggingProbabilities must sum to 1/],
+    ['a distribution of 9', line({ loggingProbabilities: new Array(9).fill(1 / 9) }), /loggingProbabilities must be 10 numbers in \[0,1\]/],
   ])('names the line of %s', (_, bad, message) => {
     expect(() => parseEvents(`${line({})}\n${bad}\n`, 'x.ndjson')).toThrow(message);
   });

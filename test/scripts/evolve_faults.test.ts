@@ -1,5 +1,5 @@
-// `pnpm evolve` as a subprocess, killed with SIGKILL in each of its steps (pull, train, evaluate, and publish between
-// the upload and the promotion), each kill followed by another run: the last one finishes, no event is counted twice,
+// `pnpm evolve` as a subprocess, killed with SIGKILL in each of its steps (pull, train, and publish between the upload
+// and the challenger's setting), each kill followed by another run: the last one finishes, no event is counted twice,
 // and every model in the registry reads back whole.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -100,28 +100,30 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     const pulled = readFileSync(eventsFile, 'utf8');
     expect(pulled.trim().split('\n')).toHaveLength(EVENTS);
     await writeFile(eventsFile, pulled.slice(0, pulled.length - 500));
-    await killAtMarker(evolve(), 'step: evaluate');
+    await killAtMarker(evolve(), 'step: train');
     expect(await expectRegistryWhole('v1')).toEqual(['v1']);
 
-    // Publish: killed once the candidate is uploaded, before it is promoted.
-    let promoting: Promise<number | null> | null = null;
+    // Publish: killed once the candidate is uploaded, before it is made the challenger.
+    let freezing: Promise<number | null> | null = null;
     const publishing = evolve();
     interceptor = async (path) => {
-      if (!path.endsWith('/promote')) return false;
-      promoting ??= publishing.stop('SIGKILL');
-      await promoting;
+      if (!path.endsWith('/v1/challenger')) return false;
+      freezing ??= publishing.stop('SIGKILL');
+      await freezing;
       return true;
     };
     expect(await publishing.exited).toBeNull();
     interceptor = null;
-    expect(promoting).not.toBeNull();
+    expect(freezing).not.toBeNull();
     expect(await expectRegistryWhole('v1')).toEqual(['v1', 'v2']);
 
     const last = evolve();
     const code = await last.exited;
     expect(code, last.output().slice(-3000)).toBe(0);
-    expect(last.output()).toMatch(/promoted: v3 \(parent v1\)/);
-    expect(await expectRegistryWhole('v3')).toEqual(['v1', 'v2', 'v3']);
+    expect(last.output()).toMatch(/frozen: active v1 \(was v1\), challenger v3/);
+    expect(await expectRegistryWhole('v1')).toEqual(['v1', 'v2', 'v3']);
+    const { challenger } = (await (await fetch(`${url}/v1/challenger`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { challenger: { version: string } };
+    expect(challenger.version).toBe('v3');
 
     // Every logged event once in the evolve state, in whole lines; one lineage record, from the run that finished.
     const logged = (await exportAll(url, ADMIN_TOKEN)).map((e) => e.eventId as string);
@@ -131,6 +133,6 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     expect(new Set(kept)).toEqual(new Set(logged));
     const lineage = readFileSync(join(state(), 'lineage.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(lineage).toHaveLength(1);
-    expect(lineage[0]).toMatchObject({ decision: 'promoted', version: 'v3', parent: 'v1', eventsTotal: EVENTS });
+    expect(lineage[0]).toMatchObject({ decision: 'frozen', version: 'v1', parent: 'v1', frozen: 'v3', eventsTotal: EVENTS });
   });
 });

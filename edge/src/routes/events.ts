@@ -2,7 +2,8 @@
 //
 // GET /v1/events?after=CURSOR&limit=N (admin) answers NDJSON (Content-Type application/x-ndjson), one JSON object a line:
 //   {"type":"event","cursor":"17","eventId":"…","time":"2026-…Z","modelVersion":"v1","pixels":[784 numbers in [0,1]],
-//    "action":3,"propensity":0.91,"probabilities":[10 numbers],"explored":false,"reward":1,"rewardSource":"client"}
+//    "action":3,"propensity":0.91,"probabilities":[10 numbers],"explored":false,"exploration":"epsilon:0.1",
+//    "loggingProbabilities":[10 numbers],"challengerVersion":null,"challengerShare":0,"reward":1,"rewardSource":"client"}
 //   …
 //   {"type":"end","nextCursor":"42","count":25}
 // Events come in log order. `reward` is the client's, or DEFAULT_REWARD ("rewardSource":"default") once
@@ -10,7 +11,9 @@
 // reward, so the cursor never moves past an event that can still change. The next cursor is in the X-Next-Cursor
 // header and in the final "end" line; a stream without that line was cut short: ask again from the last event's
 // `cursor` (or the previous cursor). `after` is omitted (or "0") for the start; `limit` is 1 to 10000, default 1000.
-// `pixels` are the logged image: round(value·255)/255.
+// `pixels` are the logged image: round(value·255)/255. `exploration` is the policy the action was drawn under ("greedy"
+// for explore:false, null for events logged before it was recorded); `loggingProbabilities` the whole distribution it
+// was drawn from, the challenger mixture when `challengerVersion` served at `challengerShare` (0 where it agreed).
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
@@ -42,6 +45,10 @@ export const exportedEventSchema = predictionSchema
     cursor: z.string(),
     time: z.iso.datetime(),
     pixels: z.array(z.number().min(0).max(1)),
+    exploration: z.string().nullable().openapi({ description: 'the exploration policy the action was drawn under: `epsilon:0.1`, `softmax:1:0.1`, `greedy` for explore:false; null before it was recorded' }),
+    loggingProbabilities: z.array(z.number().min(0).max(1)).nullable().openapi({ description: 'the whole distribution the action was drawn from (the challenger mixture when one served)' }),
+    challengerVersion: z.string().nullable(),
+    challengerShare: z.number().min(0).max(1).openapi({ description: 'the challenger’s share for this image: 0 where it agreed with the active model' }),
     reward: z.number().min(-1).max(1),
     rewardSource: z.enum(['client', 'default']),
   })
@@ -64,6 +71,10 @@ const exportedLine = (event: ExportedEvent): z.infer<typeof exportedEventSchema>
   propensity: event.propensity,
   probabilities: event.probabilities,
   explored: event.explored,
+  exploration: event.exploration,
+  loggingProbabilities: event.loggingProbabilities,
+  challengerVersion: event.challengerVersion,
+  challengerShare: event.challengerShare,
   reward: event.reward,
   rewardSource: event.rewardSource,
 });

@@ -13,9 +13,14 @@ interface EventRow {
   action: number;
   propensity: number;
   explored: number;
+  exploration: string | null;
+  logging_probabilities: string | null;
+  challenger_version: string | null;
+  challenger_share: number;
 }
 
-const EVENT_COLUMNS = 'e.seq, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored';
+const EVENT_COLUMNS =
+  'e.seq, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored, e.exploration, e.logging_probabilities, e.challenger_version, e.challenger_share';
 /** Rows read per query while an export streams. */
 const EXPORT_PAGE = 200;
 
@@ -28,6 +33,10 @@ const toEvent = (row: EventRow): PredictionEvent => ({
   action: row.action,
   propensity: row.propensity,
   explored: row.explored === 1,
+  exploration: row.exploration,
+  loggingProbabilities: row.logging_probabilities === null ? null : (JSON.parse(row.logging_probabilities) as number[]),
+  challengerVersion: row.challenger_version,
+  challengerShare: row.challenger_share,
 });
 
 export class SqlEventLog implements EventLog {
@@ -48,9 +57,13 @@ export class SqlEventLog implements EventLog {
   async append(events: PredictionEvent[]): Promise<PredictionEvent[]> {
     const changes = await this.db.transaction(
       events.map((e) => ({
-        sql: `INSERT INTO events (event_id, created_at, model_version, pixels, probabilities, action, propensity, explored)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-        params: [e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0],
+        sql: `INSERT INTO events (event_id, created_at, model_version, pixels, probabilities, action, propensity, explored,
+                                  exploration, logging_probabilities, challenger_version, challenger_share)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+        params: [
+          e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0,
+          e.exploration, e.loggingProbabilities && JSON.stringify(e.loggingProbabilities), e.challengerVersion, e.challengerShare,
+        ],
       })),
     );
     // An id that was logged meanwhile (a concurrent retry) answers with its first event.

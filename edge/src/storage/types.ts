@@ -13,6 +13,13 @@ export interface PredictionEvent {
   action: number;
   propensity: number;
   explored: boolean;
+  /** The exploration policy the action was drawn under (`epsilon:0.1`, `greedy`, …); null for events logged before it was recorded. */
+  exploration: string | null;
+  /** The whole distribution the action was drawn from (the challenger mixture when one served); null before it was recorded. */
+  loggingProbabilities: number[] | null;
+  /** The challenger whose policy was mixed in, and its share for this image (0 where it agreed with the active model). */
+  challengerVersion: string | null;
+  challengerShare: number;
 }
 
 /** An event as exported: joined with its reward, or the default one once the wait has passed. */
@@ -74,6 +81,13 @@ export interface ActiveModelRecord extends ModelRecord {
   promotedAt: number;
 }
 
+/** A candidate served beside the active model on a share of the traffic where the two disagree. */
+export interface ChallengerRecord extends ModelRecord {
+  share: number;
+  /** ms since the epoch */
+  setAt: number;
+}
+
 /** `conflict`: the version is taken by a different file. */
 export type AddModelOutcome = { outcome: 'added' | 'exists' | 'conflict'; model: ModelRecord };
 
@@ -88,6 +102,11 @@ export interface ModelRegistry {
   /** Undoes the newest promotion; null when no earlier model is left to go back to. */
   rollback(now: number): Promise<ActiveModelRecord | null>;
   weights(version: string): Promise<Uint8Array<ArrayBuffer> | null>;
+  challenger(): Promise<ChallengerRecord | null>;
+  /** Sets (or replaces) the challenger; null for an unknown version. */
+  setChallenger(version: string, share: number, now: number): Promise<ChallengerRecord | null>;
+  /** Clears the challenger; false when none was set. */
+  clearChallenger(): Promise<boolean>;
 }
 
 /** Weights files by key: an R2 bucket or a folder. */

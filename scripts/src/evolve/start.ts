@@ -12,6 +12,7 @@ import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../trai
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
 import { simulateClients } from './simulate';
+import { REWARD_RECIPE } from './recipe';
 import { lineageChart, lineChart } from '../lib/svg';
 
 interface GenerationRow {
@@ -23,6 +24,14 @@ interface GenerationRow {
   record?: GenerationRecord;
 }
 
+/** The gate's estimate of V(candidate) − V(active) in points, with its bounds and event count. */
+function estimateText(record: GenerationRecord | undefined): string {
+  const estimate = record?.evaluation?.estimate;
+  if (!estimate) return record?.evaluation ? `no events yet` : '';
+  const points = (v: number) => (v * 100).toFixed(2);
+  return `${points(estimate.value)} [${points(estimate.lower)}, ${points(estimate.upper)}] on ${estimate.n}`;
+}
+
 function report(rows: GenerationRow[], settings: Record<string, unknown>): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   const accuracyChart = lineChart({
@@ -30,23 +39,22 @@ function report(rows: GenerationRow[], settings: Record<string, unknown>): strin
     series: [
       { name: 'test accuracy of the active model', points: rows.map((r) => [r.generation, r.testAccuracy * 100]) },
       { name: 'online reward of the generation\'s clients', points: rows.filter((r) => r.generation > 0).map((r) => [r.generation, r.onlineReward * 100]) },
-      { name: 'candidate off-policy estimate (SNIPS)', points: rows.filter((r) => r.record?.candidate).map((r) => [r.generation, r.record!.candidate!.snips.value * 100]) },
-      { name: 'candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
+      { name: 'judged candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
     ],
   });
   const nodes = [{ version: 'v1', parent: '', label: `pretrained ${pct(rows[0].testAccuracy)}`, promoted: true }];
   for (const r of rows.slice(1)) {
     if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: r.record.parent, label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
-    else if (r.record?.candidate) nodes.push({ version: `gen ${r.generation}`, parent: r.record.parent, label: 'not promoted', promoted: false });
+    else if (r.record?.candidate && r.record.decision === 'kept') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} rejected`, promoted: false });
   }
   const table = rows.map((r) => `<tr><td>${r.generation}</td><td>${r.version}</td><td>${r.events}</td><td>${r.generation ? pct(r.onlineReward) : ''}</td><td>${pct(r.testAccuracy)}</td>` +
-    `<td>${r.record?.candidate ? `${pct(r.record.candidate.snips.value)} [${pct(r.record.candidate.snips.lower)}, ${pct(r.record.candidate.snips.upper)}]` : ''}</td>` +
+    `<td>${r.record?.candidate ?? ''}</td><td>${estimateText(r.record)}</td><td>${r.record?.evaluation?.eventsNeeded ?? ''}</td>` +
     `<td>${r.record?.testAccuracy ? pct(r.record.testAccuracy.candidate) : ''}</td><td>${r.record?.decision ?? ''}</td>` +
     `<td>${r.record ? Object.entries(r.record.seconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : ''}</td></tr>`).join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>seed: evolution report</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}svg{max-width:100%;height:auto}</style></head><body>
 <h1>Self-evolution report</h1><p>${new Date().toISOString()}; settings: <code>${JSON.stringify(settings)}</code></p>
-<table><tr><th>generation</th><th>active version</th><th>events so far</th><th>online reward</th><th>test accuracy</th><th>candidate estimate (SNIPS, 95% CI)</th><th>candidate test accuracy</th><th>decision</th><th>time</th></tr>
+<table><tr><th>generation</th><th>active version</th><th>events so far</th><th>online reward</th><th>test accuracy</th><th>judged candidate</th><th>candidate − active (95% bounds)</th><th>events for 0.5 points</th><th>candidate test accuracy</th><th>decision</th><th>time</th></tr>
 ${table}</table>
 <h2>Accuracy and reward</h2>${accuracyChart}
 <h2>Lineage</h2>${lineageChart('Versions (dashed: candidates not promoted)', nodes)}
@@ -66,12 +74,11 @@ export async function main(argv: string[]): Promise<void> {
     labels: intFlag('labels', flags.labels, 0, 0, 8000),
     pretrainObjective,
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
-    epochs: intFlag('epochs', flags.epochs, 3, 1),
-    alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1),
+    epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
+    alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(flags.weighting),
     minSteps: intFlag('min-steps', flags['min-steps'], 750),
-    // Sampling from the model's own softmax explores while the policy is unsure and exploits once it is sure.
-    exploration: flags.exploration ?? 'softmax:1.0',
+    exploration: flags.exploration ?? REWARD_RECIPE.exploration,
     seed: intFlag('seed', flags.seed, 1),
     server: flags.server ?? 'wrangler',
     report: flags.report ?? join(ROOT_DIR, 'report', 'index.html'),
@@ -95,7 +102,7 @@ export async function main(argv: string[]): Promise<void> {
     await client.upload('v1', file);
     await client.promote('v1');
     const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
-    const header = 'gen  version  events  online reward  test accuracy  candidate estimate (95% CI)      decision';
+    const header = 'gen  version  events  online reward  test accuracy  judged  candidate − active, points [95% bounds] on events  decision  challenger';
     console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
     let events = 0;
     for (let generation = 1; generation <= settings.generations; generation++) {
@@ -109,15 +116,14 @@ export async function main(argv: string[]): Promise<void> {
       // Let the reward wait pass so dropped rewards are exported with the default reward.
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(client, {
-        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0, clip: 20,
+        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
         batch: 64, lr: 0.002, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
       });
-      const active = record.decision === 'promoted' ? record.version : record.parent;
+      const active = record.version;
       const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
       rows.push({ generation, version: active, events, onlineReward: simulated.meanReward, testAccuracy: accuracy, record });
-      const c = record.candidate?.snips;
       console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
-        `${c ? `${c.value.toFixed(4)} [${c.lower.toFixed(4)}, ${c.upper.toFixed(4)}]` : '-'.padEnd(24)}  ${record.decision}`);
+        `${(record.candidate ?? '-').padEnd(6)}  ${(estimateText(record) || '-').padEnd(44)}  ${record.decision.padEnd(8)}  ${record.frozen ?? '-'}`);
       writeFileAtomic(settings.report, report(rows, settings));
     }
     console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${settings.report}; run data: ${runDir}`);

@@ -49,7 +49,7 @@ it('logs events in D1, takes rewards once and exports them as NDJSON', async () 
   expect(exported.events.map((e) => e.eventId)).toEqual(['workers-1', predictions[0].eventId]);
   const rest = await readExport(await call(`/v1/events?after=${exported.nextCursor}`, { headers: admin }));
   expect(rest.events.map((e) => e.eventId)).toEqual([predictions[1].eventId]);
-  expect(rest.events[0]).toMatchObject({ reward: 1, rewardSource: 'client', modelVersion: 'v1' });
+  expect(rest.events[0]).toMatchObject({ reward: 1, rewardSource: 'client', modelVersion: 'v1', exploration: 'epsilon:0.1', challengerVersion: null, challengerShare: 0 });
 });
 
 it('answers errors in the JSON error shape', async () => {
