@@ -40,11 +40,11 @@ const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity
 /** Answers each request in order; requests whose eventId is already logged get the logged answer and log nothing. */
 export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
   const { storage, settings, activeModel, now, random } = context;
-  const logged = await storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
+  // Both questions at once: on D1 each is a round trip.
+  const [logged, active] = await Promise.all([storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : []))), storage.models.active()]);
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
-    const active = await storage.models.active();
     if (!active) throw new ApiError(503, 'no_model', 'no model is active: upload one with PUT /v1/models/{version} and promote it');
     const { engine } = await activeModel.engineFor(active, storage.models);
     const images = fresh.map((r) => quantisePixels(r.pixels));

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildNetwork, digitsSet, eventsSet, IMAGE_PIXELS, initialParameters, loadMnist, Model, parseEvents, Random, runEpochs,
-  SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, type LoggedEvent,
+  SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, withProjectionHead, type LoggedEvent,
 } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
 
@@ -34,6 +34,25 @@ describe.each(testGpus)('objectives on $backend', ({ cache }) => {
     const [record] = await runEpochs(step, unlabeled, { phase: 'pretrain', epochs: 1, seed: 1, lr: 2e-3, finalLrFraction: 1 });
     const [first, last] = firstAndLast(record.stepLosses.rotation!);
     expect(last).toBeLessThan(first * 0.8);
+    await model.destroy();
+  });
+
+  it('contrastive pretraining lowers the NT-Xent loss between augmented views without reading a label', async () => {
+    const withProjection = buildNetwork(withProjectionHead(SEED_ARCHITECTURE, network.features, 16));
+    const model = new Model(cache, withProjection, initialParameters(withProjection, 3));
+    const step = await TrainingStep.create(model, { batch: 32, terms: { contrastive: 1 }, lr: 2e-3, contrastive: { seed: 2 } });
+    const [record] = await runEpochs(step, digitsSet(small, false), { phase: 'pretrain', epochs: 2, seed: 1, lr: 2e-3, finalLrFraction: 1 });
+    const [first, last] = firstAndLast(record.stepLosses.contrastive!);
+    // 64 views: a loss of log(63) ≈ 4.14 knows nothing; two epochs on 256 digits bring it well below.
+    expect(first).toBeGreaterThan(3.9);
+    expect(last).toBeLessThan(first - 0.3);
+    step.destroy();
+    await model.destroy();
+  });
+
+  it('a network without a projection head refuses the contrastive term', async () => {
+    const model = new Model(cache, network, initialParameters(network, 3));
+    await expect(TrainingStep.create(model, { batch: 8, terms: { contrastive: 1 }, lr: 1e-3 })).rejects.toThrow(/projection head/);
     await model.destroy();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusteringAccuracy, hungarian, kMeans, linearProbe, normalizeRows, Random } from '@seed/runtime';
+import { argmaxRows, clusterHead, clusteringAccuracy, hungarian, kMeans, linearProbe, normalizeRows, Random } from '@seed/runtime';
 
 /** Every permutation of 0..n−1. */
 function permutations(n: number): number[][] {
@@ -76,5 +76,17 @@ describe('kMeans and linearProbe', () => {
   it('normalizeRows gives unit rows and leaves zero rows alone', () => {
     const out = normalizeRows([3, 4, 0, 0], 2, 2);
     expect(Array.from(out)).toEqual([0.6, 0.8, 0, 0]);
+  });
+});
+
+describe('clusterHead', () => {
+  it('gives a linear head whose argmax is each row\'s cluster, and the clusters are the blobs', () => {
+    const { x, labels } = blobs(4, 50, 5, 0.3, 12);
+    const rows = labels.length;
+    const head = clusterHead(x, rows, 5, 4, { seed: 1 });
+    const logits = new Float64Array(rows * 4);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < 4; k++) for (let d = 0; d < 5; d++) logits[r * 4 + k] += head.weight[k * 5 + d] * x[r * 5 + d];
+    expect(Array.from(argmaxRows(logits, rows, 4))).toEqual(Array.from(head.clusters));
+    expect(clusteringAccuracy(head.clusters, labels, 4).accuracy).toBe(1);
   });
 });

@@ -39,8 +39,11 @@ export interface StepOptions extends AdamOptions {
   policy?: PolicyOptions;
   /** Images of each batch (the first ones) whose four rotations feed the rotation term; default the whole batch. */
   rotationImages?: number;
-  /** The contrastive term: its views' ranges, NT-Xent's temperature, and the seed of the views' draws. */
-  contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number };
+  /**
+   * The contrastive term: its views' ranges, NT-Xent's temperature, the seed of the views' draws, and how many images
+   * of each batch (the first ones) it makes two views of (default the whole batch).
+   */
+  contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number; images?: number };
 }
 
 /** The head each term trains. */
@@ -113,7 +116,8 @@ export class TrainingStep {
       const accumulate = terms.length > 0;
       const head = HEAD_OF[kind];
       const rotated = Math.min(batch, options.rotationImages ?? batch);
-      const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * batch : batch;
+      const viewed = Math.min(batch, options.contrastive?.images ?? batch);
+      const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * viewed : batch;
       const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
       const classes = network.heads[head]!.outFeatures;
       const losses = buffer(`${kind} loss`, samples * 4);
@@ -121,12 +125,12 @@ export class TrainingStep {
       let loss: Dispatch[];
       const [channels, height, width] = network.input;
       if (kind === 'contrastive') {
-        // Two views of every image of the shared batch: rows n and n + batch of the projection are a positive pair.
+        // Two views of each of the first `viewed` images of the shared batch: rows n and n + viewed are a positive pair.
         inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
         if (height !== width) throw new Error('contrastive views need square inputs');
         inputs.transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
         views = { random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height };
-        before.push(await cache.prepare(augmentImages, { batch, views: samples, channels, size: height }, { images: inputs.images, transforms: inputs.transforms, augmented: graph.input }, 'augment batch'));
+        before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms: inputs.transforms, augmented: graph.input }, 'augment batch'));
         const shape: NtXentShape = { rows: samples, dim: network.heads.projection.outFeatures, temperature: options.contrastive?.temperature ?? DEFAULT_TEMPERATURE, scale: weight / samples };
         const probabilities = buffer('contrastive probabilities', samples * samples * 4);
         const norms = buffer('contrastive norms', samples * 4);

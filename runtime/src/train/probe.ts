@@ -195,3 +195,24 @@ export function clusteringAccuracy(clusters: ArrayLike<number>, labels: ArrayLik
   const right = mapping.reduce((sum, label, cluster) => sum + counts[cluster][label], 0);
   return { accuracy: right / labels.length, mapping };
 }
+
+/**
+ * A policy head whose argmax is the nearest of `k` cluster centres by cosine (spherical k-means on the features,
+ * no labels): weight row c = β·ĉ_c with β = sharpness / mean |f|, bias 0. The rewards then only have to name the
+ * clusters. Returns the head's tensors ([k, dim] and [k]) and each row's cluster.
+ */
+export function clusterHead(features: ArrayLike<number>, rows: number, dim: number, k: number, options: { sharpness?: number; seed?: number } = {}): { weight: Float32Array; bias: Float32Array; clusters: Uint32Array } {
+  const unit = normalizeRows(features, rows, dim);
+  const clusters = kMeans(unit, rows, dim, k, { seed: options.seed });
+  const centres = new Float64Array(k * dim);
+  for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) centres[clusters[r] * dim + d] += unit[r * dim + d];
+  let meanNorm = 0;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += features[r * dim + d] ** 2;
+    meanNorm += Math.sqrt(sum) / rows;
+  }
+  const beta = (options.sharpness ?? 3) / (meanNorm || 1);
+  const weight = Float32Array.from(normalizeRows(centres, k, dim), (v) => v * beta);
+  return { weight, bias: new Float32Array(k), clusters };
+}

@@ -100,11 +100,13 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     // Ratio weights take the mean reward as baseline; inverse-propensity weights need 0 (see TrainingStep).
     const baseline = plan.policy?.weighting === 'inverse' ? 0 : meanReward(plan.events);
     const policy: PolicyOptions = { clip: 10, selfNormalize: true, baseline, ...plan.policy };
-    // The rotation term sees a quarter of each batch (four rotations each): as many samples as the policy term.
+    // The rotation term sees a quarter of each batch (four rotations each), the contrastive term half (two views each):
+    // as many samples as the policy term.
     const self = selfTerm(model.network);
     const terms = self && plan.alpha > 0 ? { [self]: plan.alpha, policy: 1 - plan.alpha } : { policy: 1 };
     const step = await TrainingStep.create(model, {
-      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, contrastive, rotationImages: Math.max(1, Math.floor(plan.batch / 4)),
+      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)),
+      contrastive: { images: Math.max(1, Math.floor(plan.batch / 2)), ...contrastive },
     });
     const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));
     await phase('events', step, eventsSet(plan.events, { shift: plan.shift ?? 2, seed: plan.seed }), epochs, true);

@@ -12,6 +12,7 @@ import {
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
 
 /** The difference the lineage sizes the evaluation for: half a point of accuracy. */
@@ -31,6 +32,9 @@ export interface EvolveOptions {
   weighting?: 'ratio' | 'inverse';
   /** The candidate trains for at least this many steps, however few the events. */
   minSteps?: number;
+  /** Trunk learning rate as a fraction of lr, and λ of the complementary term (defaults: REWARD_RECIPE). */
+  trunkLrScale?: number;
+  complementary?: number;
   /** Share of the disagreeing traffic the frozen candidate serves as challenger. */
   share?: number;
   /** A pending candidate still undecided after this many evaluation events is rejected. */
@@ -255,7 +259,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const model = new Model(cache, activeFile.network, activeFile.tensors);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps, policy: { weighting: options.weighting ?? 'inverse' },
+    seed: options.seed, minSteps: options.minSteps, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
 

@@ -1,8 +1,11 @@
 // How a model learns from logged rewards, one recipe for pnpm start, pnpm evolve and pnpm experiment:rewards: the
 // figures behind each value are in docs/evolution.md ("Figures").
 export const REWARD_RECIPE = {
-  /** What the edge explores with: ε-greedy keeps most answers right while every digit still gets tried. */
-  exploration: 'epsilon:0.1',
+  /**
+   * What the clients' edge explores with: sampling the model's own softmax tries every digit while the policy is
+   * unsure (the cluster-initialised head starts soft) and exploits once it is sure.
+   */
+  exploration: 'softmax:1.0',
   /** Weight of the self-supervised term beside the policy gradient. */
   alpha: 0.2,
   lr: 0.002,

@@ -12,6 +12,7 @@ import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../trai
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
 import { simulateClients } from './simulate';
+import { REWARD_RECIPE } from './recipe';
 import { lineageChart, lineChart } from '../lib/svg';
 
 interface GenerationRow {
@@ -73,12 +74,11 @@ export async function main(argv: string[]): Promise<void> {
     labels: intFlag('labels', flags.labels, 0, 0, 8000),
     pretrainObjective,
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
-    epochs: intFlag('epochs', flags.epochs, 3, 1),
-    alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1),
+    epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
+    alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(flags.weighting),
     minSteps: intFlag('min-steps', flags['min-steps'], 750),
-    // Sampling from the model's own softmax explores while the policy is unsure and exploits once it is sure.
-    exploration: flags.exploration ?? 'softmax:1.0',
+    exploration: flags.exploration ?? REWARD_RECIPE.exploration,
     seed: intFlag('seed', flags.seed, 1),
     server: flags.server ?? 'wrangler',
     report: flags.report ?? join(ROOT_DIR, 'report', 'index.html'),

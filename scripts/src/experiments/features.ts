@@ -7,9 +7,8 @@ import {
 } from '@seed/runtime';
 import { intFlag, parseFlags, writeFileAtomic } from '../lib/cli';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { meanAndSd } from './summary';
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({ 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' } }, argv);
@@ -34,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     runs.push(run);
     console.log(`seed ${seed}: ${objective} ${epochs} epochs (${run.pretrainSeconds} s): linear probe ${(probe * 100).toFixed(2)}%, k-means clusters ${(clusters * 100).toFixed(2)}%`);
   }
-  const summary = (key: 'probe' | 'clusters') => ({ mean: mean(runs.map((r) => r[key])), sd: spread(runs.map((r) => r[key])) });
+  const summary = (key: 'probe' | 'clusters') => meanAndSd(runs.map((r) => r[key]));
   const result = { objective, epochs, seeds, runs, probe: summary('probe'), clusters: summary('clusters'), adapter: gpu.description, date: new Date().toISOString() };
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
   console.log(`${objective} ${epochs} epochs over ${seeds} seeds: linear probe ${pct(result.probe)}, k-means clusters ${pct(result.clusters)}`);

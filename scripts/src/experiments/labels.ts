@@ -10,9 +10,8 @@ import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '..
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { trainingProgress } from '../lib/progress';
 import { barChart } from '../lib/svg';
+import { meanAndSd } from './summary';
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
@@ -61,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
   const summaries = budgets.map((labels) => {
     const of = runs.filter((r) => r.labels === labels);
-    const summary = (key: 'pretrained' | 'scratch') => ({ mean: mean(of.map((r) => r[key])), sd: spread(of.map((r) => r[key])) });
+    const summary = (key: 'pretrained' | 'scratch') => meanAndSd(of.map((r) => r[key]));
     const row = { labels, pretrained: summary('pretrained'), scratch: summary('scratch'), wins: of.filter((r) => r.pretrained > r.scratch).length };
     console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
     return row;

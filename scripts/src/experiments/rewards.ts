@@ -6,16 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { parseExploration, policyDistribution, sampleIndex } from '@seed/edge';
 import {
-  getGpu, IMAGE_PIXELS, loadMnist, Model, PipelineCache, Random, readModel, trainModel, type LoggedEvent, type ModelFile,
+  getGpu, IMAGE_PIXELS, loadMnist, Model, PipelineCache, Random, readModel, trainModel, type LoggedEvent,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 import { lineChart } from '../lib/svg';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { REWARD_RECIPE } from '../evolve/recipe';
+import { meanAndSd } from './summary';
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
@@ -51,9 +50,8 @@ export async function main(argv: string[]): Promise<void> {
   const cache = new PipelineCache(gpu);
   const data = loadMnist();
   const runs: { seed: number; accuracy: number[]; reward: number[] }[] = [];
-  let start: ModelFile | undefined;
   for (let seed = 1; seed <= seeds; seed++) {
-    start = await readModel(init ? new Uint8Array(readFileSync(init)) : (await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
+    const start = await readModel(init ? new Uint8Array(readFileSync(init)) : (await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
     const model = new Model(cache, start.network, start.tensors);
     const random = new Random(seed * 7919);
     const events: LoggedEvent[] = [];
@@ -81,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
     await model.destroy();
     runs.push(run);
   }
-  const summary = checkpoints.map((interactions, i) => ({ interactions, mean: mean(runs.map((r) => r.accuracy[i])), sd: spread(runs.map((r) => r.accuracy[i])) }));
+  const summary = checkpoints.map((interactions, i) => ({ interactions, ...meanAndSd(runs.map((r) => r.accuracy[i])) }));
   for (const s of summary) console.log(`${String(s.interactions).padStart(6)} interactions: ${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)} over ${seeds} seeds`);
   const result = { start: init ?? `${objective} ${pretrainEpochs} epochs`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);

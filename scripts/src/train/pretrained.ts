@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
-  withProjectionHead, writeModel, type PretrainObjective,
+  buildNetwork, clusterHead, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
+  withProjectionHead, writeModel, type MnistSplit, type PretrainObjective,
 } from '@seed/runtime';
 import { UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
@@ -26,6 +26,21 @@ export function objectiveFlag(value: string | undefined): PretrainObjective {
 /** The seed network, with a projection head when the objective is contrastive. */
 export function architectureFor(objective: PretrainObjective) {
   return buildNetwork(objective === 'contrastive' ? withProjectionHead(SEED_ARCHITECTURE, 64) : SEED_ARCHITECTURE);
+}
+
+/**
+ * Sets the policy head to the clusters of the train images' features (no labels read), so that rewards only have to
+ * name them; returns the model's test accuracy afterwards.
+ */
+export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed: number): Promise<number> {
+  const { network } = model;
+  const features = await model.features(data.train.images, data.train.count);
+  const head = clusterHead(features, data.train.count, network.features, network.heads.policy.outFeatures, { seed });
+  const tensors = await model.tensors();
+  tensors.set(`${network.heads.policy.name}.weight`, head.weight);
+  tensors.set(`${network.heads.policy.name}.bias`, head.bias);
+  model.store.upload(tensors);
+  return model.accuracy(data.test.images, data.test.labels);
 }
 
 export interface PretrainSettings {
@@ -54,8 +69,11 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const network = architectureFor(objective);
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const started = performance.now();
-  const result = await trainModel(model, loadMnist(), { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
-  const file = await writeModel(network, await model.tensors(), {
+  const data = loadMnist();
+  const result = await trainModel(model, data, { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
+  if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
+  const tensors = await model.tensors();
+  const file = await writeModel(network, tensors, {
     version: 'v1', metrics: {
       testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective,
       pretrainSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),

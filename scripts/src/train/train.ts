@@ -1,15 +1,18 @@
 // pnpm train: pretrain (self-supervised) and/or fine-tune (labels, or logged events), then export safetensors.
 import { readFileSync } from 'node:fs';
 import {
-  buildNetwork, getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
-  SEED_ARCHITECTURE, trainModel, writeModel, type EpochRecord,
+  getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
+  trainModel, writeModel, type EpochRecord,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
+import { architectureFor, objectiveFlag, startPolicyAtClusters } from './pretrained';
 import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
-  --pretrain-epochs N   rotation-prediction epochs on the 8,000 train images, no labels (default 2; 0 with --init)
+  --pretrain-epochs N   self-supervised epochs on the 8,000 train images, no labels (default 2; 0 with --init)
+  --pretrain-objective O  rotation (predict which of 4 turns) or contrastive (NT-Xent between two random affine
+                        views, with a projection head; default rotation here, contrastive in pnpm start)
   --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
   --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
@@ -28,7 +31,7 @@ const HELP = `pnpm train [flags]
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
-    'pretrain-epochs': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
+    'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
     alpha: { type: 'string' }, init: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, metrics: { type: 'string' }, plot: { type: 'string' }, version: { type: 'string' },
     backend: { type: 'string' }, weighting: { type: 'string' }, clip: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -39,7 +42,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   const init = existingFile('init', flags.init);
   const eventsFile = existingFile('events', flags.events);
+  const pretrainObjective = flags['pretrain-objective'] === undefined ? 'rotation' : objectiveFlag(flags['pretrain-objective']);
   const plan = {
+    pretrainObjective,
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], init ? 0 : 2),
     labels: intFlag('labels', flags.labels, init || eventsFile ? 0 : 8000, 0, 8000),
     epochs: intFlag('epochs', flags.epochs, 30),
@@ -58,20 +63,23 @@ export async function main(argv: string[]): Promise<void> {
   const plotFile = flags.plot ?? `${stem}.svg`;
 
   const parent = init ? await readModel(new Uint8Array(readFileSync(init))) : undefined;
-  const network = parent?.network ?? buildNetwork(SEED_ARCHITECTURE);
+  const network = parent?.network ?? architectureFor(pretrainObjective);
   const version = flags.version ?? nextVersion(parent?.metadata.version);
   const gpu = await getGpu((flags.backend as 'vulkan' | 'gles' | 'auto' | undefined) ?? undefined, (line) => console.error(line));
   const model = new Model(new PipelineCache(gpu), network, parent?.tensors ?? initialParameters(network, plan.seed));
   const data = loadMnist();
-  console.error(`training ${version}${parent ? ` from ${parent.metadata.version}` : ''}: pretrain ${plan.pretrainEpochs} epochs, ` +
+  console.error(`training ${version}${parent ? ` from ${parent.metadata.version}` : ''}: pretrain (${pretrainObjective}) ${plan.pretrainEpochs} epochs, ` +
     `${plan.labels} labels × ${plan.epochs} epochs${plan.events ? `, ${plan.events.length} events × ${plan.epochs} epochs, α=${plan.alpha}` : ''}, batch ${plan.batch}`);
 
   const metricLines: string[] = [];
   const started = performance.now();
   const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
+  if (pretrainObjective === 'contrastive' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
+    result.testAccuracy = await startPolicyAtClusters(model, data, plan.seed);
+  }
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
-    testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs,
+    testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs, pretrainObjective,
     epochs: plan.epochs, events: plan.events?.length ?? 0, alpha: plan.alpha, batch: plan.batch, seed: plan.seed,
     imagesPerSecond: result.imagesPerSecond, trainSeconds: Number(seconds.toFixed(1)), adapter: gpu.description,
   };
