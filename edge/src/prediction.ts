@@ -1,8 +1,8 @@
 // Predict and log: the engine's logits, an action drawn from the exploration policy, the event logged before the answer.
-import { softmaxRows } from '@seed/runtime/engine';
+import { challengerMixture, softmaxRows, type InferenceEngine } from '@seed/runtime/engine';
 import type { AppVariables } from './app_env';
 import { ApiError } from './errors';
-import { argmax, GREEDY, policyDistribution, sampleIndex } from './exploration';
+import { argmax, formatExploration, GREEDY, policyDistribution, sampleIndex } from './exploration';
 import { dequantisePixels, quantisePixels } from './pixels';
 import type { PredictionEvent } from './storage/types';
 
@@ -21,6 +21,13 @@ export interface Prediction {
   explored: boolean;
 }
 
+/** The engine's logits for a batch; a logit that is not finite (huge weights) answers nothing rather than a NaN propensity. */
+function finiteLogits(engine: InferenceEngine, input: Float32Array, count: number, version: string): Float32Array {
+  const logits = engine.logits(input, count);
+  if (!logits.every(Number.isFinite)) throw new ApiError(500, 'model_output_invalid', `model ${version} gave a logit that is not finite: nothing was logged`);
+  return logits;
+}
+
 const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity, explored }: PredictionEvent): Prediction => ({
   eventId,
   modelVersion,
@@ -30,14 +37,17 @@ const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity
   explored,
 });
 
-/** Answers each request in order; requests whose eventId is already logged get the logged answer and log nothing. */
+/**
+ * Answers each request in order; requests whose eventId the same key already logged get the logged answer and log
+ * nothing (ids are scoped to the key: another key's id is a fresh event).
+ */
 export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
-  const { storage, settings, activeModel, now, random } = context;
-  const logged = await storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
+  const { storage, settings, activeModel, now, random, keyId } = context;
+  // Both questions at once: on D1 each is a round trip.
+  const [logged, active] = await Promise.all([storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : []))), storage.models.active()]);
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
-    const active = await storage.models.active();
     if (!active) throw new ApiError(503, 'no_model', 'no model is active: upload one with PUT /v1/models/{version} and promote it');
     const { engine } = await activeModel.engineFor(active, storage.models);
     const images = fresh.map((r) => quantisePixels(r.pixels));
@@ -45,17 +55,27 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
     const input = new Float32Array(fresh.length * engine.inputSize);
     images.forEach((image, i) => dequantisePixels(image, input, i * engine.inputSize));
     const classes = engine.classes();
-    const logits = engine.logits(input, fresh.length);
-    // Huge weights can overflow a logit: answer nothing rather than a NaN propensity.
-    if (!logits.every(Number.isFinite)) throw new ApiError(500, 'model_output_invalid', `model ${active.version} gave a logit that is not finite: nothing was logged`);
+    const logits = finiteLogits(engine, input, fresh.length, active.version);
     const probabilities = softmaxRows(logits, fresh.length, classes);
     const policy = explore ? settings.exploration : GREEDY;
+    // A challenger serves only exploring requests: greedy answers are the active model's alone.
+    const stored = policy.kind !== 'greedy' ? await storage.models.challenger() : null;
+    const challenger = stored && stored.version !== active.version ? stored : null;
+    const challengerLogits = challenger && finiteLogits((await activeModel.engineFor(challenger, storage.models)).engine, input, fresh.length, challenger.version);
     const time = now();
     const events = fresh.map((request, i): PredictionEvent => {
       const row = logits.subarray(i * classes, (i + 1) * classes);
-      const distribution = policyDistribution(row, policy);
+      let distribution = policyDistribution(row, policy);
+      let challengerShare = 0;
+      if (challenger && challengerLogits) {
+        const challengerRow = challengerLogits.subarray(i * classes, (i + 1) * classes);
+        const mixture = challengerMixture(distribution, policyDistribution(challengerRow, policy), argmax(challengerRow) !== argmax(row), challenger.share);
+        distribution = mixture.distribution;
+        challengerShare = mixture.share;
+      }
       const action = sampleIndex(distribution, random());
       return {
+        keyId,
         eventId: request.eventId ?? crypto.randomUUID(),
         time,
         modelVersion: active.version,
@@ -64,6 +84,10 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
         action,
         propensity: distribution[action],
         explored: action !== argmax(row),
+        exploration: formatExploration(policy),
+        loggingProbabilities: Array.from(distribution),
+        challengerVersion: challenger?.version ?? null,
+        challengerShare,
       };
     });
     (await storage.events.append(events)).forEach((event, i) => answered.set(fresh[i], event));

@@ -90,6 +90,7 @@ const ERROR_DESCRIPTIONS = {
   409: 'conflicts with what is stored',
   413: 'the body is over its size limit',
   415: 'the body is not JSON',
+  429: 'over RATE_LIMIT_PER_MINUTE for this key: wait the seconds in Retry-After',
   500: 'a server fault or a misconfigured setting',
   503: 'storage unavailable or no active model: try again later',
 } as const;
@@ -106,12 +107,28 @@ export function errorResponses<Status extends keyof typeof ERROR_DESCRIPTIONS>(.
 export const BEARER_AUTH = 'bearer';
 export const bearerSecurity = [{ [BEARER_AUTH]: [] }];
 
-export const pixelsSchema = z
-  .array(z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be in [0, 1]' }).max(1, { error: 'must be in [0, 1]' }), {
-    error: `must be an array of ${IMAGE_PIXELS} numbers in [0, 1]`,
-  })
-  .length(IMAGE_PIXELS, { error: (issue) => `must hold exactly ${IMAGE_PIXELS} values, not ${(issue.input as unknown[]).length}` })
-  .openapi({ minItems: IMAGE_PIXELS, maxItems: IMAGE_PIXELS, description: `a 28×28 image, row by row` });
+/**
+ * 784 numbers in [0, 1], checked in one plain loop: a schema per element cost more than the inference (250 µs against
+ * 75). The issues are zod's own would be: each bad element at its index, then a wrong length.
+ */
+export const pixelsSchema = z.custom<number[]>().superRefine((value, ctx) => {
+  if (!Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: `must be an array of ${IMAGE_PIXELS} numbers in [0, 1]` });
+    return;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i];
+    if (typeof v === 'number' && v >= 0 && v <= 1) continue;
+    ctx.addIssue({ code: 'custom', message: typeof v === 'number' ? 'must be in [0, 1]' : 'must be a number in [0, 1]', path: [i] });
+  }
+  if (value.length !== IMAGE_PIXELS) ctx.addIssue({ code: 'custom', message: `must hold exactly ${IMAGE_PIXELS} values, not ${value.length}` });
+}).openapi({
+  type: 'array',
+  items: { type: 'number', minimum: 0, maximum: 1 },
+  minItems: IMAGE_PIXELS,
+  maxItems: IMAGE_PIXELS,
+  description: `a 28×28 image, row by row`,
+});
 
 export const eventIdSchema = z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 characters of A-Z a-z 0-9 _ -' });
 

@@ -54,7 +54,7 @@ export async function d1Target(): Promise<StorageTarget> {
   return {
     name: 'd1',
     async fresh() {
-      await sql.transaction(['rewards', 'events', 'promotions', 'models', 'model_counters'].map((table) => ({ sql: `DELETE FROM ${table}`, params: [] })));
+      await sql.transaction(['rewards', 'events', 'challenger', 'promotions', 'models', 'model_counters'].map((table) => ({ sql: `DELETE FROM ${table}`, params: [] })));
       return d1Storage(proxy.env.DB, proxy.env.WEIGHTS);
     },
     close: () => proxy.dispose(),

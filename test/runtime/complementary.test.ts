@@ -3,7 +3,7 @@
 import { expect, it } from 'vitest';
 import { eventsSet, isComplementary, type LoggedEvent } from '@seed/runtime';
 
-const event = (reward: number, rewardSource?: string): LoggedEvent => ({ eventId: `e${reward}${rewardSource}`, pixels: new Float32Array(784), action: 3, propensity: 0.5, reward, rewardSource });
+const event = (reward: number, rewardSource?: LoggedEvent['rewardSource']): LoggedEvent => ({ eventId: `e${reward}${rewardSource}`, pixels: new Float32Array(784), action: 3, propensity: 0.5, reward, rewardSource });
 
 it('marks given zero and negative rewards, not default rewards or positive ones', () => {
   const events = [event(0), event(0, 'client'), event(0, 'default'), event(1), event(-1, 'client'), event(0.5)];

@@ -93,6 +93,13 @@ describe('events file', () => {
     expect(events.map((e) => [e.eventId, e.action, e.reward])).toEqual([['a1', 3, 1], ['a2', 3, 0]]);
   });
 
+  it('keeps who set the reward and what the event was logged under', () => {
+    const logging = [0.01, 0.01, 0.01, 0.46, 0.01, 0.01, 0.46, 0.01, 0.01, 0.01];
+    const [event] = parseEvents(line({ rewardSource: 'default', cursor: '17', exploration: 'epsilon:0.1', loggingProbabilities: logging, challengerVersion: 'v4' }), 'x.ndjson');
+    expect(event).toMatchObject({ rewardSource: 'default', cursor: '17', exploration: 'epsilon:0.1', loggingProbabilities: logging, challengerVersion: 'v4' });
+    expect(parseEvents(line({ exploration: null, loggingProbabilities: null, challengerVersion: null }), 'x.ndjson')[0]).toMatchObject({ exploration: null, loggingProbabilities: null });
+  });
+
   it.each([
     ['not JSON', '{', /x\.ndjson:2: not valid JSON/],
     ['783 pixels', line({ pixels: new Array(783).fill(0) }), /x\.ndjson:2: pixels must be 784 numbers/],
@@ -100,6 +107,9 @@ describe('events file', () => {
     ['an action out of range', line({ action: 10 }), /action must be an integer in \[0,10\)/],
     ['a zero propensity', line({ propensity: 0 }), /propensity must be a number in \(0,1\]/],
     ['a reward out of range', line({ reward: 2 }), /reward must be a number in \[-1,1\]/],
+    ['an unknown reward source', line({ rewardSource: 'guess' }), /rewardSource must be "client" or "default"/],
+    ['a distribution that does not sum to 1', line({ loggingProbabilities: new Array(10).fill(0.2) }), /loggingProbabilities must sum to 1/],
+    ['a distribution of 9', line({ loggingProbabilities: new Array(9).fill(1 / 9) }), /loggingProbabilities must be 10 numbers in \[0,1\]/],
   ])('names the line of %s', (_, bad, message) => {
     expect(() => parseEvents(`${line({})}\n${bad}\n`, 'x.ndjson')).toThrow(message);
   });

@@ -1,43 +1,15 @@
-// One evolve generation against a Node entry started by the test: the pull, the join of missing rewards, the cursor,
-// the promotion gate and rollback; plus the off-policy estimators on hand-checkable numbers.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+// Evolve generations against a Node entry started by the test: the pull, the join of missing rewards, the cursor, a
+// candidate frozen as the challenger and judged on the events logged after it, the gate, and rollback.
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
-import { buildNetwork, initialParameters, offPolicyEstimate, pairedDifference, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
+import { buildNetwork, initialParameters, isHeldOut, loadMnist, Model, parseEvents, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
 import { ApiClient } from '@seed/client';
 import { evolveGeneration, type EvolveOptions } from '@seed/scripts/evolve/evolve';
 import { simulateClients } from '@seed/scripts/evolve/simulate';
 import { testGpus } from '../support/gpu';
-
-describe('off-policy estimates', () => {
-  it('IPS, SNIPS and the effective sample size on a hand-checkable log', () => {
-    // Four events, target probabilities 1, 0, 1, 1 against propensities 0.5, 0.5, 0.25, 1.
-    const e = offPolicyEstimate([1, 1, 0, 1], [0.5, 0.5, 0.25, 1], [1, 0, 1, 1]);
-    expect(e.ips.value).toBeCloseTo((2 + 0 + 0 + 1) / 4, 12);
-    expect(e.snips.value).toBeCloseTo(3 / 7, 12);
-    expect(e.effectiveSampleSize).toBeCloseTo(49 / 21, 12);
-    expect(e.loggedReward).toBeCloseTo(0.75, 12);
-    expect(e.ips.lower).toBeLessThan(e.ips.value);
-    expect(e.snips.upper).toBeGreaterThan(e.snips.value);
-    // Clipped at 2: weights 2, 0, 2, 1.
-    const clipped = offPolicyEstimate([1, 1, 0, 1], [0.5, 0.5, 0.25, 1], [1, 0, 1, 1], 2);
-    expect(clipped.ips.value).toBeCloseTo(3 / 4, 12);
-    expect(clipped.snips.value).toBeCloseTo(3 / 5, 12);
-    expect(clipped.effectiveSampleSize).toBeCloseTo(25 / 9, 12);
-  });
-
-  it('the paired difference counts only events where the policies differ, and its interval shrinks with agreement', () => {
-    // Candidate and active agree on events 0 and 3; on 1 the candidate takes the rewarded action, on 2 the active does.
-    const d = pairedDifference([1, 1, 1, 0], [0.5, 0.5, 0.25, 1], [1, 1, 0, 1], [1, 0, 1, 1]);
-    expect(d.value).toBeCloseTo((0 + 2 - 4 + 0) / 4, 12);
-    expect(d.lower).toBeLessThan(d.value);
-    // Two policies that agree everywhere differ by exactly 0, with no spread.
-    const same = pairedDifference([1, 0, 1], [0.5, 0.5, 0.5], [1, 1, 0], [1, 1, 0]);
-    expect([same.lower, same.value, same.upper]).toEqual([0, 0, 0]);
-  });
-});
 
 describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
   const adminToken = 'evolve-test-admin';
@@ -48,52 +20,88 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seed-evolve-'));
-    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
-    client = new ApiClient(server.url, { adminToken });
+    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, API_KEYS: 'evolve-test-client', REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'epsilon:0.1' } });
+    client = new ApiClient(server.url, { adminToken, apiKey: 'evolve-test-client' });
     const network = buildNetwork(SEED_ARCHITECTURE);
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
     await client.promote('v1');
-    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, clip: 20, batch: 64, lr: 0.002, seed: 1, dryRun: false };
+    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, batch: 64, lr: 0.002, seed: 1, dryRun: false };
   });
+  const storedEvents = async () => parseEvents(readFileSync(join(options.state, 'events.ndjson'), 'utf8'), 'events.ndjson');
   afterAll(async () => {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('pulls every event once, with the default reward where the client sent none, and saves the cursor', async () => {
+  it('pulls every event once, with the default reward where the client sent none, saves the cursor and freezes a challenger', async () => {
     const simulated = await simulateClients(client, { events: 400, seed: 3, split: 'train', concurrency: 8, dropRate: 0.25 });
     expect(simulated.rewardsSent).toBeLessThan(400);
     await new Promise((r) => setTimeout(r, 4200)); // past REWARD_WAIT_SECONDS (4 s: under load a reward can take over a second)
     const record = await evolveGeneration(client, options);
     expect(record.eventsNew).toBe(400);
     expect(record.eventsTotal).toBe(400);
-    expect(record.eventsHeldOut + record.eventsTrain).toBe(400);
     expect(record.eventsHeldOut).toBeGreaterThan(40);
-    expect(['promoted', 'kept']).toContain(record.decision);
-    expect(record.candidate!.snips.lower).toBeLessThanOrEqual(record.candidate!.snips.value);
-    const stored = readFileSync(join(options.state, 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // Default rewards are unknown: neither trained on nor evaluated.
+    expect(record.eventsTrain).toBe((await storedEvents()).filter((e) => e.rewardSource === 'client' && !isHeldOut(e.pixels)).length);
+    expect(record).toMatchObject({ decision: 'frozen', version: 'v1', frozen: 'v2' });
+    expect(await client.challenger()).toMatchObject({ version: 'v2', share: 0.5 });
+    expect((await client.activeModel())!.version).toBe('v1');
+    const stored = await storedEvents();
     expect(new Set(stored.map((e) => e.eventId)).size).toBe(400);
     expect(stored.filter((e) => e.rewardSource === 'default').length).toBe(400 - simulated.rewardsSent);
-    expect(stored.filter((e) => e.rewardSource === 'default').every((e) => e.reward === 0)).toBe(true);
+    expect(stored.every((e) => e.exploration === 'epsilon:0.1' && e.loggingProbabilities !== null)).toBe(true);
     expect(readFileSync(join(options.state, 'lineage.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
-  it('a run after a crash before the cursor was saved counts nothing twice', async () => {
+  it('a run after a crash before the cursor was saved counts nothing twice; a pending candidate with no events stays pending', async () => {
     rmSync(join(options.state, 'cursor.json'));
     const record = await evolveGeneration(client, { ...options, minEvents: 10_000 });
     expect(record.eventsNew).toBe(0);
     expect(record.eventsTotal).toBe(400);
-    expect(record.decision).toBe('skipped');
+    expect(record).toMatchObject({ decision: 'pending', candidate: 'v2', evaluation: { events: 0, estimate: null } });
     expect(existsSync(join(options.state, 'cursor.json'))).toBe(true);
   });
 
-  it('refuses a candidate that does not beat the active model by the margin, and leaves the registry as it was', async () => {
+  it('judges the challenger only on held-out events logged with it, and records the variance and the events needed', async () => {
+    // Greedy requests are served by the active model alone and never judge.
+    for (let i = 0; i < 20; i++) await client.predict(new Array(784).fill(i / 40), { explore: false });
+    await simulateClients(client, { events: 400, seed: 4, split: 'train', concurrency: 8, dropRate: 0.02 });
+    await new Promise((r) => setTimeout(r, 4200));
     const before = await client.models();
     const record = await evolveGeneration(client, { ...options, margin: 1 });
-    expect(record.decision).toBe('kept');
-    expect(record.reason).toMatch(/not above the margin 1/);
-    expect(record.difference!.lower).toBeLessThanOrEqual(1);
-    expect(await client.models()).toEqual(before);
+    const judging = (await storedEvents()).filter((e) => e.challengerVersion === 'v2' && e.exploration !== 'greedy' && e.rewardSource === 'client' && isHeldOut(e.pixels));
+    expect(record.candidate).toBe('v2');
+    expect(record.evaluation!.events).toBe(judging.length);
+    expect(record.evaluation!.estimate!.n).toBe(judging.length);
+    expect(record.evaluation!.estimate!.variance).toBeGreaterThanOrEqual(0);
+    // A margin of a whole point of reward cannot be cleared: kept (or still pending), never promoted.
+    expect(['kept', 'pending']).toContain(record.decision);
+    expect((await client.activeModel())!.version).toBe('v1');
+    if (record.decision === 'kept') {
+      expect(record.frozen).toBe('v3');
+      expect((await client.models()).models.map((m) => m.version)).toEqual([...before.models.map((m) => m.version), 'v3']);
+    }
+  });
+
+  it('promotes a pending candidate that is clearly better, then freezes the next one from it', async () => {
+    // A candidate trained on 1,000 labels against v1's random weights: tens of points better.
+    const network = buildNetwork(SEED_ARCHITECTURE);
+    const model = new Model(testGpus[0].cache, network, initialParameters(network, 1));
+    await trainModel(model, loadMnist(), { pretrainEpochs: 0, labels: 1000, heldOutSalt: '', epochs: 1, alpha: 0, batch: 64, lr: 0.002, seed: 5 });
+    await client.upload('v50', await writeModel(network, await model.tensors(), { version: 'v50', parent: 'v1' }));
+    await model.destroy();
+    await client.setChallenger('v50');
+    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version: 'v50', parent: 'v1', frozenAt: new Date().toISOString() }));
+    await simulateClients(client, { events: 400, seed: 5, split: 'train', concurrency: 8, dropRate: 0.02 });
+    await new Promise((r) => setTimeout(r, 4200));
+    const record = await evolveGeneration(client, options);
+    expect(record.decision, record.reason).toBe('promoted');
+    expect(record).toMatchObject({ decision: 'promoted', candidate: 'v50', parent: 'v1', version: 'v50', frozen: 'v51' });
+    expect(record.evaluation!.estimate!.lower).toBeGreaterThan(0);
+    expect(record.evaluation!.eventsNeeded).toBeGreaterThan(0);
+    expect((await client.activeModel())!.version).toBe('v50');
+    expect(await client.challenger()).toMatchObject({ version: 'v51' });
+    expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');
   });
 
   it('rolls back to the previous version', async () => {

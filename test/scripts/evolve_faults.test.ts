@@ -1,5 +1,5 @@
-// `pnpm evolve` as a subprocess, killed with SIGKILL in each of its steps (pull, train, evaluate, and publish between
-// the upload and the promotion), each kill followed by another run: the last one finishes, no event is counted twice,
+// `pnpm evolve` as a subprocess, killed with SIGKILL in each of its steps (pull, train, and publish between the upload
+// and the challenger's setting), each kill followed by another run: the last one finishes, no event is counted twice,
 // and every model in the registry reads back whole.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,7 +27,7 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'seed-evolve-faults-'));
-    edge = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN, REWARD_WAIT_SECONDS: '1', EXPLORATION: 'softmax:1.0' } });
+    edge = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN, API_KEYS: 'evolve-faults-client', REWARD_WAIT_SECONDS: '1', EXPLORATION: 'softmax:1.0' } });
     // A pass-through proxy in front of the Node entry, where the test steps in between two requests of evolve.
     proxy = createServer(async (request, response) => {
       const chunks: Buffer[] = [];
@@ -47,7 +47,7 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     await publishModel(edge.url, ADMIN_TOKEN, 'v1', await seedModelFile('v1'));
     // Rewards that any update away from v1's choices improves on: 1 unless the action is v1's greedy one.
-    const headers = { 'Content-Type': 'application/json' };
+    const headers = { 'Content-Type': 'application/json', Authorization: 'Bearer evolve-faults-client' };
     for (let first = 0; first < EVENTS; first += 50) {
       const instances = Array.from({ length: 50 }, (_, i) => ({ pixels: gridImage((first + i) % 100) }));
       const { predictions } = (await (await fetch(`${edge.url}/v1/predict`, { method: 'POST', headers, body: JSON.stringify({ instances }) })).json()) as {
@@ -83,9 +83,10 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   /** Every model in the registry reads back whole, with the checksum its row records; the active model as given. */
   async function expectRegistryWhole(active: string): Promise<string[]> {
-    const { models } = (await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
+    const reader = { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } };
+    const { models } = (await (await fetch(`${url}/v1/models`, reader)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
     for (const model of models) {
-      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`)).arrayBuffer());
+      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`, reader)).arrayBuffer());
       expect((await readModel(file)).metadata.sha256, model.version).toBe(model.sha256);
     }
     expect(models.filter((m) => m.active).map((m) => m.version)).toEqual([active]);
@@ -100,28 +101,30 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     const pulled = readFileSync(eventsFile, 'utf8');
     expect(pulled.trim().split('\n')).toHaveLength(EVENTS);
     await writeFile(eventsFile, pulled.slice(0, pulled.length - 500));
-    await killAtMarker(evolve(), 'step: evaluate');
+    await killAtMarker(evolve(), 'step: train');
     expect(await expectRegistryWhole('v1')).toEqual(['v1']);
 
-    // Publish: killed once the candidate is uploaded, before it is promoted.
-    let promoting: Promise<number | null> | null = null;
+    // Publish: killed once the candidate is uploaded, before it is made the challenger.
+    let freezing: Promise<number | null> | null = null;
     const publishing = evolve();
     interceptor = async (path) => {
-      if (!path.endsWith('/promote')) return false;
-      promoting ??= publishing.stop('SIGKILL');
-      await promoting;
+      if (!path.endsWith('/v1/challenger')) return false;
+      freezing ??= publishing.stop('SIGKILL');
+      await freezing;
       return true;
     };
     expect(await publishing.exited).toBeNull();
     interceptor = null;
-    expect(promoting).not.toBeNull();
+    expect(freezing).not.toBeNull();
     expect(await expectRegistryWhole('v1')).toEqual(['v1', 'v2']);
 
     const last = evolve();
     const code = await last.exited;
     expect(code, last.output().slice(-3000)).toBe(0);
-    expect(last.output()).toMatch(/promoted: v3 \(parent v1\)/);
-    expect(await expectRegistryWhole('v3')).toEqual(['v1', 'v2', 'v3']);
+    expect(last.output()).toMatch(/frozen: active v1 \(was v1\), challenger v3/);
+    expect(await expectRegistryWhole('v1')).toEqual(['v1', 'v2', 'v3']);
+    const { challenger } = (await (await fetch(`${url}/v1/challenger`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { challenger: { version: string } };
+    expect(challenger.version).toBe('v3');
 
     // Every logged event once in the evolve state, in whole lines; one lineage record, from the run that finished.
     const logged = (await exportAll(url, ADMIN_TOKEN)).map((e) => e.eventId as string);
@@ -131,6 +134,6 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     expect(new Set(kept)).toEqual(new Set(logged));
     const lineage = readFileSync(join(state(), 'lineage.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(lineage).toHaveLength(1);
-    expect(lineage[0]).toMatchObject({ decision: 'promoted', version: 'v3', parent: 'v1', eventsTotal: EVENTS });
+    expect(lineage[0]).toMatchObject({ decision: 'frozen', version: 'v1', parent: 'v1', frozen: 'v3', eventsTotal: EVENTS });
   });
 });

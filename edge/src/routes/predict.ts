@@ -48,13 +48,14 @@ const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: num
 const predictRoute = createRoute({
   method: 'post',
   path: '/',
+  tags: ['predictions'],
   summary: 'Predict a digit and log the event',
   security: bearerSecurity,
   middleware: [requireRole('client'), limitBody(BATCH_BODY_BYTES), singleImageLimit] as const,
   request: { body: jsonBody(predictRequestSchema) },
   responses: {
     200: jsonContent(z.union([predictionSchema, batchPredictionSchema]), 'the prediction, or `predictions` in request order for a batch'),
-    ...errorResponses(400, 401, 413, 415),
+    ...errorResponses(400, 401, 403, 413, 415, 429),
   },
 });
 

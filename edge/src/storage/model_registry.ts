@@ -1,6 +1,6 @@
 // The model registry on SQL rows plus a blob store for the weights: one implementation for D1 + R2 and SQLite + files.
 import { sha256Hex, type LayerSpec, type ModelMetadata } from '@seed/runtime/engine';
-import type { ActiveModelRecord, AddModelOutcome, BlobStore, ModelRecord, ModelRegistry } from './types';
+import type { ActiveModelRecord, AddModelOutcome, BlobStore, ChallengerRecord, ModelRecord, ModelRegistry } from './types';
 import { guardedSql, storageCall, type SqlDatabase } from './sql';
 
 interface ModelRow {
@@ -112,5 +112,28 @@ export class SqlModelRegistry implements ModelRegistry {
   async weights(version: string): Promise<Uint8Array<ArrayBuffer> | null> {
     const row = await this.db.first<{ weights_key: string }>('SELECT weights_key FROM models WHERE version = ?', version);
     return row && this.blobs.get(row.weights_key);
+  }
+
+  async challenger(): Promise<ChallengerRecord | null> {
+    const row = await this.db.first<ModelRow & { share: number; set_at: number }>(
+      `SELECT ${MODEL_COLUMNS}, c.share, c.set_at FROM challenger c JOIN models m ON m.version = c.version WHERE c.id = 1`,
+    );
+    return row && { ...toRecord(row), share: row.share, setAt: row.set_at };
+  }
+
+  async setChallenger(version: string, share: number, now: number): Promise<ChallengerRecord | null> {
+    const [set] = await this.db.transaction([
+      {
+        sql: `INSERT INTO challenger (id, version, share, set_at) SELECT 1, version, ?, ? FROM models WHERE version = ?
+              ON CONFLICT (id) DO UPDATE SET version = excluded.version, share = excluded.share, set_at = excluded.set_at`,
+        params: [share, now, version],
+      },
+    ]);
+    return set ? this.challenger() : null;
+  }
+
+  async clearChallenger(): Promise<boolean> {
+    const [cleared] = await this.db.transaction([{ sql: 'DELETE FROM challenger WHERE id = 1', params: [] }]);
+    return cleared > 0;
   }
 }

@@ -3,6 +3,8 @@ import type { LayerSpec, ModelMetadata } from '@seed/runtime/engine';
 
 /** One prediction as logged, before it is answered. */
 export interface PredictionEvent {
+  /** The id of the key that asked (see auth.ts keyIdOf): event ids are unique within a key. */
+  keyId: string;
   eventId: string;
   /** ms since the epoch */
   time: number;
@@ -13,6 +15,13 @@ export interface PredictionEvent {
   action: number;
   propensity: number;
   explored: boolean;
+  /** The exploration policy the action was drawn under (`epsilon:0.1`, `greedy`, …); null for events logged before it was recorded. */
+  exploration: string | null;
+  /** The whole distribution the action was drawn from (the challenger mixture when one served); null before it was recorded. */
+  loggingProbabilities: number[] | null;
+  /** The challenger whose policy was mixed in, and its share for this image (0 where it agreed with the active model). */
+  challengerVersion: string | null;
+  challengerShare: number;
 }
 
 /** An event as exported: joined with its reward, or the default one once the wait has passed. */
@@ -43,16 +52,26 @@ export interface ModelStats {
   rewardMean: number | null;
 }
 
+export interface PruneOutcome {
+  events: number;
+  rewards: number;
+}
+
 export interface EventLog {
-  /** The logged events among these ids. */
-  find(eventIds: string[]): Promise<Map<string, PredictionEvent>>;
-  /** Logs the events in one transaction; an id already logged keeps its first event. Returns what is logged, in order. */
+  /** The key's logged events among these ids. */
+  find(keyId: string, eventIds: string[]): Promise<Map<string, PredictionEvent>>;
+  /** Logs the events in one transaction; an id already logged under the same key keeps its first event. Returns what is logged, in order. */
   append(events: PredictionEvent[]): Promise<PredictionEvent[]>;
-  /** Records a client reward while the event's wait is open; a reward is never changed. */
-  reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome>;
-  /** Events after the cursor in log order, stopping before the first one still waiting for its reward. */
+  /** Records the key's reward for its own event while the wait is open; another key's event is `unknown_event`. */
+  reward(keyId: string, eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome>;
+  /**
+   * Events after the cursor in log order, stopping before the first one still waiting for its reward. Asking from a
+   * cursor records that everything up to it has been read (what retention may prune).
+   */
   exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport>;
   statsByModel(now: number, rules: RewardRules): Promise<ModelStats[]>;
+  /** Deletes events (and their rewards) logged before `before` that an export has already read past. */
+  prune(before: number): Promise<PruneOutcome>;
 }
 
 export interface ModelRecord {
@@ -74,6 +93,13 @@ export interface ActiveModelRecord extends ModelRecord {
   promotedAt: number;
 }
 
+/** A candidate served beside the active model on a share of the traffic where the two disagree. */
+export interface ChallengerRecord extends ModelRecord {
+  share: number;
+  /** ms since the epoch */
+  setAt: number;
+}
+
 /** `conflict`: the version is taken by a different file. */
 export type AddModelOutcome = { outcome: 'added' | 'exists' | 'conflict'; model: ModelRecord };
 
@@ -88,6 +114,11 @@ export interface ModelRegistry {
   /** Undoes the newest promotion; null when no earlier model is left to go back to. */
   rollback(now: number): Promise<ActiveModelRecord | null>;
   weights(version: string): Promise<Uint8Array<ArrayBuffer> | null>;
+  challenger(): Promise<ChallengerRecord | null>;
+  /** Sets (or replaces) the challenger; null for an unknown version. */
+  setChallenger(version: string, share: number, now: number): Promise<ChallengerRecord | null>;
+  /** Clears the challenger; false when none was set. */
+  clearChallenger(): Promise<boolean>;
 }
 
 /** Weights files by key: an R2 bucket or a folder. */

@@ -5,4 +5,6 @@ export * from './safetensors';
 export * from './cpu_engine';
 export * from './wasm_engine';
 export * from './init';
+export * from './challenger';
+export * from './sampling';
 export * from './fusion';

@@ -57,8 +57,18 @@ export interface LoggedEvent {
   propensity: number;
   reward: number;
   modelVersion?: string;
-  /** Who set the reward: 'default' when nobody rewarded in time (then it says nothing about the action). */
-  rewardSource?: string;
+  /** The id of the key that sent the event and its reward (absent in logs from before keys were recorded). */
+  keyId?: string;
+  /** `client` when a client sent the reward; `default` when nobody did and the export filled in DEFAULT_REWARD (unknown). */
+  rewardSource?: 'client' | 'default';
+  /** The export cursor of the event: events with a larger one were logged later. */
+  cursor?: string;
+  /** The exploration policy the action was drawn under (`greedy` for explore:false); absent for old logs. */
+  exploration?: string | null;
+  /** The whole distribution the action was drawn from. */
+  loggingProbabilities?: number[] | null;
+  /** The challenger mixed into the logging distribution, if any. */
+  challengerVersion?: string | null;
 }
 
 /** A reward that says "not this action": given by a client (not the default) and at most 0. */

@@ -7,6 +7,7 @@ import type { Model } from '../model/model';
 import type { Network } from '../engine/architecture';
 import { TrainingStep, type PolicyOptions, type StepOptions } from '../model/training_step';
 import { digitsSet, eventsSet, type LoggedEvent } from './datasets';
+import { labelledIndices } from './held_out';
 import { runEpochs, type EpochRecord, type Progress } from './loop';
 
 /** Self-supervised objectives: predicting which of 4 rotations an image shows, or NT-Xent between two random views. */
@@ -28,6 +29,8 @@ export interface TrainPlan {
   contrastive?: StepOptions['contrastive'];
   /** Labelled train images used by the supervised phase (the first N of the split). */
   labels: number;
+  /** When set, the labelled images skip those held out for evaluation under this salt (see held_out.ts). */
+  heldOutSalt?: string;
   /** Epochs of the supervised phase and of the events phase. */
   epochs: number;
   events?: readonly LoggedEvent[];
@@ -88,7 +91,8 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     await phase('pretrain', step, digitsSet(data.train, false, { shift, seed: plan.seed }), plan.pretrainEpochs, false);
   }
   if (plan.labels > 0 && plan.epochs > 0) {
-    const labelled = subset(data.train, Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i));
+    const first = plan.heldOutSalt === undefined ? Array.from({ length: Math.min(plan.labels, data.train.count) }, (_, i) => i) : labelledIndices(data.train, plan.labels, plan.heldOutSalt);
+    const labelled = subset(data.train, first);
     const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, weightDecay: plan.weightDecay, trunkLrScale: plan.trunkLrScale, terms: { supervised: 1 } });
     await phase('supervised', step, digitsSet(labelled, true, { shift: plan.shift ?? 2, seed: plan.seed }), plan.epochs, true);
   }

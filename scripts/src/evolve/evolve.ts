@@ -1,27 +1,32 @@
-// pnpm evolve: one generation. Pull new events, train a candidate from the active model with the fused loss on all
-// events so far, evaluate it off-policy on held-out events against the active model, and publish and promote it
-// only if its lower bound beats the active model. The cursor is saved last, so an interrupted run loses nothing,
-// and events are kept by id, so a repeated pull counts nothing twice.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+// pnpm evolve: one generation. Pull new events; judge the pending candidate (served meanwhile as the challenger) on the
+// held-out events logged with it since it was frozen: promote it, reject it, or leave it pending for more events; when
+// none is pending, train a candidate from the active model with the fused loss on the training events so far, freeze it
+// (upload it, unpromoted) and make it the challenger. The cursor is saved last, so an interrupted run loses nothing, and
+// events are kept by id, so a repeated pull counts nothing twice.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  getGpu, greedyProbabilities, IMAGE_PIXELS, loadMnist, Model, offPolicyEstimate, pairedDifference, parseEventLine, PipelineCache, readModel, softmaxRows,
-  trainModel, writeModel, type Estimate, type LoggedEvent, type ModelFile, type OffPolicyEstimate,
+  argmaxRows, capKeyShare, comparePolicies, disagreementFlags, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, keyStats, loadMnist, maxWeightOf,
+  Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
+  type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
+import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
+
+/** The difference the lineage sizes the evaluation for: half a point of accuracy. */
+export const DETECTABLE_DIFFERENCE = 0.005;
 
 export interface EvolveOptions {
   state: string;
   alpha: number;
   epochs: number;
   minEvents: number;
-  /** Required lead of the candidate's lower bound over the active model's estimate. */
+  /** Required lead of the candidate's lower bound over the active model. */
   margin: number;
-  /** Importance weights are clipped at this value in the off-policy estimates. */
-  clip: number;
   batch: number;
   lr: number;
   seed: number;
@@ -32,37 +37,60 @@ export interface EvolveOptions {
   /** Trunk learning rate as a fraction of lr, and λ of the complementary term (defaults: REWARD_RECIPE). */
   trunkLrScale?: number;
   complementary?: number;
+  /** Share of the disagreeing traffic the frozen candidate serves as challenger. */
+  share?: number;
+  /** A pending candidate still undecided after this many evaluation events is rejected. */
+  maxEvaluationEvents?: number;
+  /** Secret salt of the held-out selection; '' for the public hash of the pixels; unset: a random one kept in the state folder. */
+  heldOutSalt?: string;
+  /** The poisoning defences (runtime/src/train/poisoning.ts); null turns them off. */
+  defences?: PoisoningDefences | null;
   dryRun: boolean;
   log?: (line: string) => void;
 }
 
+export interface PoisoningDefences {
+  /** No key keeps more than this share of the generation's training events. */
+  maxKeyShare: number;
+  /** Family-wise significance of the disagreement flag; flagged keys are left out of training and of the gate. */
+  flagAlpha: number;
+}
+
+export const DEFAULT_DEFENCES: PoisoningDefences = { maxKeyShare: 0.25, flagAlpha: 0.01 };
+
+/** One key in the lineage: its events and mean reward, and how its rewards compare with the active model's choices. */
+export type KeyRecord = KeyStats & Partial<Pick<KeyDisagreement, 'rate' | 'typicalRate' | 'z' | 'flagged'>> & { cappedOut?: number };
+
+/** The candidate being judged: frozen (uploaded, unpromoted) and served as the challenger since `frozenAt`. */
+interface PendingCandidate {
+  version: string;
+  parent: string;
+  frozenAt: string;
+}
+
 export interface GenerationRecord {
   time: string;
+  /** The active model when the generation started, and when it ended. */
   parent: string;
   version: string;
-  decision: 'promoted' | 'kept' | 'skipped' | 'dry-run';
+  /** What happened to the judged candidate; `frozen` when none was judged and a new one was frozen. */
+  decision: 'promoted' | 'kept' | 'pending' | 'frozen' | 'skipped' | 'dry-run';
   reason: string;
   eventsTotal: number;
   eventsNew: number;
   eventsTrain: number;
   eventsHeldOut: number;
-  candidate?: OffPolicyEstimate;
-  active?: OffPolicyEstimate;
-  /** Paired IPS estimate of V(candidate) − V(active) on the held-out events: the promotion gate. */
-  difference?: Estimate;
+  /** Each key's events and mean reward; with the defences on, its disagreement with the active model and what was left out. */
+  keys: KeyRecord[];
+  /** The candidate judged in this generation. */
+  candidate?: string;
+  /** The gate's evidence: the comparison on the evaluation events, and the events a 0.5-point difference needs at its variance given the images. */
+  evaluation?: { events: number; estimate: PairedEstimate | null; eventsNeeded: number | null };
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
+  /** The candidate frozen in this generation, now the challenger. */
+  frozen?: string;
   seconds: { pull: number; train: number; evaluate: number; publish: number };
-}
-
-/**
- * Every fifth image (by a hash of its quantised pixels) is held out for evaluation, in every generation: an image
- * seen again in a later event stays held out, so the candidate is never evaluated on an image it was trained on.
- */
-export function isHeldOut(event: Pick<LoggedEvent, 'pixels'>): boolean {
-  let h = 2166136261;
-  for (let i = 0; i < event.pixels.length; i++) h = Math.imul(h ^ Math.round(event.pixels[i] * 255), 16777619);
-  return (h >>> 0) % 5 === 0;
 }
 
 /**
@@ -81,6 +109,9 @@ function appendLines(file: string, lines: string[]): void {
   appendFileSync(file, `${lines.join('\n')}\n`);
 }
 
+/** Event ids are unique per key: the store knows an event by both. */
+const storeKey = (event: { keyId?: string; eventId: string }) => `${event.keyId ?? UNKNOWN_KEY}\n${event.eventId}`;
+
 class EventStore {
   readonly events = new Map<string, LoggedEvent>();
   private readonly file: string;
@@ -93,7 +124,7 @@ class EventStore {
     readFileSync(this.file, 'utf8').split('\n').forEach((line, i) => {
       if (!line.trim()) return;
       const event = parseEventLine(line, `${this.file}:${i + 1}`);
-      this.events.set(event.eventId, event);
+      this.events.set(storeKey(event), event);
     });
   }
 
@@ -101,9 +132,12 @@ class EventStore {
   add(exported: ExportedEvent[]): number {
     const lines: string[] = [];
     for (const e of exported) {
-      if (this.events.has(e.eventId)) continue;
-      const line = JSON.stringify({ eventId: e.eventId, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity, reward: e.reward, rewardSource: e.rewardSource });
-      this.events.set(e.eventId, parseEventLine(line, 'export'));
+      if (this.events.has(storeKey(e))) continue;
+      const line = JSON.stringify({
+        keyId: e.keyId, eventId: e.eventId, cursor: e.cursor, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity,
+        reward: e.reward, rewardSource: e.rewardSource, exploration: e.exploration, loggingProbabilities: e.loggingProbabilities, challengerVersion: e.challengerVersion,
+      });
+      this.events.set(storeKey(e), parseEventLine(line, 'export'));
       lines.push(line);
     }
     if (lines.length) appendLines(this.file, lines);
@@ -125,9 +159,73 @@ async function policyProbabilities(model: Model, events: LoggedEvent[]): Promise
   return softmaxRows(await model.logits(pixels, events.length), events.length, 10);
 }
 
+/** The state folder's held-out salt, made (random, readable by the owner only) on first use. */
+function stateSalt(dir: string): string {
+  const file = join(dir, 'held_out_salt');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}
+
+const pendingFile = (dir: string) => join(dir, 'pending.json');
+const readPending = (dir: string): PendingCandidate | null => (existsSync(pendingFile(dir)) ? (JSON.parse(readFileSync(pendingFile(dir), 'utf8')) as PendingCandidate) : null);
+
+/**
+ * The events that judge a pending candidate: on held-out images, logged with it as the challenger (so after it was
+ * frozen, with its probabilities in the logging distribution), drawn by an exploring policy, and rewarded by a client
+ * (a default reward is unknown, not 0).
+ */
+export const judgesCandidate = (event: LoggedEvent, candidate: string, salt = ''): boolean =>
+  event.challengerVersion === candidate && !!event.exploration && event.exploration !== 'greedy' && event.rewardSource === 'client' && !!event.loggingProbabilities && isHeldOut(event.pixels, salt);
+
+/** The events a candidate trains on: images not held out, whose reward a client sent. */
+const trainsCandidate = (event: LoggedEvent, salt = ''): boolean => event.rewardSource !== 'default' && !isHeldOut(event.pixels, salt);
+
+/** The comparison's view of the evaluation events: both policies' probabilities and greedy actions for each image. */
+async function comparisonEvents(events: LoggedEvent[], candidate: Model, active: Model): Promise<ComparisonEvent[]> {
+  const [candidateRows, activeRows] = [await policyProbabilities(candidate, events), await policyProbabilities(active, events)];
+  const candidateActions = argmaxRows(candidateRows, events.length, 10);
+  const activeActions = argmaxRows(activeRows, events.length, 10);
+  return events.map((e, i) => ({
+    cluster: imageHash(e.pixels),
+    action: e.action,
+    propensity: e.propensity,
+    reward: e.reward,
+    candidateAction: candidateActions[i],
+    activeAction: activeActions[i],
+    maxWeight: maxWeightOf(e.loggingProbabilities as number[], candidateActions[i], activeActions[i]),
+    candidateProbabilities: candidateRows.subarray(i * 10, (i + 1) * 10),
+    activeProbabilities: activeRows.subarray(i * 10, (i + 1) * 10),
+  }));
+}
+
+/**
+ * The defences: each key's client rewards judged against the active model's own choices (flagged keys are left out of
+ * training and of the gate), then the share cap on the training events that remain.
+ */
+async function screenKeys(
+  cache: PipelineCache, activeFile: ModelFile, all: LoggedEvent[], trains: (e: LoggedEvent) => boolean, defences: PoisoningDefences | null, salt: string,
+): Promise<{ usable: LoggedEvent[]; train: LoggedEvent[]; keys: KeyRecord[] }> {
+  if (!defences) return { usable: all, train: all.filter(trains), keys: keyStats(all) };
+  const judged = all.filter((e) => e.rewardSource === 'client');
+  const current = new Model(cache, activeFile.network, activeFile.tensors);
+  const greedy = judged.length ? argmaxRows(await policyProbabilities(current, judged), judged.length, 10) : new Int32Array(0);
+  await current.destroy();
+  const flags = disagreementFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, rewardSaysRight: e.reward >= 0.5, modelChoseAction: greedy[i] === e.action })), defences.flagAlpha);
+  const flagged = new Set(flags.filter((f) => f.flagged).map((f) => f.keyId));
+  const usable = all.filter((e) => !flagged.has(e.keyId ?? UNKNOWN_KEY));
+  const capped = capKeyShare(usable.filter(trains), defences.maxKeyShare, salt);
+  const byKey = new Map(flags.map((f) => [f.keyId, f]));
+  const keys = keyStats(all).map((stats): KeyRecord => {
+    const flag = byKey.get(stats.keyId);
+    return { ...stats, ...(flag && { rate: flag.rate, typicalRate: flag.typicalRate, z: flag.z, flagged: flag.flagged }), cappedOut: capped.dropped[stats.keyId] ?? 0 };
+  });
+  return { usable, train: capped.kept, keys };
+}
+
 export async function evolveGeneration(client: ApiClient, options: EvolveOptions): Promise<GenerationRecord> {
   const log = options.log ?? (() => {});
   mkdirSync(options.state, { recursive: true });
+  const salt = options.heldOutSalt ?? stateSalt(options.state);
   const seconds = { pull: 0, train: 0, evaluate: 0, publish: 0 };
   let t = performance.now();
   const lap = (key: keyof typeof seconds) => {
@@ -149,82 +247,100 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   }
   const active = await client.activeModel();
   if (!active) throw new UsageError('the API has no active model: publish one first (pnpm train, then PUT /v1/models/v1 and promote)');
-  const parentFile: ModelFile = await readModel(await client.weights(active.version));
+  let activeFile: ModelFile = await readModel(await client.weights(active.version));
+  let activeVersion = active.version;
   lap('pull');
   const all = [...store.events.values()];
-  const heldOut = all.filter(isHeldOut);
-  const train = all.filter((e) => !isHeldOut(e));
-  const base = { time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: heldOut.length, seconds };
+  const gpu = await getGpu();
+  const cache = new PipelineCache(gpu);
+  const { usable, train, keys } = await screenKeys(cache, activeFile, all, (e) => trainsCandidate(e, salt), options.defences === undefined ? DEFAULT_DEFENCES : options.defences, salt);
+  const base = {
+    time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length,
+    eventsHeldOut: all.filter((e) => isHeldOut(e.pixels, salt)).length, keys, seconds,
+  };
   const finish = (record: GenerationRecord): GenerationRecord => {
     appendLines(join(options.state, 'lineage.jsonl'), [JSON.stringify(record)]);
     writeFileAtomic(join(options.state, 'cursor.json'), JSON.stringify({ cursor }));
     return record;
   };
-  if (all.length < options.minEvents || heldOut.length === 0) {
-    return finish({ ...base, version: active.version, decision: 'skipped', reason: `${all.length} events, fewer than --min-events ${options.minEvents}` });
+  const resolvePending = async () => {
+    if (!options.dryRun) await client.clearChallenger();
+    rmSync(pendingFile(options.state), { force: true });
+  };
+  const data = loadMnist();
+
+  // 2. Judge the pending candidate on the events logged with it as the challenger.
+  let judged: Pick<GenerationRecord, 'decision' | 'reason' | 'candidate' | 'evaluation' | 'testAccuracy'> | null = null;
+  const pending = readPending(options.state);
+  if (pending && pending.version === active.version) {
+    // Promoted by a run that stopped before it cleared the challenger.
+    await resolvePending();
+  } else if (pending && pending.parent !== active.version) {
+    judged = { decision: 'kept', candidate: pending.version, reason: `the active model changed from ${pending.parent} to ${active.version} since ${pending.version} was frozen: dropped` };
+    await resolvePending();
+  } else if (pending) {
+    log('step: evaluate');
+    const evaluation = usable.filter((e) => judgesCandidate(e, pending.version, salt));
+    const candidateFile = await readModel(await client.weights(pending.version));
+    const candidate = new Model(cache, candidateFile.network, candidateFile.tensors);
+    const current = new Model(cache, activeFile.network, activeFile.tensors);
+    // Rewards are 0/1 from the simulated clients; the API allows [−1, 1], and the range the bound uses covers what was logged.
+    const rewardRange = all.reduce<[number, number]>(([low, high], e) => [Math.min(low, e.reward), Math.max(high, e.reward)], [0, 1]);
+    const estimate = evaluation.length ? comparePolicies(await comparisonEvents(evaluation, candidate, current), { rewardRange }) : null;
+    const gate = gateDecision(estimate, { margin: options.margin, maxEvents: options.maxEvaluationEvents ?? 20_000 });
+    const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
+    await Promise.all([candidate.destroy(), current.destroy()]);
+    lap('evaluate');
+    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE) };
+    judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
+    if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
+    if (gate.decision === 'promote') {
+      log('step: promote');
+      await client.promote(pending.version);
+      activeFile = candidateFile;
+      activeVersion = pending.version;
+      log(`promoted ${pending.version}`);
+    }
+    await resolvePending();
+    lap('publish');
+  }
+  if (options.dryRun || all.length < options.minEvents || train.length === 0) {
+    const why = options.dryRun ? 'dry run: nothing pending to judge' : `${all.length} events (${train.length} to train on), fewer than --min-events ${options.minEvents}`;
+    return finish({ ...base, ...(judged ?? { decision: options.dryRun ? 'dry-run' : 'skipped', reason: why }), version: activeVersion });
   }
 
-  // 2. Train a candidate from the active model on every training event so far.
+  // 3. Train a candidate from the active model on every training event so far.
   log('step: train');
-  const gpu = await getGpu();
-  const cache = new PipelineCache(gpu);
-  const candidate = new Model(cache, parentFile.network, parentFile.tensors);
-  const data = loadMnist();
-  await trainModel(candidate, data, {
+  const model = new Model(cache, activeFile.network, activeFile.tensors);
+  const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
     seed: options.seed, minSteps: options.minSteps, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
     policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
 
-  // 3. Off-policy evaluation on the held-out events: the candidate's greedy policy against the active one's.
-  log('step: evaluate');
-  const current = new Model(cache, parentFile.network, parentFile.tensors);
-  const rewards = heldOut.map((e) => e.reward);
-  const propensities = heldOut.map((e) => e.propensity);
-  const actions = heldOut.map((e) => e.action);
-  const candidatePolicy = greedyProbabilities(await policyProbabilities(candidate, heldOut), actions, 10);
-  const activePolicy = greedyProbabilities(await policyProbabilities(current, heldOut), actions, 10);
-  const candidateEstimate = offPolicyEstimate(rewards, propensities, candidatePolicy, options.clip);
-  const activeEstimate = offPolicyEstimate(rewards, propensities, activePolicy, options.clip);
-  const difference = pairedDifference(rewards, propensities, candidatePolicy, activePolicy, options.clip);
-  const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
-  await current.destroy();
-  lap('evaluate');
-
-  // 4. Promote only if the candidate beats the active model with 95% confidence: the lower bound of the paired
-  //    difference of their estimates on the same held-out events must exceed the margin.
-  const better = difference.lower > options.margin;
-  const reason = `candidate − active ${difference.value.toFixed(4)} [${difference.lower.toFixed(4)}, ${difference.upper.toFixed(4)}] ` +
-    `(SNIPS ${candidateEstimate.snips.value.toFixed(4)} against ${activeEstimate.snips.value.toFixed(4)}); lower bound ${better ? 'above' : 'not above'} ` +
-    `the margin ${options.margin} on ${heldOut.length} held-out events`;
-  const version = nextFreeVersion((await client.models()).models.map((m) => m.version));
-  const evaluated = { ...base, candidate: candidateEstimate, active: activeEstimate, difference, testAccuracy };
-  if (!better || options.dryRun) {
-    await candidate.destroy();
-    return finish({ ...evaluated, version: active.version, decision: options.dryRun ? 'dry-run' : 'kept', reason });
-  }
-
-  // 5. Publish and promote, then record the generation and save the cursor.
+  // 4. Freeze it: upload it unpromoted and serve it as the challenger; it is judged on the events logged from now on.
   log('step: publish');
-  const metrics = {
-    offPolicy: { snips: candidateEstimate.snips, ips: candidateEstimate.ips, effectiveSampleSize: candidateEstimate.effectiveSampleSize, heldOut: heldOut.length },
-    activeOffPolicy: activeEstimate.snips, difference, testAccuracy: testAccuracy.candidate, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs,
-  };
-  const file = await writeModel(parentFile.network, await candidate.tensors(), { version, parent: active.version, metrics });
-  await candidate.destroy();
+  const version = nextFreeVersion((await client.models()).models.map((m) => m.version));
+  const metrics = { testAccuracy: trained.testAccuracy, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs };
+  const file = await writeModel(activeFile.network, await model.tensors(), { version, parent: activeVersion, metrics });
+  await model.destroy();
   await client.upload(version, file);
-  await client.promote(version);
+  await client.setChallenger(version, options.share ?? DEFAULT_CHALLENGER_SHARE);
+  writeFileAtomic(pendingFile(options.state), JSON.stringify({ version, parent: activeVersion, frozenAt: new Date().toISOString() } satisfies PendingCandidate));
   lap('publish');
-  log(`published ${version}`);
-  return finish({ ...evaluated, version, decision: 'promoted', reason });
+  log(`frozen ${version} as the challenger`);
+  const frozenReason = `froze ${version} (test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%) as the challenger`;
+  return finish({ ...base, ...(judged ?? { decision: 'frozen', reason: frozenReason }), ...(judged && { reason: `${judged.reason}; ${frozenReason}` }), version: activeVersion, frozen: version });
 }
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
-    margin: { type: 'string' }, clip: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' },
+    batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' },
   }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -238,13 +354,26 @@ export async function main(argv: string[]): Promise<void> {
   const record = await evolveGeneration(client, {
     state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1), epochs: intFlag('epochs', flags.epochs, 3, 1),
     minEvents: intFlag('min-events', flags['min-events'], 500, 1), margin: numberFlag('margin', flags.margin, 0, 0, 1),
-    clip: numberFlag('clip', flags.clip, 20, 1, 1e6),
+    share: numberFlag('share', flags.share, DEFAULT_CHALLENGER_SHARE, 0, 0.95, { exclusiveMin: true }),
+    maxEvaluationEvents: intFlag('max-evaluation-events', flags['max-evaluation-events'], 20_000, 1),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
+    // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
+    heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,
+    defences: flags['no-defences'] ? null : {
+      maxKeyShare: numberFlag('max-key-share', flags['max-key-share'], DEFAULT_DEFENCES.maxKeyShare, 0, 1, { exclusiveMin: true }),
+      flagAlpha: numberFlag('flag-alpha', flags['flag-alpha'], DEFAULT_DEFENCES.flagAlpha, 0, 1, { exclusiveMin: true }),
+    },
   });
-  console.log(`${record.decision}: ${record.version} (parent ${record.parent}); ${record.reason}`);
+  const judged = record.candidate ? ` ${record.candidate}` : '';
+  console.log(`${record.decision}${judged}: active ${record.version} (was ${record.parent})${record.frozen ? `, challenger ${record.frozen}` : ''}; ${record.reason}`);
+  const needed = record.evaluation?.eventsNeeded;
+  if (record.evaluation) console.log(`evaluation: ${record.evaluation.events} events${needed ? `; a 0.5-point difference needs about ${needed}` : ''}`);
   console.log(`events: ${record.eventsTotal} total, ${record.eventsNew} new, ${record.eventsTrain} train, ${record.eventsHeldOut} held out; ` +
     `time: pull ${record.seconds.pull.toFixed(1)} s, train ${record.seconds.train.toFixed(1)} s, evaluate ${record.seconds.evaluate.toFixed(1)} s, publish ${record.seconds.publish.toFixed(1)} s`);
+  for (const key of record.keys) {
+    const judged = key.rate === undefined ? '' : `, disagrees with the active model on ${(key.rate * 100).toFixed(1)}% (typical ${(key.typicalRate! * 100).toFixed(1)}%, z ${key.z!.toFixed(1)})`;
+    console.log(`key ${key.keyId || '(none recorded)'}: ${key.events} events, mean reward ${key.meanReward.toFixed(3)}${judged}${key.flagged ? ': FLAGGED, left out' : ''}${key.cappedOut ? `; ${key.cappedOut} over the share cap` : ''}`);
+  }
 }
-

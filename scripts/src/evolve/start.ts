@@ -7,21 +7,30 @@ import { randomBytes } from 'node:crypto';
 import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
-import { evolveGeneration, type GenerationRecord } from './evolve';
+import { keyIdOf } from '@seed/edge';
+import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
-import { simulateClients } from './simulate';
+import { simulateClients, type RewardRule } from './simulate';
 import { REWARD_RECIPE } from './recipe';
 import { lineageChart, lineChart } from '../lib/svg';
 
-interface GenerationRow {
+export interface GenerationRow {
   generation: number;
   version: string;
   events: number;
   onlineReward: number;
   testAccuracy: number;
   record?: GenerationRecord;
+}
+
+/** The gate's estimate of V(candidate) − V(active) in points, with its bounds and event count. */
+function estimateText(record: GenerationRecord | undefined): string {
+  const estimate = record?.evaluation?.estimate;
+  if (!estimate) return record?.evaluation ? `no events yet` : '';
+  const points = (v: number) => (v * 100).toFixed(2);
+  return `${points(estimate.value)} [${points(estimate.lower)}, ${points(estimate.upper)}] on ${estimate.n}`;
 }
 
 function report(rows: GenerationRow[], settings: Record<string, unknown>): string {
@@ -31,27 +40,111 @@ function report(rows: GenerationRow[], settings: Record<string, unknown>): strin
     series: [
       { name: 'test accuracy of the active model', points: rows.map((r) => [r.generation, r.testAccuracy * 100]) },
       { name: 'online reward of the generation\'s clients', points: rows.filter((r) => r.generation > 0).map((r) => [r.generation, r.onlineReward * 100]) },
-      { name: 'candidate off-policy estimate (SNIPS)', points: rows.filter((r) => r.record?.candidate).map((r) => [r.generation, r.record!.candidate!.snips.value * 100]) },
-      { name: 'candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
+      { name: 'judged candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
     ],
   });
   const nodes = [{ version: 'v1', parent: '', label: `pretrained ${pct(rows[0].testAccuracy)}`, promoted: true }];
   for (const r of rows.slice(1)) {
     if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: r.record.parent, label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
-    else if (r.record?.candidate) nodes.push({ version: `gen ${r.generation}`, parent: r.record.parent, label: 'not promoted', promoted: false });
+    else if (r.record?.candidate && r.record.decision === 'kept') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} rejected`, promoted: false });
   }
   const table = rows.map((r) => `<tr><td>${r.generation}</td><td>${r.version}</td><td>${r.events}</td><td>${r.generation ? pct(r.onlineReward) : ''}</td><td>${pct(r.testAccuracy)}</td>` +
-    `<td>${r.record?.candidate ? `${pct(r.record.candidate.snips.value)} [${pct(r.record.candidate.snips.lower)}, ${pct(r.record.candidate.snips.upper)}]` : ''}</td>` +
+    `<td>${r.record?.candidate ?? ''}</td><td>${estimateText(r.record)}</td><td>${r.record?.evaluation?.eventsNeeded ?? ''}</td>` +
     `<td>${r.record?.testAccuracy ? pct(r.record.testAccuracy.candidate) : ''}</td><td>${r.record?.decision ?? ''}</td>` +
     `<td>${r.record ? Object.entries(r.record.seconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : ''}</td></tr>`).join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>seed: evolution report</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}svg{max-width:100%;height:auto}</style></head><body>
 <h1>Self-evolution report</h1><p>${new Date().toISOString()}; settings: <code>${JSON.stringify(settings)}</code></p>
-<table><tr><th>generation</th><th>active version</th><th>events so far</th><th>online reward</th><th>test accuracy</th><th>candidate estimate (SNIPS, 95% CI)</th><th>candidate test accuracy</th><th>decision</th><th>time</th></tr>
+<table><tr><th>generation</th><th>active version</th><th>events so far</th><th>online reward</th><th>test accuracy</th><th>judged candidate</th><th>candidate − active (95% bounds)</th><th>events for 0.5 points</th><th>candidate test accuracy</th><th>decision</th><th>time</th></tr>
 ${table}</table>
 <h2>Accuracy and reward</h2>${accuracyChart}
 <h2>Lineage</h2>${lineageChart('Versions (dashed: candidates not promoted)', nodes)}
 </body></html>`;
+}
+
+/** Honest simulated clients are spread over this many keys, as a deployment's clients would be. */
+const CLIENT_KEYS = 8;
+
+export type MainJobSettings = ReturnType<typeof mainJobSettings>;
+
+/** One more key among the clients, sending `share` of each generation's interactions and rewarding by its own rule. */
+export interface ExtraClient {
+  share: number;
+  reward: RewardRule;
+}
+
+export interface MainJobOptions {
+  extraClient?: ExtraClient;
+  /** Passed on to evolve: the defences (unset: evolve's defaults) and the held-out salt (unset: a secret one). */
+  defences?: PoisoningDefences | null;
+  heldOutSalt?: string;
+  onGeneration?: (rows: GenerationRow[]) => void;
+}
+
+/**
+ * Pretrains (or reuses the cached model), starts the edge API, publishes v1, then each generation lets the simulated
+ * clients predict and reward and evolves once. Returns one row per generation (0: the pretrained model).
+ */
+export async function runMainJob(settings: MainJobSettings, options: MainJobOptions = {}): Promise<{ rows: GenerationRow[]; runDir: string; extraKeyId: string | null }> {
+  const { file, testAccuracy } = await pretrainedModel(settings);
+  const runDir = join(ROOT_DIR, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  mkdirSync(runDir, { recursive: true });
+  const adminToken = randomBytes(16).toString('hex');
+  const clientKeys = Array.from({ length: CLIENT_KEYS + (options.extraClient ? 1 : 0) }, () => randomBytes(16).toString('hex'));
+  console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
+  // The keys reach wrangler through an env file, never the command line (pnpm echoes that into the log).
+  const edge = await startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
+  const { url } = edge;
+  const stop = () => edge.stop();
+  const onSignal = () => void stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const admin = new ApiClient(url, { adminToken });
+    const honest = clientKeys.slice(0, CLIENT_KEYS).map((apiKey) => new ApiClient(url, { apiKey }));
+    await admin.upload('v1', file);
+    await admin.promote('v1');
+    const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
+    const header = 'gen  version  events  online reward  test accuracy  judged  candidate − active, points [95% bounds] on events  decision  challenger';
+    console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
+    let events = 0;
+    for (let generation = 1; generation <= settings.generations; generation++) {
+      const bar = new ProgressBar();
+      const extraEvents = options.extraClient ? Math.round(settings.eventsPerGeneration * options.extraClient.share) : 0;
+      const honestEvents = settings.eventsPerGeneration - extraEvents;
+      const seed = settings.seed * 1000 + generation;
+      const [simulated, extra] = await Promise.all([
+        simulateClients(honest, {
+          events: honestEvents, seed, split: 'train', concurrency: 32, dropRate: 0.02,
+          onProgress: (done) => bar.update(`generation ${generation}: clients`, done / honestEvents, `${done}/${honestEvents}`),
+        }),
+        options.extraClient && simulateClients(new ApiClient(url, { apiKey: clientKeys[CLIENT_KEYS] }), {
+          events: extraEvents, seed: seed + 500, split: 'train', concurrency: 4, dropRate: 0.02, reward: options.extraClient.reward,
+        }),
+      ]);
+      bar.done();
+      events += simulated.events + (extra ? extra.events : 0);
+      // Let the reward wait pass so dropped rewards are exported with the default reward.
+      await new Promise((r) => setTimeout(r, 5500));
+      const record = await evolveGeneration(admin, {
+        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
+        batch: 64, lr: 0.002, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
+        ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
+      });
+      const active = record.version;
+      const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
+      // The online reward is the honest clients' own: what the model does for the people it serves.
+      rows.push({ generation, version: active, events, onlineReward: simulated.meanReward, testAccuracy: accuracy, record });
+      console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
+        `${(record.candidate ?? '-').padEnd(6)}  ${(estimateText(record) || '-').padEnd(44)}  ${record.decision.padEnd(8)}  ${record.frozen ?? '-'}`);
+      options.onGeneration?.(rows);
+    }
+    return { rows, runDir, extraKeyId: options.extraClient ? await keyIdOf(clientKeys[CLIENT_KEYS]) : null };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -60,69 +153,31 @@ export async function main(argv: string[]): Promise<void> {
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
     report: { type: 'string' },
   }, argv);
-  const pretrainObjective = objectiveFlag(flags['pretrain-objective']);
-  const settings = {
-    generations: intFlag('generations', flags.generations, 6, 1, 100),
-    eventsPerGeneration: intFlag('events-per-generation', flags['events-per-generation'], 4000, 100),
-    labels: intFlag('labels', flags.labels, 0, 0, 8000),
-    pretrainObjective,
-    pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
-    epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
-    alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
-    weighting: weightingFlag(flags.weighting),
-    minSteps: intFlag('min-steps', flags['min-steps'], 750),
-    exploration: flags.exploration ?? REWARD_RECIPE.exploration,
-    seed: intFlag('seed', flags.seed, 1),
-    server: flags.server ?? 'wrangler',
-    report: flags.report ?? join(ROOT_DIR, 'report', 'index.html'),
-  };
-  if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
+  const settings = mainJobSettings(flags);
+  const reportFile = flags.report ?? join(ROOT_DIR, 'report', 'index.html');
   const started = performance.now();
-  const { file, testAccuracy } = await pretrainedModel(settings);
-  const runDir = join(ROOT_DIR, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(runDir, { recursive: true });
-  const adminToken = randomBytes(16).toString('hex');
-  console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
-  // The token reaches wrangler through an env file, never the command line (pnpm echoes that into the log).
-  const edge = await startEdge(settings.server as EntryName, { adminToken, apiKeys: [], rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
-  const { url } = edge;
-  const stop = () => edge.stop();
-  const onSignal = () => void stop().then(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const client = new ApiClient(url, { adminToken });
-    await client.upload('v1', file);
-    await client.promote('v1');
-    const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
-    const header = 'gen  version  events  online reward  test accuracy  candidate estimate (95% CI)      decision';
-    console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
-    let events = 0;
-    for (let generation = 1; generation <= settings.generations; generation++) {
-      const bar = new ProgressBar();
-      const simulated = await simulateClients(client, {
-        events: settings.eventsPerGeneration, seed: settings.seed * 1000 + generation, split: 'train', concurrency: 32, dropRate: 0.02,
-        onProgress: (done) => bar.update(`generation ${generation}: clients`, done / settings.eventsPerGeneration, `${done}/${settings.eventsPerGeneration}`),
-      });
-      bar.done();
-      events += simulated.events;
-      // Let the reward wait pass so dropped rewards are exported with the default reward.
-      await new Promise((r) => setTimeout(r, 5500));
-      const record = await evolveGeneration(client, {
-        state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0, clip: 20,
-        batch: 64, lr: 0.002, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
-      });
-      const active = record.decision === 'promoted' ? record.version : record.parent;
-      const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
-      rows.push({ generation, version: active, events, onlineReward: simulated.meanReward, testAccuracy: accuracy, record });
-      const c = record.candidate?.snips;
-      console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
-        `${c ? `${c.value.toFixed(4)} [${c.lower.toFixed(4)}, ${c.upper.toFixed(4)}]` : '-'.padEnd(24)}  ${record.decision}`);
-      writeFileAtomic(settings.report, report(rows, settings));
-    }
-    console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${settings.report}; run data: ${runDir}`);
-  } finally {
-    await stop();
-  }
+  const { runDir } = await runMainJob(settings, { onGeneration: (rows) => writeFileAtomic(reportFile, report(rows, settings)) });
+  console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${reportFile}; run data: ${runDir}`);
 }
 
+/** The main job's flags, shared by `pnpm start` and the experiments that run it. */
+export function mainJobSettings(flags: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const server = text('server') ?? 'wrangler';
+  if (server !== 'wrangler' && server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${server}"`);
+  const pretrainObjective = objectiveFlag(text('pretrain-objective'));
+  return {
+    generations: intFlag('generations', text('generations'), 6, 1, 100),
+    eventsPerGeneration: intFlag('events-per-generation', text('events-per-generation'), 4000, 100),
+    labels: intFlag('labels', text('labels'), 0, 0, 8000),
+    pretrainObjective,
+    pretrainEpochs: intFlag('pretrain-epochs', text('pretrain-epochs'), DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
+    epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
+    alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
+    weighting: weightingFlag(text('weighting')),
+    minSteps: intFlag('min-steps', text('min-steps'), 750),
+    exploration: text('exploration') ?? REWARD_RECIPE.exploration,
+    seed: intFlag('seed', text('seed'), 1),
+    server: server as EntryName,
+  };
+}

@@ -53,7 +53,8 @@ export interface PretrainSettings {
 
 export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number; path: string }> {
   const { pretrainObjective: objective } = settings;
-  const path = join(ROOT_DIR, 'models', `pretrained-${objective}-e${settings.pretrainEpochs}-l${settings.labels}-s${settings.seed}.safetensors`);
+  // `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
+  const path = join(ROOT_DIR, 'models', `pretrained-${objective}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));
@@ -69,7 +70,7 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const started = performance.now();
   const data = loadMnist();
-  const result = await trainModel(model, data, { ...settings, epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
+  const result = await trainModel(model, data, { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
   if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
   const tensors = await model.tensors();
   const file = await writeModel(network, tensors, {

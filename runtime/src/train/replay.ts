@@ -1,0 +1,84 @@
+// Replays of a logged evaluation with a known truth: each image's action is drawn again from the distribution it was
+// logged with and its reward read from the label, so the true V(candidate) − V(active) on those images is exact.
+import { Random } from '../engine/random';
+import { sampleIndex } from '../engine/sampling';
+import { comparePolicies, type ComparisonEvent, type ComparisonOptions } from './off_policy';
+
+/** One evaluation image: its label, the distribution actions are drawn from, and what the two policies make of it. */
+export interface ReplayImage {
+  cluster: number;
+  label: number;
+  logging: ArrayLike<number>;
+  candidateProbabilities: ArrayLike<number>;
+  activeProbabilities: ArrayLike<number>;
+  candidateAction: number;
+  activeAction: number;
+}
+
+/** 1 / min(μ(c|x), μ(b|x)): the largest weight an event of this image can carry. */
+export const maxWeightOf = (logging: ArrayLike<number>, candidateAction: number, activeAction: number): number =>
+  1 / Math.min(logging[candidateAction], logging[activeAction]);
+
+/** The true difference on these images: the candidate's accuracy minus the active model's. */
+export function trueDifference(images: readonly ReplayImage[]): number {
+  let total = 0;
+  for (const image of images) total += (image.candidateAction === image.label ? 1 : 0) - (image.activeAction === image.label ? 1 : 0);
+  return total / images.length;
+}
+
+/** One replay: each image's action redrawn from its logging distribution, reward 1 for the label, a share of rewards lost (left out, as unknown). */
+export function replayEvents(images: readonly ReplayImage[], random: Random, dropRate = 0): ComparisonEvent[] {
+  const events: ComparisonEvent[] = [];
+  for (const image of images) {
+    const action = sampleIndex(image.logging, random.next());
+    if (random.next() < dropRate) continue;
+    events.push({
+      cluster: image.cluster,
+      action,
+      propensity: image.logging[action],
+      reward: action === image.label ? 1 : 0,
+      candidateAction: image.candidateAction,
+      activeAction: image.activeAction,
+      maxWeight: maxWeightOf(image.logging, image.candidateAction, image.activeAction),
+      candidateProbabilities: image.candidateProbabilities,
+      activeProbabilities: image.activeProbabilities,
+    });
+  }
+  return events;
+}
+
+export interface ReplayStudy {
+  /** The true V(candidate) − V(active) on the evaluation's images. */
+  truth: number;
+  replays: number;
+  /** Share of replays whose lower bound is at or below the truth. */
+  coverage: number;
+  /** Share of replays whose lower bound is above the margin: the candidate would be promoted. */
+  promotionRate: number;
+  /** Mean over replays of the estimate, of its per-event variance given the images, and of the clustered one. */
+  meanEstimate: number;
+  meanConditionalVariance: number;
+  meanVariance: number;
+}
+
+/** Replays one evaluation `replays` times (seeded) and measures the gate's lower bound against the known truth. */
+export function replayStudy(images: readonly ReplayImage[], options: { replays: number; seed: number; dropRate: number; margin?: number; comparison?: ComparisonOptions }, random = new Random(options.seed)): ReplayStudy {
+  const truth = trueDifference(images);
+  let covered = 0;
+  let promoted = 0;
+  let estimates = 0;
+  let variances = 0;
+  let conditionalVariances = 0;
+  for (let replay = 0; replay < options.replays; replay++) {
+    const estimate = comparePolicies(replayEvents(images, random, options.dropRate), options.comparison);
+    if (estimate.lower <= truth) covered++;
+    if (estimate.lower > (options.margin ?? 0)) promoted++;
+    estimates += estimate.value;
+    variances += estimate.variance;
+    conditionalVariances += estimate.conditionalVariance;
+  }
+  return {
+    truth, replays: options.replays, coverage: covered / options.replays, promotionRate: promoted / options.replays, meanEstimate: estimates / options.replays,
+    meanConditionalVariance: conditionalVariances / options.replays, meanVariance: variances / options.replays,
+  };
+}

@@ -1,0 +1,205 @@
+// The gate's statistics: the doubly robust terms against exact enumeration, the clustered variance by hand, the
+// betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
+import {
+  bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
+  labelledIndices, normalQuantile, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate, type ReplayImage,
+} from '@seed/runtime';
+import { describe, expect, it } from 'vitest';
+
+/** An ε-greedy distribution over K actions around `best`. */
+const epsilonGreedy = (best: number, epsilon = 0.1, classes = 10) => Float64Array.from({ length: classes }, (_, a) => epsilon / classes + (a === best ? 1 - epsilon : 0));
+
+/** A softmax-like row that puts most mass on `best` and some on `second`. */
+function probabilityRow(best: number, second: number, random: Random, classes = 10): Float64Array {
+  const row = Float64Array.from({ length: classes }, () => 0.02 * random.next());
+  row[best] += 0.5 + 0.4 * random.next();
+  row[second] += 0.3 * random.next();
+  const total = row.reduce((a, b) => a + b, 0);
+  return row.map((p) => p / total);
+}
+
+/**
+ * Evaluation images of two policies that disagree on a share `disagreement` of them; where they do, the candidate is
+ * right with probability `candidateWins` and the active model otherwise; logged with the candidate as challenger.
+ */
+function syntheticImages(count: number, disagreement: number, candidateWins: number, seed: number, share = 0.5): ReplayImage[] {
+  const random = new Random(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const label = random.int(10);
+    const wrong = (label + 1 + random.int(9)) % 10;
+    let activeAction = random.next() < 0.97 ? label : wrong;
+    let candidateAction = activeAction;
+    if (random.next() < disagreement) {
+      const candidateRight = random.next() < candidateWins;
+      candidateAction = candidateRight ? label : wrong;
+      activeAction = candidateRight ? wrong : label;
+    }
+    const active = epsilonGreedy(activeAction);
+    const { distribution } = challengerMixture(active, epsilonGreedy(candidateAction), candidateAction !== activeAction, share);
+    return {
+      cluster: i, label, logging: distribution, candidateAction, activeAction,
+      candidateProbabilities: probabilityRow(candidateAction, activeAction, random), activeProbabilities: probabilityRow(activeAction, candidateAction, random),
+    };
+  });
+}
+
+describe('the doubly robust term', () => {
+  it('has expectation q(x, c) − q(x, b) for any reward model, by exact enumeration of actions and rewards', () => {
+    const random = new Random(5);
+    for (let trial = 0; trial < 50; trial++) {
+      const classes = 4;
+      const logging = Float64Array.from({ length: classes }, () => 0.05 + random.next());
+      const sum = logging.reduce((a, b) => a + b, 0);
+      logging.forEach((p, a) => (logging[a] = p / sum));
+      const rewardProbability = Array.from({ length: classes }, () => random.next());
+      const candidateAction = random.int(classes);
+      const activeAction = random.int(classes);
+      const guess = Array.from({ length: classes }, () => random.next());
+      const model = (_: ComparisonEvent, a: number) => guess[a];
+      let expectation = 0;
+      for (let action = 0; action < classes; action++) {
+        for (const [reward, chance] of [[1, rewardProbability[action]], [0, 1 - rewardProbability[action]]]) {
+          const event: ComparisonEvent = {
+            cluster: 0, action, propensity: logging[action], reward, candidateAction, activeAction, maxWeight: 0,
+            candidateProbabilities: logging, activeProbabilities: logging,
+          };
+          const { direct, correction } = doublyRobustTerm(event, model);
+          expectation += logging[action] * chance * (direct + correction);
+        }
+      }
+      expect(expectation).toBeCloseTo(rewardProbability[candidateAction] - rewardProbability[activeAction], 12);
+    }
+  });
+
+  it('is 0 where the two policies agree, whatever the reward', () => {
+    const event: ComparisonEvent = { cluster: 1, action: 3, propensity: 0.01, reward: 1, candidateAction: 2, activeAction: 2, maxWeight: 1, candidateProbabilities: [], activeProbabilities: [] };
+    expect(doublyRobustTerm(event, () => 0.3)).toEqual({ direct: 0, correction: 0 });
+  });
+});
+
+describe('the clustered variance', () => {
+  it('adds deviations within an image before squaring (by hand)', () => {
+    // Mean 1; cluster sums of deviations 0, −2, 2; G/(G−1) · Σ s² / n = 1.5 · 8 / 4.
+    expect(clusteredMean([1, 1, -1, 3], [0, 0, 1, 2])).toEqual({ mean: 1, variance: 3, clusters: 3 });
+    // One event per image: the usual variance with divisor n − 1.
+    const terms = [0.5, -1, 2, 0.25, 1];
+    const mean = terms.reduce((a, b) => a + b, 0) / 5;
+    expect(clusteredMean(terms, [0, 1, 2, 3, 4]).variance).toBeCloseTo(terms.reduce((s, t) => s + (t - mean) ** 2, 0) / 4, 12);
+  });
+});
+
+describe('the betting confidence sequence', () => {
+  it('covers the mean of Bernoulli observations in at least 1 − α of 1,000 seeded replays, at small and large counts', () => {
+    for (const [n, p] of [[20, 0.3], [300, 0.05]] as const) {
+      const random = new Random(n);
+      let covered = 0;
+      for (let replay = 0; replay < 1000; replay++) {
+        const xs = Float64Array.from({ length: n }, () => (random.next() < p ? 1 : 0));
+        if (bettingLowerBound(xs, 0.05, n) <= p) covered++;
+      }
+      expect(covered / 1000, `n ${n}`).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
+  it('tightens with more observations and never passes the sample mean', () => {
+    const random = new Random(3);
+    const xs = Float64Array.from({ length: 4000 }, () => 0.4 + 0.2 * random.next());
+    const bounds = [100, 1000, 4000].map((n) => bettingLowerBound(xs.subarray(0, n), 0.05, n));
+    expect(bounds[0]).toBeLessThan(bounds[1]);
+    expect(bounds[1]).toBeLessThan(bounds[2]);
+    expect(bounds[2]).toBeLessThan(0.5);
+    expect(bounds[2]).toBeGreaterThan(0.49);
+  });
+});
+
+describe('comparing two policies over seeded replays with a known truth', () => {
+  const images = syntheticImages(4000, 0.05, 0.7, 11);
+  const truth = trueDifference(images);
+  const replays = (count: number, seed: number) => {
+    const random = new Random(seed);
+    return Array.from({ length: count }, () => comparePolicies(replayEvents(images, random, 0.02)));
+  };
+
+  it('the lower and upper bounds each cover the true difference in at least 95% of 400 replays, and the estimate is unbiased', () => {
+    expect(truth).toBeGreaterThan(0.01);
+    const estimates = replays(400, 1);
+    expect(estimates.filter((e) => e.lower <= truth).length / 400).toBeGreaterThanOrEqual(0.95);
+    expect(estimates.filter((e) => e.upper >= truth).length / 400).toBeGreaterThanOrEqual(0.95);
+    const mean = estimates.reduce((s, e) => s + e.value, 0) / 400;
+    const spread = Math.sqrt(estimates.reduce((s, e) => s + (e.value - mean) ** 2, 0) / 399);
+    expect(Math.abs(mean - truth)).toBeLessThan((3 * spread) / Math.sqrt(400));
+    // replayStudy counts the same replays (same seed) the same way.
+    const study = replayStudy(images, { replays: 400, seed: 1, dropRate: 0.02 });
+    expect(study).toMatchObject({ truth, replays: 400, coverage: estimates.filter((e) => e.lower <= truth).length / 400, promotionRate: estimates.filter((e) => e.lower > 0).length / 400 });
+  });
+
+  it('the clustered standard error describes the spread across replays that also draw new images, repeated ones included', () => {
+    const random = new Random(4);
+    const estimates = Array.from({ length: 200 }, (_, replay) => {
+      const fresh = syntheticImages(1000, 0.05, 0.7, 100 + replay);
+      // Each image shown twice: the events of one image are not independent, and the clustering must see it.
+      return comparePolicies(replayEvents([...fresh, ...fresh], random, 0.02));
+    });
+    const mean = estimates.reduce((s, e) => s + e.value, 0) / estimates.length;
+    const spread = Math.sqrt(estimates.reduce((s, e) => s + (e.value - mean) ** 2, 0) / (estimates.length - 1));
+    const typicalError = Math.sqrt(estimates.reduce((s, e) => s + e.standardError ** 2, 0) / estimates.length);
+    expect(typicalError / spread).toBeGreaterThan(0.85);
+    expect(typicalError / spread).toBeLessThan(1.15);
+  });
+
+  it('the events the power formula asks for promote a better candidate in at least 80% of replays', () => {
+    const [first] = replays(1, 2);
+    const needed = eventsNeeded(first.conditionalVariance, truth);
+    expect(needed).toBeLessThan(4000);
+    const random = new Random(3);
+    const pool = images.slice(0, needed);
+    const promoted = Array.from({ length: 200 }, () => comparePolicies(replayEvents(pool, random, 0.02)).lower > 0).filter(Boolean).length;
+    expect(promoted / 200).toBeGreaterThanOrEqual(0.8);
+  });
+});
+
+describe('the power formula', () => {
+  it('uses the confidence sequence radius in place of the normal quantile', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 6);
+    expect(normalQuantile(0.8)).toBeCloseTo(0.841621, 6);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 6);
+    expect(eventsNeeded(0.02, 0.005, 0.05, 0.8)).toBe(Math.ceil(((Math.sqrt(2 * Math.log(20)) + 0.8416212) ** 2 * 0.02) / 0.005 ** 2));
+  });
+});
+
+describe('the gate decision', () => {
+  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05 });
+  const rules = { margin: 0, maxEvents: 5000 };
+
+  it('promotes above the margin, rejects below it or when undecided too long, else gathers more events', () => {
+    expect(gateDecision(estimate(0.001, 0.02), rules).decision).toBe('promote');
+    expect(gateDecision(estimate(-0.02, -0.001), rules).decision).toBe('reject');
+    expect(gateDecision(estimate(-0.01, 0.01), rules).decision).toBe('pending');
+    expect(gateDecision(estimate(-0.01, 0.01, 5000), rules)).toMatchObject({ decision: 'reject', reason: expect.stringContaining('undecided after 5000') });
+    expect(gateDecision(estimate(0.001, 0.02), { ...rules, margin: 0.005 }).decision).toBe('pending');
+    expect(gateDecision(null, rules).decision).toBe('pending');
+  });
+});
+
+describe('held-out selection', () => {
+  const random = new Random(9);
+  const digits: Digits = { count: 2000, images: Float32Array.from({ length: 2000 * 784 }, () => random.int(256) / 255), labels: new Uint8Array(2000) };
+  const image = (i: number) => digits.images.subarray(i * 784, (i + 1) * 784);
+
+  it('holds out about one image in five, the same for the same image, another set with another salt', () => {
+    const heldOut = Array.from({ length: 2000 }, (_, i) => isHeldOut(image(i)));
+    expect(heldOut.filter(Boolean).length / 2000).toBeCloseTo(1 / HELD_OUT_MODULUS, 1);
+    expect(isHeldOut(Float32Array.from(image(7)))).toBe(heldOut[7]);
+    const salted = Array.from({ length: 2000 }, (_, i) => isHeldOut(image(i), 'secret'));
+    expect(salted.filter((h, i) => h !== heldOut[i]).length).toBeGreaterThan(200);
+    expect(imageHash(image(3))).not.toBe(imageHash(image(3), 'secret'));
+  });
+
+  it('a labelled warm start takes the first N images that are not held out', () => {
+    const indices = labelledIndices(digits, 100);
+    expect(indices).toHaveLength(100);
+    expect(indices.some((i) => isHeldOut(image(i)))).toBe(false);
+    expect(indices).toEqual(Array.from({ length: 2000 }, (_, i) => i).filter((i) => !isHeldOut(image(i))).slice(0, 100));
+    expect(labelledIndices(digits, 100, 'secret').some((i) => isHeldOut(image(i), 'secret'))).toBe(false);
+  });
+});
