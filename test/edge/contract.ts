@@ -27,6 +27,10 @@ export function operationFor(document: OpenApiDocument, method: string, path: st
   return null;
 }
 
+/** Every operation the document declares, as `METHOD /path/{param}`: the routes a contract run must cover. */
+export const documentedRoutes = (document: OpenApiDocument) =>
+  Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+
 const validators = new Map<Schema, Validator>();
 
 /** What is wrong with a response by the document: an undeclared status or media type, or a body off its schema. */
