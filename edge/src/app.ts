@@ -40,6 +40,12 @@ const DOCUMENT_INFO = {
     version: '1',
     description: 'Predictions from the active digit model, rewards for them, and the model registry. Every error is `{"error":{"code","message"}}`.',
   },
+  tags: [
+    { name: 'predictions', description: 'predict a digit, then reward the answer (a client key when API_KEYS is set)' },
+    { name: 'models', description: 'the registry: read it openly, change it with the admin token' },
+    { name: 'events', description: 'the event log with its rewards, for training (admin)' },
+    { name: 'health', description: 'liveness, the active model, Prometheus metrics' },
+  ],
 };
 
 export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {

@@ -2,7 +2,7 @@
 // OpenAPI document the entry serves (test/edge/workers/contract.test.ts runs the same on the Workers entry).
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { responseProblems, runContract, type OpenApiDocument } from './contract';
+import { documentedRoutes, responseProblems, runContract, type OpenApiDocument } from './contract';
 import { ADMIN_TOKEN, json } from './fixtures';
 import { temporaryDir } from './support';
 
@@ -25,16 +25,13 @@ afterAll(async () => {
   await dataDir?.remove();
 });
 
-/** Every operation the document declares, as `METHOD /path/{param}`. */
-const documentedRoutes = (doc: OpenApiDocument) => Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
-
 describe('the checks themselves', () => {
   const body = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
   it('pass a response as declared', () => {
     expect(responseProblems(document, 'GET', '/health/live', { status: 200, contentType: 'application/json', body: body({ status: 'ok' }) })).toEqual([]);
   });
   it('refuse an undeclared status, an undeclared media type, a body off its schema, and a body where none is declared', () => {
-    expect(responseProblems(document, 'GET', '/health/live', { status: 418, contentType: 'application/json', body: body({ status: 'ok' }) })).toEqual(['status 418 is not declared for get /health/live'.replace('get', 'GET')]);
+    expect(responseProblems(document, 'GET', '/health/live', { status: 418, contentType: 'application/json', body: body({ status: 'ok' }) })).toEqual(['status 418 is not declared for GET /health/live']);
     expect(responseProblems(document, 'GET', '/health/live', { status: 200, contentType: 'text/html', body: body({ status: 'ok' }) })[0]).toMatch(/^text\/html is not declared/);
     expect(responseProblems(document, 'POST', '/v1/predict', { status: 400, contentType: 'application/json', body: body({ error: { code: 'x' } }) })).toHaveLength(1);
     expect(responseProblems(document, 'POST', '/v1/events/e1/reward', { status: 204, contentType: '', body: body({}) })).toHaveLength(1);

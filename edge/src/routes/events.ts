@@ -110,6 +110,7 @@ function ndjson(lines: AsyncIterable<unknown>): ReadableStream<Uint8Array> {
 const rewardRoute = createRoute({
   method: 'post',
   path: '/{eventId}/reward',
+  tags: ['predictions'],
   summary: 'Reward a logged prediction',
   security: bearerSecurity,
   // The event id is checked before the body is read, as the route's own validators run after its middleware.
@@ -124,6 +125,7 @@ const rewardRoute = createRoute({
 const exportRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: ['events'],
   summary: 'Export logged events with their rewards',
   description: 'NDJSON: one `ExportedEvent` a line in log order, then an `ExportEnd` line; the next cursor is also in `X-Next-Cursor`.',
   security: bearerSecurity,

@@ -10,6 +10,7 @@ export const healthSchema = z
 const healthRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: ['health'],
   summary: 'Up, and which model answers',
   responses: { 200: jsonContent(healthSchema, 'the API is up'), ...errorResponses() },
 });
@@ -17,6 +18,7 @@ const healthRoute = createRoute({
 const liveRoute = createRoute({
   method: 'get',
   path: '/live',
+  tags: ['health'],
   summary: 'Up, touching nothing',
   responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'the process answers'), ...errorResponses() },
 });

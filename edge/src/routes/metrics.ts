@@ -8,6 +8,7 @@ import { bearerSecurity, errorResponses, validationHook } from '../validation';
 const metricsRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: ['health'],
   summary: 'Prometheus metrics: requests by route and status, predictions and rewards by model',
   security: bearerSecurity,
   middleware: [requireRole('reader')] as const,

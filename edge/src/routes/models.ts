@@ -75,6 +75,7 @@ async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
 const activeModelRoute = createRoute({
   method: 'get',
   path: '/model',
+  tags: ['models'],
   summary: 'The active model',
   responses: { 200: jsonContent(activeModelSchema, 'the model that answers predictions'), ...errorResponses(404) },
 });
@@ -82,6 +83,7 @@ const activeModelRoute = createRoute({
 const listingRoute = createRoute({
   method: 'get',
   path: '/models',
+  tags: ['models'],
   summary: 'The model registry, with how each version did online',
   security: bearerSecurity,
   middleware: [requireRole('reader')] as const,
@@ -91,6 +93,7 @@ const listingRoute = createRoute({
 const weightsRoute = createRoute({
   method: 'get',
   path: '/models/{version}/weights',
+  tags: ['models'],
   summary: 'A version’s safetensors file',
   security: bearerSecurity,
   middleware: [requireRole('reader')] as const,
@@ -104,6 +107,7 @@ const weightsRoute = createRoute({
 const uploadRoute = createRoute({
   method: 'put',
   path: '/models/{version}',
+  tags: ['models'],
   summary: 'Upload a version (verified before it is stored)',
   security: bearerSecurity,
   // The version is checked before the body is read, as the route's own validators run after its middleware.
@@ -122,6 +126,7 @@ const uploadRoute = createRoute({
 const promoteRoute = createRoute({
   method: 'post',
   path: '/models/{version}/promote',
+  tags: ['models'],
   summary: 'Make a version the active one',
   security: bearerSecurity,
   middleware: [requireRole('admin')] as const,
@@ -132,6 +137,7 @@ const promoteRoute = createRoute({
 const rollbackRoute = createRoute({
   method: 'post',
   path: '/rollback',
+  tags: ['models'],
   summary: 'Undo the newest promotion',
   security: bearerSecurity,
   middleware: [requireRole('admin')] as const,

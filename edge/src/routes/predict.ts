@@ -48,6 +48,7 @@ const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: num
 const predictRoute = createRoute({
   method: 'post',
   path: '/',
+  tags: ['predictions'],
   summary: 'Predict a digit and log the event',
   security: bearerSecurity,
   middleware: [requireRole('client'), limitBody(BATCH_BODY_BYTES), singleImageLimit] as const,

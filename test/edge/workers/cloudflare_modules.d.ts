@@ -1,5 +1,8 @@
 // The Workers pool's virtual modules, as these tests use them: the test project compiles with Node's globals, not
-// Workers' (@cloudflare/vitest-pool-workers/types would bring those in for every test).
+// Workers' (@cloudflare/vitest-pool-workers/types would bring those in for every test). The Worker's bindings come from
+// the Env that `wrangler types` generated (what WorkerEnv is built on).
+/// <reference path="../../../edge/src/worker-configuration.d.ts" />
+/// <reference path="../../../edge/src/workers_globals.d.ts" />
 declare module 'cloudflare:workers' {
   import type { WorkerEnv } from '@seed/edge';
   export const env: WorkerEnv & { TEST_MIGRATIONS: import('cloudflare:test').D1Migration[] };
