@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { execFileSync } from 'node:child_process';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { KEY_SETTINGS } from './edge/keys.js';
 
 const root = new URL('..', import.meta.url).pathname;
 // Tests that run inside workerd (the Workers runtime) with D1 and R2 bindings; every other test runs on Node.
@@ -27,7 +28,7 @@ export default defineConfig({
               main: `${root}edge/src/worker.ts`,
               wrangler: { configPath: `${root}edge/wrangler.toml` },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: await readD1Migrations(`${root}edge/migrations`), ADMIN_TOKEN: 'workers-test-admin' },
+                bindings: { TEST_MIGRATIONS: await readD1Migrations(`${root}edge/migrations`), ...KEY_SETTINGS },
               },
             };
           }),

@@ -29,6 +29,8 @@ type ExportLine = import('@seed/edge').ExportLine;
 export interface ClientKeys {
   /** Sent on predict and reward: a key from API_KEYS. */
   apiKey?: string | null;
+  /** Sent on the read routes (the registry listing, weights): a key from READ_KEYS; without it, the admin token. */
+  readKey?: string | null;
   /** Sent on admin routes (upload, promote, rollback, the challenger, the event export). */
   adminToken?: string | null;
 }
@@ -85,7 +87,8 @@ export class ApiClient {
   }
 
   private auth(role: keyof ClientKeys): { headers: Record<string, string> } {
-    const token = this.keys[role];
+    // The admin token may read too.
+    const token = role === 'readKey' ? (this.keys.readKey ?? this.keys.adminToken) : this.keys[role];
     return { headers: token ? { Authorization: `Bearer ${token}` } : {} };
   }
 
@@ -135,12 +138,12 @@ export class ApiClient {
   }
 
   async models(): Promise<ModelListing> {
-    return (await succeeded('GET /v1/models', this.routes.v1.models.$get())).json();
+    return (await succeeded('GET /v1/models', this.routes.v1.models.$get({}, this.auth('readKey')))).json();
   }
 
   async weights(version: string): Promise<Uint8Array> {
     const param = { version: encodeURIComponent(version) };
-    return new Uint8Array(await (await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }))).arrayBuffer());
+    return new Uint8Array(await (await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }, this.auth('readKey')))).arrayBuffer());
   }
 
   async upload(version: string, file: Uint8Array): Promise<StoredModel> {

@@ -4,10 +4,12 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { ActiveModelCache } from './active_model';
 import type { AppVariables } from './app_env';
+import { MemoryRateLimiter, type RateLimiter } from './auth';
 import { settingsFrom, type Env } from './env';
 import { ApiError, errorBody } from './errors';
 import { RequestMetrics } from './metrics';
 import { challengerRoutes } from './routes/challenger';
+import { SECURITY_HEADERS } from './security_headers';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -22,11 +24,13 @@ export interface AppOptions<Bindings extends Env> {
   storage: (bindings: Bindings) => Storage;
   /** The SIMD inference engine's compiled module: wrangler's import of the .wasm on Workers, the file on Node. */
   simdEngine: WebAssembly.Module;
+  /** Per-key request limits: the Rate Limiting binding on Workers; one process's memory by default. */
+  rateLimiter?: (bindings: Bindings) => RateLimiter;
   now?: () => number;
   random?: () => number;
 }
 
-const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large' };
+const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large', 429: 'rate_limited' };
 
 /** The document's header: what `GET /openapi.json` describes. */
 const DOCUMENT_INFO = {
@@ -49,6 +53,8 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const memoryRateLimiter = new MemoryRateLimiter();
+  const rateLimiter = options.rateLimiter ?? (() => memoryRateLimiter);
   const app = new OpenAPIHono<{ Bindings: Bindings; Variables: AppVariables }>({ defaultHook: validationHook });
 
   app.use(async (c, next) => {
@@ -59,10 +65,15 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     requestMetrics.observe(c.req.method, route === '/*' ? 'unmatched' : route, c.res.status, (performance.now() - started) / 1000);
   });
   app.use(async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
+  app.use(async (c, next) => {
     c.set('settings', settingsFrom(c.env));
     c.set('storage', options.storage(c.env));
     c.set('activeModel', activeModel);
     c.set('requestMetrics', requestMetrics);
+    c.set('rateLimiter', rateLimiter(c.env));
     c.set('now', now);
     c.set('random', random);
     await next();

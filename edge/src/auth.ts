@@ -1,16 +1,32 @@
-// API keys for predict and reward, the admin token for admin routes; compared in constant time.
+// Who may call what. Roles: client keys (API_KEYS) predict and reward, reader keys (READ_KEYS) read the registry
+// listing, the weights and /metrics, the admin token (ADMIN_TOKEN) administers and may read. Secrets are compared in
+// constant time; requests are attributed to an id derived from the key, never the key itself.
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from './errors';
 import type { AppEnv } from './app_env';
+import { ApiError, errorBody } from './errors';
+import type { Settings } from './env';
+
+export type Role = 'client' | 'reader' | 'admin';
+
+/** The key id of requests without a key, where ALLOW_ANONYMOUS=true lets them in. */
+export const ANONYMOUS_KEY_ID = 'anonymous';
 
 const encoder = new TextEncoder();
 
+const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+
 /** Compares digests, so the time taken says nothing about the secret's content or length. */
-async function secretEquals(given: string, secret: string): Promise<boolean> {
-  const [a, b] = await Promise.all([given, secret].map(async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)))));
+async function secretEquals(given: Uint8Array, secret: string): Promise<boolean> {
+  const expected = await digest(secret);
   let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  for (let i = 0; i < given.length; i++) difference |= given[i] ^ expected[i];
   return difference === 0;
+}
+
+/** The id a key's events and rewards are recorded under: a hash, so the log never holds the key. */
+export async function keyIdOf(key: string): Promise<string> {
+  const hash = await digest(`seed-key-id:${key}`);
+  return `k_${Array.from(hash.subarray(0, 8), (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
 
 function bearerToken(header: string | undefined): string | null {
@@ -18,17 +34,77 @@ function bearerToken(header: string | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/** Admin routes need the admin token; client routes need an API key or the admin token when keys are configured. */
-export const requireRole = (role: 'client' | 'admin') =>
+/** Every role the token holds; every configured secret is compared, whatever matches first. */
+async function rolesOf(token: string, { apiKeys, readKeys, adminToken }: Settings): Promise<Set<Role>> {
+  const given = await digest(token);
+  const matches = async (keys: string[]) => (await Promise.all(keys.map((key) => secretEquals(given, key)))).includes(true);
+  const [client, reader, admin] = await Promise.all([matches(apiKeys), matches(readKeys), matches(adminToken ? [adminToken] : [])]);
+  return new Set<Role>([...(client ? ['client' as const] : []), ...(reader ? ['reader' as const] : []), ...(admin ? ['admin' as const] : [])]);
+}
+
+const NEEDS: Record<Role, string> = { client: 'a client key (API_KEYS)', reader: 'a reader key (READ_KEYS) or the admin token', admin: 'the admin token' };
+
+/** Requests a key may make per minute: a fixed window per key. */
+export interface RateLimiter {
+  /** null when the request may go ahead, else the seconds to wait before trying again. */
+  take(keyId: string, perMinute: number, now: number): Promise<number | null>;
+}
+
+/** One process's memory: the Node entry's limiter. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  async take(keyId: string, perMinute: number, now: number): Promise<number | null> {
+    let window = this.windows.get(keyId);
+    if (!window || now - window.start >= 60_000) {
+      // Expired windows go, so the map holds at most the keys seen in the last minute.
+      for (const [id, old] of this.windows) if (now - old.start >= 60_000) this.windows.delete(id);
+      window = { start: now, count: 0 };
+      this.windows.set(keyId, window);
+    }
+    if (window.count >= perMinute) return Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000));
+    window.count++;
+    return null;
+  }
+}
+
+/** The Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml): its limit and 60 s period are set there. */
+export interface RateLimitBinding {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+export const bindingRateLimiter = (binding: RateLimitBinding): RateLimiter => ({
+  take: async (keyId) => ((await binding.limit({ key: keyId })).success ? null : 60),
+});
+
+/**
+ * Lets the request through when its bearer token holds the role (the admin token may also read), and puts its key id
+ * in context; a client key over RATE_LIMIT_PER_MINUTE gets 429 with Retry-After.
+ */
+export const requireRole = (role: Role) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { apiKeys, adminToken } = c.var.settings;
-    if (role === 'admin' && !adminToken) throw new ApiError(403, 'admin_disabled', 'admin routes are off: set ADMIN_TOKEN to turn them on');
-    if (role === 'client' && apiKeys.length === 0) return next();
-    const token = bearerToken(c.req.header('Authorization'));
-    if (!token) throw new ApiError(401, 'unauthorized', `send Authorization: Bearer <${role === 'admin' ? 'admin token' : 'API key'}>`);
-    const [isAdmin, ...keyMatches] = await Promise.all([adminToken ? secretEquals(token, adminToken) : false, ...apiKeys.map((key) => secretEquals(token, key))]);
-    const isClient = keyMatches.includes(true);
-    if (!isAdmin && !isClient) throw new ApiError(401, 'unauthorized', 'unknown key');
-    if (role === 'admin' && !isAdmin) throw new ApiError(403, 'forbidden', 'this route needs the admin token, not an API key');
+    const { settings } = c.var;
+    if (role === 'admin' && !settings.adminToken) throw new ApiError(403, 'admin_disabled', 'admin routes are off: set ADMIN_TOKEN to turn them on');
+    const header = c.req.header('Authorization');
+    const token = bearerToken(header);
+    let keyId: string;
+    if (!token) {
+      if (!(role === 'client' && settings.allowAnonymous && header === undefined)) throw new ApiError(401, 'unauthorized', `send Authorization: Bearer <${NEEDS[role]}>`);
+      keyId = ANONYMOUS_KEY_ID;
+    } else {
+      const roles = await rolesOf(token, settings);
+      if (roles.size === 0) throw new ApiError(401, 'unauthorized', 'unknown key');
+      if (!roles.has(role) && !(role === 'reader' && roles.has('admin'))) throw new ApiError(403, 'forbidden', `this route needs ${NEEDS[role]}`);
+      keyId = await keyIdOf(token);
+    }
+    if (role !== 'admin' && settings.rateLimitPerMinute > 0) {
+      const retryAfter = await c.var.rateLimiter.take(keyId, settings.rateLimitPerMinute, c.var.now());
+      if (retryAfter !== null) {
+        return c.json(errorBody('rate_limited', `over ${settings.rateLimitPerMinute} requests a minute for this key: try again in ${retryAfter} s`), 429, {
+          'Retry-After': String(retryAfter),
+        });
+      }
+    }
+    c.set('keyId', keyId);
     await next();
   });

@@ -2,7 +2,7 @@
 import { ApiError } from './errors';
 import { parseExploration, type Exploration } from './exploration';
 
-/** What every entry passes to the app as bindings; the Workers entry adds D1 and R2 (see worker.ts). */
+/** What every entry passes to the app as bindings; the Workers entry adds D1, R2 and the rate limiter (see worker.ts). */
 export interface Env {
   /** `epsilon:0.1` (default), `softmax:1.0` or `greedy`. */
   EXPLORATION?: string;
@@ -10,10 +10,18 @@ export interface Env {
   REWARD_WAIT_SECONDS?: string;
   /** Reward of an event nobody rewarded within the wait (default 0). */
   DEFAULT_REWARD?: string;
-  /** Comma-separated client keys: predict and reward need one when set. */
+  /** Comma-separated client keys: predict and reward need one. */
   API_KEYS?: string;
+  /** Comma-separated reader keys: the registry listing, the weights download and /metrics need one (or the admin token). */
+  READ_KEYS?: string;
   /** The admin bearer token: admin routes are off when it is unset. */
   ADMIN_TOKEN?: string;
+  /** `true`: predict and reward take requests without a key (logged as a warning). */
+  ALLOW_ANONYMOUS?: string;
+  /** Requests per minute per key on the keyed routes; unset or 0: no limit. */
+  RATE_LIMIT_PER_MINUTE?: string;
+  /** Events and rewards older than this many days are pruned once the evolution has read them; unset or 0: kept. */
+  RETENTION_DAYS?: string;
 }
 
 export interface Settings {
@@ -21,26 +29,37 @@ export interface Settings {
   rewardWaitMs: number;
   defaultReward: number;
   apiKeys: string[];
+  readKeys: string[];
   adminToken: string | null;
+  allowAnonymous: boolean;
+  /** 0: no limit. */
+  rateLimitPerMinute: number;
+  /** 0: events are kept. */
+  retentionMs: number;
 }
+
+export const ANONYMOUS_WARNING = 'warning: ALLOW_ANONYMOUS=true: predict and reward take requests without a key, and anyone can steer the model through rewards';
 
 const parsed = new WeakMap<Env, Settings>();
 
-/** Settings for a bindings object, parsed once; a bad value is a 500 that names the setting. */
+/** Settings for a bindings object, parsed once (the anonymous warning is logged then); a bad value is a 500 that names the setting. */
 export function settingsFrom(env: Env): Settings {
   let settings = parsed.get(env);
   if (!settings) {
     settings = parseSettings(env);
+    if (settings.allowAnonymous) console.warn(ANONYMOUS_WARNING);
     parsed.set(env, settings);
   }
   return settings;
 }
 
+const keyList = (text: string | undefined) => (text ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+
 function parseSettings(env: Env): Settings {
   const misconfigured = (message: string): never => {
     throw new ApiError(500, 'misconfigured', message);
   };
-  const number = (name: 'REWARD_WAIT_SECONDS' | 'DEFAULT_REWARD', fallback: number, valid: (value: number) => boolean, rule: string): number => {
+  const number = (name: 'REWARD_WAIT_SECONDS' | 'DEFAULT_REWARD' | 'RATE_LIMIT_PER_MINUTE' | 'RETENTION_DAYS', fallback: number, valid: (value: number) => boolean, rule: string): number => {
     const text = env[name]?.trim();
     if (!text) return fallback;
     const value = Number(text);
@@ -52,11 +71,17 @@ function parseSettings(env: Env): Settings {
   } catch (error) {
     return misconfigured((error as Error).message);
   }
+  const anonymous = env.ALLOW_ANONYMOUS?.trim().toLowerCase() || 'false';
+  if (anonymous !== 'true' && anonymous !== 'false') misconfigured(`ALLOW_ANONYMOUS must be true or false, not ${JSON.stringify(env.ALLOW_ANONYMOUS)}`);
   return {
     exploration,
     rewardWaitMs: 1000 * number('REWARD_WAIT_SECONDS', 60, (v) => Number.isFinite(v) && v >= 0, 'a number of seconds ≥ 0'),
     defaultReward: number('DEFAULT_REWARD', 0, (v) => v >= -1 && v <= 1, 'a number in [-1, 1]'),
-    apiKeys: (env.API_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
+    apiKeys: keyList(env.API_KEYS),
+    readKeys: keyList(env.READ_KEYS),
     adminToken: env.ADMIN_TOKEN?.trim() || null,
+    allowAnonymous: anonymous === 'true',
+    rateLimitPerMinute: number('RATE_LIMIT_PER_MINUTE', 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number of requests ≥ 0'),
+    retentionMs: 86_400_000 * number('RETENTION_DAYS', 0, (v) => Number.isFinite(v) && v >= 0, 'a number of days ≥ 0'),
   };
 }

@@ -37,11 +37,14 @@ const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity
   explored,
 });
 
-/** Answers each request in order; requests whose eventId is already logged get the logged answer and log nothing. */
+/**
+ * Answers each request in order; requests whose eventId the same key already logged get the logged answer and log
+ * nothing (ids are scoped to the key: another key's id is a fresh event).
+ */
 export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
-  const { storage, settings, activeModel, now, random } = context;
+  const { storage, settings, activeModel, now, random, keyId } = context;
   // Both questions at once: on D1 each is a round trip.
-  const [logged, active] = await Promise.all([storage.events.find(requests.flatMap((r) => (r.eventId ? [r.eventId] : []))), storage.models.active()]);
+  const [logged, active] = await Promise.all([storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : []))), storage.models.active()]);
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
@@ -72,6 +75,7 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
       }
       const action = sampleIndex(distribution, random());
       return {
+        keyId,
         eventId: request.eventId ?? crypto.randomUUID(),
         time,
         modelVersion: active.version,

@@ -90,6 +90,7 @@ const ERROR_DESCRIPTIONS = {
   409: 'conflicts with what is stored',
   413: 'the body is over its size limit',
   415: 'the body is not JSON',
+  429: 'over RATE_LIMIT_PER_MINUTE for this key: wait the seconds in Retry-After',
   500: 'a server fault or a misconfigured setting',
   503: 'storage unavailable or no active model: try again later',
 } as const;

@@ -14,6 +14,7 @@ export * from './train/loop';
 export * from './train/trainer';
 export * from './train/versions';
 export * from './train/off_policy';
+export * from './train/poisoning';
 export * from './train/held_out';
 export * from './train/gate';
 export * from './train/replay';

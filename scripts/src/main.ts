@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   train: () => import('./train/train'),
   'experiment:labels': () => import('./experiments/labels'),
   'experiment:rewards': () => import('./experiments/rewards'),
+  'experiment:poison': () => import('./experiments/poison'),
   'experiment:gate': () => import('./experiments/gate'),
   'experiment:features': () => import('./experiments/features'),
   fuzz: () => import('./reliability/fuzz'),

@@ -1,12 +1,12 @@
 // The edge API in process (app.request), one suite for each storage: api_sqlite.test.ts and api_d1.test.ts run it.
-import { argmax, type Env, type Prediction, type Storage } from '@seed/edge';
-import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/engine';
+import { argmax, keyIdOf, servingProblem, type Env, type Prediction, type Storage } from '@seed/edge';
+import { buildNetwork, gridImage, initialParameters, readModel, softmaxRows, WasmEngine, writeModel } from '@seed/runtime/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
+import { accessMismatches, ADMIN_TOKEN, json, KEY_SETTINGS, KEYS, LINEAR_ARCHITECTURE as LINEAR, modelFile, readExport } from './fixtures';
 import { edgeHarness, simdEngine, type RequestOptions, type StorageTarget } from './support';
 
 const WAIT_MS = 60_000;
-const SETTINGS: Env = { ADMIN_TOKEN, EXPLORATION: 'epsilon:0.1', REWARD_WAIT_SECONDS: '60', DEFAULT_REWARD: '-0.5' };
+const SETTINGS: Env = { ...KEY_SETTINGS, EXPLORATION: 'epsilon:0.1', REWARD_WAIT_SECONDS: '60', DEFAULT_REWARD: '-0.5' };
 
 export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>): void {
   describe(`edge API on ${name}`, () => {
@@ -26,7 +26,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const v1 = await modelFile('v1', 1);
       expect((await harness.request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN })).status).toBe(201);
       expect((await harness.request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN })).status).toBe(200);
-      const predict = async (body: unknown, token?: string) => {
+      const predict = async (body: unknown, token: string = KEYS.client) => {
         const response = await harness.request('POST', '/v1/predict', { json: body, token });
         expect(response.status, await response.clone().text()).toBe(200);
         return json(response);
@@ -51,7 +51,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const mismatch = await request('PUT', '/v1/models/v2', { body: v1, token: ADMIN_TOKEN });
       expect([mismatch.status, (await json(mismatch)).error.code]).toEqual([400, 'version_mismatch']);
       expect((await request('PUT', '/v1/models/bad%20version', { body: v1, token: ADMIN_TOKEN })).status).toBe(400);
-      expect(await json(await request('GET', '/v1/models'))).toEqual({ active: null, models: [] });
+      expect(await json(await request('GET', '/v1/models', { token: KEYS.reader }))).toEqual({ active: null, models: [] });
 
       const added = await request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN });
       expect(added.status).toBe(201);
@@ -61,15 +61,15 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const conflict = await request('PUT', '/v1/models/v1', { body: await modelFile('v1', 9), token: ADMIN_TOKEN });
       expect([conflict.status, (await json(conflict)).error.code]).toEqual([409, 'version_exists']);
 
-      const weights = await request('GET', '/v1/models/v1/weights');
+      const weights = await request('GET', '/v1/models/v1/weights', { token: KEYS.reader });
       expect(weights.headers.get('Content-Type')).toBe('application/octet-stream');
       expect(Buffer.from(await weights.arrayBuffer()).equals(v1)).toBe(true);
-      expect((await request('GET', '/v1/models/v9/weights')).status).toBe(404);
+      expect((await request('GET', '/v1/models/v9/weights', { token: KEYS.reader })).status).toBe(404);
 
       expect(await json(await request('GET', '/health'))).toEqual({ status: 'ok', model: null });
       expect(await json(await request('GET', '/health/live'))).toEqual({ status: 'ok' });
       expect((await json(await request('GET', '/v1/model'))).error.code).toBe('no_model');
-      const noModel = await request('POST', '/v1/predict', { json: { pixels: gridImage(1) } });
+      const noModel = await request('POST', '/v1/predict', { json: { pixels: gridImage(1) }, token: KEYS.client });
       expect([noModel.status, (await json(noModel)).error.code]).toEqual([503, 'no_model']);
 
       expect((await request('POST', '/v1/models/v9/promote', { token: ADMIN_TOKEN })).status).toBe(404);
@@ -78,7 +78,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect((await request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN })).status).toBe(201);
       expect(await json(await request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN }))).toMatchObject({ version: 'v2', parent: 'v1' });
       expect(await json(await request('GET', '/v1/model'))).toMatchObject({ version: 'v2', active: true, promotedAt: expect.any(String) });
-      const listing = await json(await request('GET', '/v1/models'));
+      const listing = await json(await request('GET', '/v1/models', { token: KEYS.reader }));
       expect(listing.active).toBe('v2');
       expect(listing.models.map((m: { version: string; active: boolean }) => [m.version, m.active])).toEqual([['v1', false], ['v2', true]]);
 
@@ -169,7 +169,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const { request } = harness;
       const { eventId } = await harness.predict({ pixels: gridImage(1) });
       const reward = (id: string, body: string | object) =>
-        request('POST', `/v1/events/${id}/reward`, typeof body === 'string' ? { body, headers: { 'Content-Type': 'application/json' } } : { json: body });
+        request('POST', `/v1/events/${id}/reward`, typeof body === 'string' ? { body, headers: { 'Content-Type': 'application/json' }, token: KEYS.client } : { json: body, token: KEYS.client });
       const code = async (response: Response) => [response.status, response.status === 204 ? null : (await json(response)).error.code];
 
       expect(await code(await reward('no-such-event', { value: 1 }))).toEqual([404, 'unknown_event']);
@@ -193,7 +193,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       const { request, clock } = harness;
       const images = [1, 2, 3, 4, 5].map((seed) => gridImage(seed));
       const answers: Prediction[] = (await harness.predict({ instances: images.map((pixels) => ({ pixels })) })).predictions;
-      const rewardOf = (i: number, value: number) => request('POST', `/v1/events/${answers[i].eventId}/reward`, { json: { value } });
+      const rewardOf = (i: number, value: number) => request('POST', `/v1/events/${answers[i].eventId}/reward`, { json: { value }, token: KEYS.client });
       await rewardOf(0, 1);
       await rewardOf(1, 0);
       await rewardOf(3, 1);
@@ -219,6 +219,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(line).toEqual({
         type: 'event',
         cursor: expect.any(String),
+        keyId: expect.stringMatching(/^k_[0-9a-f]{16}$/),
         eventId: answers[3].eventId,
         time: new Date(clock.now - WAIT_MS - 1).toISOString(),
         modelVersion: 'v1',
@@ -245,7 +246,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
         cursor = end.nextCursor as string;
         if (page < 3) {
           const { eventId } = await harness.predict({ pixels: gridImage(10 + page) });
-          await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 } });
+          await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
         }
         if (events.length === 0) break;
       }
@@ -319,45 +320,177 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await versionOf()).toBe('v1');
     });
 
-    it('auth: API keys guard predict and reward, the admin token guards admin routes, which are off without it', async () => {
-      const harness = await servingHarness({ ...SETTINGS, API_KEYS: 'key-1, key-2' });
-      const { request } = harness;
+    it('access: every route × every caller answers as documented', async () => {
+      const { app } = await servingHarness();
+      const call: Parameters<typeof accessMismatches>[0] = async (method, path, { token, json: body, body: bytes }) =>
+        app.request(
+          path,
+          {
+            method,
+            body: body === undefined ? bytes : JSON.stringify(body),
+            headers: { ...(body !== undefined && { 'Content-Type': 'application/json' }), ...(token && { Authorization: `Bearer ${token}` }) },
+          },
+          SETTINGS,
+        );
+      expect(await accessMismatches(call, 'v1')).toEqual([]);
+    });
+
+    it('access: fails closed without API_KEYS, admin routes are off without ADMIN_TOKEN, ALLOW_ANONYMOUS lets clients in and warns', async () => {
       const status = async (response: Response) => [response.status, response.status < 300 ? 'ok' : (await json(response)).error.code];
+      const { request } = await servingHarness();
       const image = { pixels: gridImage(1) };
+      const closed = edgeHarness(storage, { ADMIN_TOKEN });
+      expect(await status(await closed.request('POST', '/v1/predict', { json: image }))).toEqual([401, 'unauthorized']);
+      expect(await status(await closed.request('POST', '/v1/predict', { json: image, token: ADMIN_TOKEN }))).toEqual([403, 'forbidden']);
+      expect(await status(await closed.request('GET', '/v1/models'))).toEqual([401, 'unauthorized']);
 
-      expect(await status(await request('POST', '/v1/predict', { json: image }))).toEqual([401, 'unauthorized']);
-      expect(await status(await request('POST', '/v1/predict', { json: image, token: 'key-3' }))).toEqual([401, 'unauthorized']);
-      const { eventId } = await harness.predict(image, 'key-2');
-      expect(await status(await request('POST', '/v1/predict', { json: image, token: ADMIN_TOKEN }))).toEqual([200, 'ok']);
-      expect(await status(await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 } }))).toEqual([401, 'unauthorized']);
-      expect(await status(await request('POST', `/v1/events/${eventId}/reward`, { json: { value: 1 }, token: 'key-1' }))).toEqual([204, 'ok']);
-
+      const adminOff = edgeHarness(storage, { API_KEYS: KEYS.client });
       const v3 = await modelFile('v3', 3);
-      expect(await status(await request('PUT', '/v1/models/v3', { body: v3 }))).toEqual([401, 'unauthorized']);
-      expect(await status(await request('PUT', '/v1/models/v3', { body: v3, token: 'key-1' }))).toEqual([403, 'forbidden']);
-      expect(await status(await request('GET', '/v1/events', { token: 'key-1' }))).toEqual([403, 'forbidden']);
-      expect(await status(await request('POST', '/v1/rollback', { token: 'wrong' }))).toEqual([401, 'unauthorized']);
-      for (const path of ['/health', '/health/live', '/v1/model', '/v1/models', '/v1/models/v1/weights', '/metrics']) {
-        expect((await request('GET', path)).status, path).toBe(200);
-      }
-
-      const adminOff = edgeHarness(storage, { API_KEYS: 'key-1' });
-      expect(await status(await adminOff.request('PUT', '/v1/models/v3', { body: v3, token: 'key-1' }))).toEqual([403, 'admin_disabled']);
+      expect(await status(await adminOff.request('PUT', '/v1/models/v3', { body: v3, token: KEYS.client }))).toEqual([403, 'admin_disabled']);
       expect(await status(await adminOff.request('GET', '/v1/events', { token: ADMIN_TOKEN }))).toEqual([403, 'admin_disabled']);
-      const weightsTooLarge = await harness.request('PUT', '/v1/models/v3', { body: new Uint8Array(16 * 1024 * 1024 + 1), token: ADMIN_TOKEN });
+      const weightsTooLarge = await request('PUT', '/v1/models/v3', { body: new Uint8Array(16 * 1024 * 1024 + 1), token: ADMIN_TOKEN });
       expect(await status(weightsTooLarge)).toEqual([413, 'too_large']);
-      expect((await json(await request('GET', '/v1/models'))).models).toHaveLength(1);
+
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => warnings.push(line);
+      try {
+        const open = edgeHarness(storage, { ...KEY_SETTINGS, ALLOW_ANONYMOUS: 'true' });
+        const anonymous = await json(await open.request('POST', '/v1/predict', { json: image }));
+        expect(await status(await open.request('POST', `/v1/events/${anonymous.eventId}/reward`, { json: { value: 1 } }))).toEqual([204, 'ok']);
+        // A key that is sent must still be right, and the anonymous bucket is not a key's.
+        expect(await status(await open.request('POST', '/v1/predict', { json: image, token: 'wrong' }))).toEqual([401, 'unauthorized']);
+        expect(await status(await open.request('POST', `/v1/events/${anonymous.eventId}/reward`, { json: { value: 1 }, token: KEYS.client }))).toEqual([404, 'unknown_event']);
+        expect(await status(await open.request('GET', '/v1/models'))).toEqual([401, 'unauthorized']);
+      } finally {
+        console.warn = warn;
+      }
+      expect(warnings).toEqual([expect.stringContaining('ALLOW_ANONYMOUS=true')]);
+    });
+
+    it('attribution: events and rewards carry the key id, never the key; a reward from another key is an unknown event; ids are scoped to the key', async () => {
+      const harness = await servingHarness();
+      const { request } = harness;
+      const code = async (response: Response) => [response.status, response.status === 204 ? null : (await json(response)).error.code];
+      const mine: Prediction = await harness.predict({ pixels: gridImage(1), eventId: 'shared-id' });
+      const reward = (id: string, token: string, value = 1) => request('POST', `/v1/events/${id}/reward`, { json: { value }, token });
+
+      // Another key asking with the same id gets its own event, not the first key's answer.
+      const theirs: Prediction = await harness.predict({ pixels: gridImage(2), eventId: 'shared-id' }, KEYS.otherClient);
+      expect(theirs.eventId).toBe('shared-id');
+      expect(theirs.probabilities).not.toEqual(mine.probabilities);
+      // Rewarding another key's event looks exactly like rewarding an id nobody used.
+      const { eventId: onlyMine } = await harness.predict({ pixels: gridImage(3) });
+      const foreign = await reward(onlyMine, KEYS.otherClient);
+      const unknown = await reward('never-used', KEYS.otherClient);
+      expect([foreign.status, await foreign.json()]).toEqual([404, { error: { code: 'unknown_event', message: `no event ${onlyMine} is logged` } }]);
+      expect([unknown.status, await unknown.json()]).toEqual([404, { error: { code: 'unknown_event', message: 'no event never-used is logged' } }]);
+      expect(await code(await reward('shared-id', KEYS.client, 1))).toEqual([204, null]);
+      expect(await code(await reward('shared-id', KEYS.otherClient, 0))).toEqual([204, null]);
+      expect(await code(await reward(onlyMine, KEYS.client, 0.5))).toEqual([204, null]);
+
+      harness.clock.now += WAIT_MS + 1;
+      const { events } = await exportAll(harness);
+      const [client, other] = [await keyIdOf(KEYS.client), await keyIdOf(KEYS.otherClient)];
+      expect(events.map((e) => [e.keyId, e.eventId, e.reward])).toEqual([
+        [client, 'shared-id', 1],
+        [other, 'shared-id', 0],
+        [client, onlyMine, 0.5],
+      ]);
+      expect(client).not.toBe(other);
+      const logged = JSON.stringify(events);
+      for (const key of Object.values(KEYS)) expect(logged.includes(key)).toBe(false);
+    });
+
+    it('rate limits: each key gets RATE_LIMIT_PER_MINUTE requests a minute, then 429 with Retry-After', async () => {
+      const harness = await servingHarness({ ...SETTINGS, RATE_LIMIT_PER_MINUTE: '3' });
+      const image = { pixels: gridImage(1) };
+      const predict = (token: string) => harness.request('POST', '/v1/predict', { json: image, token });
+      for (let i = 0; i < 3; i++) expect((await predict(KEYS.client)).status).toBe(200);
+      harness.clock.now += 20_000;
+      const limited = await predict(KEYS.client);
+      expect([limited.status, (await json(limited)).error.code, limited.headers.get('Retry-After')]).toEqual([429, 'rate_limited', '40']);
+      // Another key has its own count; the admin routes are not limited.
+      expect((await predict(KEYS.otherClient)).status).toBe(200);
+      expect((await harness.request('GET', '/v1/events', { token: ADMIN_TOKEN })).status).toBe(200);
+      harness.clock.now += 40_000;
+      expect((await predict(KEYS.client)).status).toBe(200);
+    });
+
+    it('headers: every answer forbids framing and sniffing and sends no referrer', async () => {
+      const { request } = await servingHarness();
+      for (const [method, path, token] of [['GET', '/health', undefined], ['GET', '/v1/models', KEYS.reader], ['POST', '/v1/predict', undefined], ['GET', '/nowhere', undefined]] as const) {
+        const response = await request(method, path, { token });
+        expect([path, response.headers.get('Content-Security-Policy')]).toEqual([path, expect.stringContaining("frame-ancestors 'none'")]);
+        expect([path, response.headers.get('X-Content-Type-Options'), response.headers.get('Referrer-Policy')]).toEqual([path, 'nosniff', 'no-referrer']);
+      }
+    });
+
+    it('uploads: refused with 400 when over the layer cap, when ReLU stages push the work over the limit, or when outputs are not finite', async () => {
+      const { request } = edgeHarness(storage, SETTINGS);
+      const refusal = async (file: Uint8Array, version: string) => {
+        const response = await request('PUT', `/v1/models/${version}`, { body: file, token: ADMIN_TOKEN });
+        return [response.status, (await json(response)).error?.message ?? ''];
+      };
+      const input = [{ kind: 'input' as const, shape: [1, 28, 28] as [number, number, number] }, { kind: 'flatten' as const }];
+      const policy = (inFeatures: number) => ({ kind: 'dense' as const, name: 'policy', inFeatures, outFeatures: 10, head: 'policy' as const });
+      const relus = (count: number) => Array.from({ length: count }, () => ({ kind: 'relu' as const }));
+      const manyLayers = [...input, ...relus(40), policy(784)];
+      expect(await refusal(await modelFile('deep', 1, undefined, manyLayers), 'deep')).toEqual([400, expect.stringContaining('42 layers, over the edge')]);
+      // 16.67 M multiply-adds, under the limit alone: each ReLU over the 21,000 hidden values adds 21,000 operations.
+      const wide = (reluStages: number) => buildNetwork([...input, { kind: 'dense', name: 'hidden', inFeatures: 784, outFeatures: 21_000 }, ...relus(reluStages), policy(21_000)]);
+      expect(servingProblem(wide(1))).toBeNull();
+      expect(servingProblem(wide(4))).toMatch(/needs 16779794 multiply-adds per image, over the edge's limit/);
+
+      const network = buildNetwork(LINEAR);
+      const huge = new Map([...initialParameters(network, 1)].map(([name, values]) => [name, values.map(() => 3e38)]));
+      const overflowing = await writeModel(network, huge, { version: 'inf', created: '2026-04-01T00:00:00.000Z', metrics: {} });
+      expect(await refusal(overflowing, 'inf')).toEqual([400, expect.stringContaining('not finite')]);
+      expect(await json(await request('GET', '/v1/models', { token: KEYS.reader }))).toEqual({ active: null, models: [] });
+    });
+
+    it('retention: RETENTION_DAYS prunes old events and their rewards, never those the evolution has not read', async () => {
+      const harness = await servingHarness({ ...SETTINGS, RETENTION_DAYS: '1' });
+      const { clock } = harness;
+      const day = 86_400_000;
+      const predictions: Prediction[] = [];
+      for (let i = 0; i < 4; i++) {
+        const prediction: Prediction = await harness.predict({ pixels: gridImage(i) });
+        predictions.push(prediction);
+        await harness.request('POST', `/v1/events/${prediction.eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
+        clock.now += WAIT_MS + 1;
+      }
+      // The evolution reads the first two and keeps the cursor; then two days pass.
+      const firstRead = await exportAll(harness, '0', 2);
+      clock.now += 2 * day;
+      // Asking from the saved cursor says the first two are read: only they may go, though all four are old.
+      const rest = await exportAll(harness, firstRead.end.nextCursor as string);
+      expect(rest.events.map((e) => e.eventId)).toEqual(predictions.slice(2).map((p) => p.eventId));
+      const everything = await exportAll(harness, '0');
+      expect(everything.events.map((e) => [e.eventId, e.reward, e.rewardSource])).toEqual(predictions.slice(2).map((p) => [p.eventId, 1, 'client']));
+      // Pruned rewards go with their events: the id is unknown now, to a reward as to a prediction.
+      const gone = await harness.request('POST', `/v1/events/${predictions[0].eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
+      expect(gone.status).toBe(404);
+      // Recent events stay whatever was read.
+      const fresh: Prediction = await harness.predict({ pixels: gridImage(9) });
+      clock.now += WAIT_MS + 1;
+      const afterAll = await exportAll(harness, rest.end.nextCursor as string);
+      await exportAll(harness, afterAll.end.nextCursor as string);
+      expect((await exportAll(harness, '0')).events.map((e) => e.eventId)).toEqual([fresh.eventId]);
+      // The storage call alone: everything read and logged before the given time.
+      expect(await storage.events.prune(clock.now)).toEqual({ events: 1, rewards: 0 });
+      expect((await exportAll(harness, '0')).events).toEqual([]);
     });
 
     it('metrics: Prometheus text with requests by route and status, predictions and mean reward by model', async () => {
       const harness = await servingHarness();
       for (let i = 0; i < 3; i++) {
         const { eventId } = await harness.predict({ pixels: gridImage(i) });
-        if (i < 2) await harness.request('POST', `/v1/events/${eventId}/reward`, { json: { value: i } });
+        if (i < 2) await harness.request('POST', `/v1/events/${eventId}/reward`, { json: { value: i }, token: KEYS.client });
       }
-      await harness.request('POST', '/v1/predict', { json: { pixels: [] } });
+      await harness.request('POST', '/v1/predict', { json: { pixels: [] }, token: KEYS.client });
       harness.clock.now += WAIT_MS + 1;
-      const response = await harness.request('GET', '/metrics');
+      const response = await harness.request('GET', '/metrics', { token: KEYS.reader });
       expect(response.headers.get('Content-Type')).toContain('text/plain');
       const text = await response.text();
       expect(text).toContain('seed_http_requests_total{method="POST",route="/v1/predict",status="200"} 3');
@@ -369,7 +502,7 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       // (0 + 1 + the default −0.5) / 3
       expect(text).toContain(`seed_reward_mean{model_version="v1"} ${0.5 / 3}`);
       // The registry listing says the same per version (the /models page charts it).
-      const { models } = await json(await harness.request('GET', '/v1/models'));
+      const { models } = await json(await harness.request('GET', '/v1/models', { token: KEYS.reader }));
       expect(models.map((m: { version: string; online: unknown }) => [m.version, m.online])).toEqual([['v1', { predictions: 3, rewards: 2, rewardMean: 0.5 / 3 }]]);
     });
   });

@@ -156,20 +156,26 @@ export async function* contractRequests(keys: ContractKeys, count: number): Asyn
         () => ({ method: 'POST', path: '/v1/models/bad%20name/promote', headers: admin }),
         () => ({ method: 'POST', path: '/v1/models/v1/promote' }),
       ][i % 5](),
+    'POST /v1/rollback': (i) => [() => ({ method: 'POST', path: '/v1/rollback', headers: admin }), () => ({ method: 'POST', path: '/v1/rollback' })][i % 2](),
     'GET /v1/challenger': (i) =>
-      [() => ({ method: 'GET', path: '/v1/challenger', headers: admin }), () => ({ method: 'GET', path: '/v1/challenger' }), () => ({ method: 'GET', path: '/v1/challenger', headers: client })][i % 3](),
+      [
+        () => ({ method: 'GET', path: '/v1/challenger', headers: admin }),
+        () => ({ method: 'GET', path: '/v1/challenger' }),
+        () => ({ method: 'GET', path: '/v1/challenger', headers: { Authorization: 'Bearer not-a-key' } }),
+        ...(keys.apiKey ? [() => ({ method: 'GET', path: '/v1/challenger', headers: client })] : []),
+      ][i % (keys.apiKey ? 4 : 3)](),
     'PUT /v1/challenger': (i) =>
       [
+        () => jsonRequest('PUT', '/v1/challenger', { version: ['v1', 'v2'][i % 2] }, admin),
         () => jsonRequest('PUT', '/v1/challenger', { version: 'v2', share: 0.25 }, admin),
-        () => jsonRequest('PUT', '/v1/challenger', { version: 'v1' }, admin),
         () => jsonRequest('PUT', '/v1/challenger', { version: 'v9' }, admin),
         () => jsonRequest('PUT', '/v1/challenger', { version: 'v2', share: 1 }, admin),
-        () => ({ method: 'PUT', path: '/v1/challenger', headers: { ...admin, 'Content-Type': 'text/plain' }, body: 'v2' }),
+        () => jsonRequest('PUT', '/v1/challenger', '{"version":', admin),
+        () => ({ ...jsonRequest('PUT', '/v1/challenger', { version: 'v2' }, admin), headers: { ...admin, 'Content-Type': 'text/plain' } }),
         () => jsonRequest('PUT', '/v1/challenger', { version: 'v2', note: 'x'.repeat(5000) }, admin),
         () => jsonRequest('PUT', '/v1/challenger', { version: 'v2' }),
-      ][i % 7](),
+      ][i % 8](),
     'DELETE /v1/challenger': (i) => [() => ({ method: 'DELETE', path: '/v1/challenger', headers: admin }), () => ({ method: 'DELETE', path: '/v1/challenger' })][i % 2](),
-    'POST /v1/rollback': (i) => [() => ({ method: 'POST', path: '/v1/rollback', headers: admin }), () => ({ method: 'POST', path: '/v1/rollback' })][i % 2](),
   };
   for (let i = 0; i < count; i++) {
     for (const [route, request] of Object.entries(routes)) {

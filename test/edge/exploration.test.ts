@@ -2,7 +2,7 @@
 import { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Env, type Storage } from '@seed/edge';
 import { challengerMixture, gridImage, readModel, WasmEngine } from '@seed/runtime/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, LINEAR_ARCHITECTURE, modelFile, readExport } from './fixtures';
+import { ADMIN_TOKEN, json, KEY_SETTINGS, KEYS, LINEAR_ARCHITECTURE, modelFile, readExport } from './fixtures';
 import { edgeHarness, simdEngine, sqliteTarget, type StorageTarget } from './support';
 
 const LOGITS = [0.3, -1.2, 2.5, 0.0, 0.7, 2.4, -0.4, 1.1, 0.2, -2.0];
@@ -69,7 +69,7 @@ describe('exploration through POST /v1/predict', () => {
 
   /** Draws 64 × `batches` predictions of one image from a linear policy and compares action frequencies with the returned propensities. */
   async function drawMany(exploration: string, batches: number) {
-    const harness = edgeHarness(storage, { ADMIN_TOKEN, EXPLORATION: exploration } satisfies Env, 11);
+    const harness = edgeHarness(storage, { ...KEY_SETTINGS, EXPLORATION: exploration } satisfies Env, 11);
     const file = await modelFile('linear', 5, undefined, LINEAR_ARCHITECTURE);
     await harness.request('PUT', '/v1/models/linear', { body: file, token: ADMIN_TOKEN });
     await harness.request('POST', '/v1/models/linear/promote', { token: ADMIN_TOKEN });
@@ -78,7 +78,7 @@ describe('exploration through POST /v1/predict', () => {
     const propensities = new Array<number | undefined>(10);
     let explored = 0;
     for (let b = 0; b < batches; b++) {
-      const response = await harness.request('POST', '/v1/predict', { json: { instances: Array.from({ length: 64 }, () => ({ pixels })) } });
+      const response = await harness.request('POST', '/v1/predict', { json: { instances: Array.from({ length: 64 }, () => ({ pixels })) }, token: KEYS.client });
       for (const p of (await json(response)).predictions) {
         counts[p.action]++;
         explored += p.explored ? 1 : 0;

@@ -95,9 +95,9 @@ describe.each([
     expect((await request('PUT', '/v1/models/v1', { body: v1, token: ADMIN_TOKEN })).status).toBe(201);
     expect((await request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN })).status).toBe(200);
     const snapshot = async () => ({
-      models: await json(await request('GET', '/v1/models')),
+      models: await json(await request('GET', '/v1/models', { token: ADMIN_TOKEN })),
       active: await json(await request('GET', '/v1/model')),
-      weights: await sha256Hex(new Uint8Array(await (await request('GET', '/v1/models/v1/weights')).arrayBuffer())),
+      weights: await sha256Hex(new Uint8Array(await (await request('GET', '/v1/models/v1/weights', { token: ADMIN_TOKEN })).arrayBuffer())),
       files: await store.weightFiles(),
     });
     const before = await snapshot();
@@ -165,7 +165,7 @@ describe.each([
       ['POST', '/v1/predict', { json: { instances: [{ pixels: gridImage(4) }, { pixels: gridImage(5) }] }, token: 'faults-key' }],
       ['POST', '/v1/events/before/reward', { json: { value: 1 }, token: 'faults-key' }],
       ['GET', '/health', {}],
-      ['GET', '/v1/models', {}],
+      ['GET', '/v1/models', { token: ADMIN_TOKEN }],
       ['GET', '/v1/events', { token: ADMIN_TOKEN }],
     ];
     for (const [method, path, options] of calls) {

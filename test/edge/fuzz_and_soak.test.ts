@@ -24,7 +24,7 @@ describe.each(ENTRY_NAMES)('the %s entry', (entry) => {
   });
 
   it(`answers ${FUZZ_REQUESTS} generated bad requests with 4xx JSON errors, stays healthy and logs none of them`, async () => {
-    const report = await runFuzz(edge.url, { requests: FUZZ_REQUESTS, seed: 5, concurrency: 8, apiKey: settings.apiKeys[1], adminToken: settings.adminToken });
+    const report = await runFuzz(edge.url, { requests: FUZZ_REQUESTS, seed: 5, concurrency: 8, apiKey: settings.apiKeys[1], otherApiKey: settings.apiKeys[0], adminToken: settings.adminToken });
     const summary = Object.entries(report.byKind).map(([kind, tally]) => `${kind}: ${tally.tried}`);
     console.log(`${entry}: ${report.requests} bad requests in ${report.seconds.toFixed(1)} s\n  ${summary.join('\n  ')}`);
     expect(report.examples, `server log:\n${edge.output().slice(-4000)}`).toEqual([]);

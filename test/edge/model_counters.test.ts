@@ -34,16 +34,19 @@ afterEach(async () => {
   await dir.remove();
 });
 
+/** The key the test's events come from. */
+const KEY_ID = 'k_counters';
+
 /** Logs `count` events over three versions, spread over `start` + 0..3 minutes, and rewards about half of them. */
 async function writeLog(log: SqlEventLog, random: Random, start: number, count: number, prefix: string): Promise<void> {
   const events: PredictionEvent[] = Array.from({ length: count }, (_, i) => ({
-    eventId: `${prefix}${i}`, time: start + Math.floor(random.next() * 180_000), modelVersion: `v${i % 3}`, pixels: new Uint8Array(784),
+    keyId: KEY_ID, eventId: `${prefix}${i}`, time: start + Math.floor(random.next() * 180_000), modelVersion: `v${i % 3}`, pixels: new Uint8Array(784),
     probabilities: Array(10).fill(0.1), action: i % 10, propensity: 0.1, explored: false,
     exploration: 'epsilon:1', loggingProbabilities: null, challengerVersion: null, challengerShare: 0,
   }));
   await log.append(events);
   for (const event of events) {
-    if (random.next() < 0.5) await log.reward(event.eventId, Math.round(random.next() * 8) / 4 - 1, event.time + 1000, RULES.waitMs);
+    if (random.next() < 0.5) await log.reward(KEY_ID, event.eventId, Math.round(random.next() * 8) / 4 - 1, event.time + 1000, RULES.waitMs);
   }
 }
 
@@ -61,8 +64,8 @@ it('equal a scan of the log: backfilled by the migration, then kept by the trigg
   for (const now of [start + 30_000, start + 200_000, start + 400_000]) expect(await log.statsByModel(now, RULES)).toEqual(await scannedStats(sql, now));
   await writeLog(log, random, start + 100_000, 150, 'after-');
   // A repeated event or reward changes nothing.
-  await log.append([{ eventId: 'after-3', time: start, modelVersion: 'v9', pixels: new Uint8Array(784), probabilities: [], action: 0, propensity: 1, explored: false, exploration: 'greedy', loggingProbabilities: null, challengerVersion: null, challengerShare: 0 }]);
-  await log.reward('after-3', 1, start + 100_500, RULES.waitMs);
+  await log.append([{ keyId: KEY_ID, eventId: 'after-3', time: start, modelVersion: 'v9', pixels: new Uint8Array(784), probabilities: [], action: 0, propensity: 1, explored: false, exploration: 'greedy', loggingProbabilities: null, challengerVersion: null, challengerShare: 0 }]);
+  await log.reward(KEY_ID, 'after-3', 1, start + 100_500, RULES.waitMs);
   for (const now of [start + 100_000, start + 150_000, start + 250_000, start + 10 ** 6]) {
     const stats = await log.statsByModel(now, RULES);
     expect(stats).toEqual(await scannedStats(sql, now));

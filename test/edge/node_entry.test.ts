@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { freePort, startDetached, waitForHttp } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
+import { accessMismatches, ADMIN_TOKEN, json, KEY_SETTINGS, KEYS, modelFile, readExport } from './fixtures';
 import { ROOT_DIR } from '@seed/scripts/lib/paths';
 import { temporaryDir } from './support';
 import { gridImage } from '@seed/runtime/engine';
@@ -21,12 +21,12 @@ afterAll(async () => {
   await dataDir.remove();
 });
 
-async function startServer() {
+async function startServer(data = dataDir.path) {
   const port = await freePort();
-  const server = startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', dataDir.path], {
+  const server = startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', data], {
     cwd: ROOT_DIR,
     // A short wait for rewards, so the events of the burst are exportable soon after.
-    env: { ADMIN_TOKEN, REWARD_WAIT_SECONDS: String(WAIT_MS / 1000), DEFAULT_REWARD: '0' },
+    env: { ...KEY_SETTINGS, REWARD_WAIT_SECONDS: String(WAIT_MS / 1000), DEFAULT_REWARD: '0' },
   });
   servers.push(server);
   const url = `http://127.0.0.1:${port}`;
@@ -35,8 +35,9 @@ async function startServer() {
 }
 
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const client = { Authorization: `Bearer ${KEYS.client}` };
 const predict = (url: string, eventId: string, seed: number) =>
-  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pixels: gridImage(seed), eventId }) });
+  fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: JSON.stringify({ pixels: gridImage(seed), eventId }) });
 
 it('serves the API, and after a SIGKILL mid-burst keeps every answered event and the registry intact', async () => {
   const first = await startServer();
@@ -44,7 +45,7 @@ it('serves the API, and after a SIGKILL mid-burst keeps every answered event and
   expect((await fetch(`${first.url}/v1/models/v1/promote`, { method: 'POST', headers: admin })).status).toBe(200);
   const answer = await json(await predict(first.url, 'before-burst', 1));
   expect(answer).toMatchObject({ eventId: 'before-burst', modelVersion: 'v1' });
-  const reward = await fetch(`${first.url}/v1/events/before-burst/reward`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"value":1}' });
+  const reward = await fetch(`${first.url}/v1/events/before-burst/reward`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: '{"value":1}' });
   expect(reward.status).toBe(204);
 
   // A bounded burst: 60 requests, 6 at a time; the server is killed once 10 have been answered.
@@ -77,7 +78,51 @@ it('serves the API, and after a SIGKILL mid-burst keeps every answered event and
   const logged = new Set(exported.events.map((e) => e.eventId));
   expect(answered.filter((id) => !logged.has(id))).toEqual([]);
   expect(exported.events[0]).toMatchObject({ eventId: 'before-burst', reward: 1, rewardSource: 'client' });
-  const weights = await fetch(`${second.url}/v1/models/v1/weights`);
+  const weights = await fetch(`${second.url}/v1/models/v1/weights`, { headers: { Authorization: `Bearer ${KEYS.reader}` } });
   expect(Buffer.from(await weights.arrayBuffer()).equals(await modelFile('v1'))).toBe(true);
   await second.server.stop('SIGTERM');
+});
+
+it('answers every route × every caller as documented over HTTP, with the security headers', async () => {
+  const data = await temporaryDir('node-entry-access');
+  try {
+    const { url, server } = await startServer(data.path);
+    expect((await fetch(`${url}/v1/models/v1`, { method: 'PUT', headers: admin, body: await modelFile('v1') })).status).toBe(201);
+    expect((await fetch(`${url}/v1/models/v1/promote`, { method: 'POST', headers: admin })).status).toBe(200);
+    const call = (method: string, path: string, init: { token?: string; json?: unknown; body?: Uint8Array }) =>
+      fetch(`${url}${path}`, {
+        method,
+        body: init.json === undefined ? init.body : JSON.stringify(init.json),
+        headers: { ...(init.json !== undefined && { 'Content-Type': 'application/json' }), ...(init.token && { Authorization: `Bearer ${init.token}` }) },
+      });
+    expect(await accessMismatches(call, 'v1')).toEqual([]);
+    const { headers } = await fetch(`${url}/health`);
+    expect([headers.get('Content-Security-Policy'), headers.get('X-Content-Type-Options'), headers.get('Referrer-Policy')]).toEqual([
+      expect.stringContaining("frame-ancestors 'none'"),
+      'nosniff',
+      'no-referrer',
+    ]);
+    await server.stop('SIGTERM');
+  } finally {
+    await data.remove();
+  }
+});
+
+it('logs one warning line at start when ALLOW_ANONYMOUS=true, and never a key', async () => {
+  const data = await temporaryDir('node-entry-anonymous');
+  const port = await freePort();
+  const server = startDetached('pnpm', ['--filter', '@seed/edge', 'serve:node', '--port', String(port), '--data', data.path], {
+    cwd: ROOT_DIR,
+    env: { ...KEY_SETTINGS, ALLOW_ANONYMOUS: 'true' },
+  });
+  servers.push(server);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/health`, server, 60_000);
+    const warnings = server.output().split('\n').filter((line) => line.includes('ALLOW_ANONYMOUS'));
+    expect(warnings).toEqual([expect.stringMatching(/^warning: ALLOW_ANONYMOUS=true/)]);
+    for (const key of Object.values(KEYS)) expect(server.output().includes(key)).toBe(false);
+    await server.stop('SIGTERM');
+  } finally {
+    await data.remove();
+  }
 });

@@ -143,7 +143,9 @@ describe.skipIf(!haveChromium).each(Object.keys(ENTRIES) as (keyof typeof ENTRIE
     await page.fill('#key', API_KEY);
     await page.press('#key', 'Enter');
     await page.locator('#result').waitFor({ state: 'visible' });
-    expect(await page.evaluate("localStorage.getItem('seed.apiKey')")).toBe(API_KEY);
+    // Kept for this tab only: nothing in local storage, where it would outlive the tab.
+    expect(await page.evaluate("sessionStorage.getItem('seed.apiKey')")).toBe(API_KEY);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
     const shown = {
       action: Number(await page.locator('#action').textContent()),
       version: await page.locator('#model-version').textContent(),
@@ -186,8 +188,12 @@ describe.skipIf(!haveChromium).each(Object.keys(ENTRIES) as (keyof typeof ENTRIE
     await page.close();
   });
 
-  it('/models: versions with parent, metrics and online reward, a chart; promote and roll back with the admin token', async () => {
+  it('/models: asks for a token; versions with parent, metrics and online reward, a chart; promote and roll back with the admin token', async () => {
     const page = await openPage('/models');
+    await expect.poll(() => page.locator('#error').textContent()).toBe('The registry needs a reader key or the admin token: enter one below.');
+    expect(await page.locator('#admin-actions').isHidden()).toBe(true);
+    await page.fill('#admin-token', ADMIN_TOKEN);
+    await page.click('#admin-form button[type="submit"]');
     const rows = page.locator('#models tbody tr');
     await rows.first().waitFor();
     expect(await rows.count()).toBe(2);
@@ -201,11 +207,8 @@ describe.skipIf(!haveChromium).each(Object.keys(ENTRIES) as (keyof typeof ENTRIE
     expect(await v2.locator('td[data-label="Off-policy estimate"]').textContent()).toBe('0.700 [0.650, 0.750]');
     // Points: v1's online reward, v2's accuracy and off-policy estimate.
     expect(await page.locator('#chart svg circle').count()).toBe(3);
-    expect(await page.locator('#admin-actions').isHidden()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'models.png'), fullPage: true });
 
-    await page.fill('#admin-token', ADMIN_TOKEN);
-    await page.click('#admin-form button[type="submit"]');
     await page.click('text=Promote v2');
     await expect.poll(() => page.locator('#status').textContent()).toBe('v2 is now the active model.');
     expect((await json(await fetch(`${url}/v1/model`))).version).toBe('v2');

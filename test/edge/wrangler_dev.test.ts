@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV } from '@seed/edge/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_TOKEN, json, modelFile, readExport } from './fixtures';
+import { ADMIN_TOKEN, json, KEYS, modelFile, readExport } from './fixtures';
 import { ROOT_DIR } from '@seed/scripts/lib/paths';
 import { temporaryDir } from './support';
 import { gridImage } from '@seed/runtime/engine';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   server = startDetached(
     'pnpm',
-    ['dev', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', state.path, '--var', `ADMIN_TOKEN:${ADMIN_TOKEN}`],
+    ['dev', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', state.path, '--var', `ADMIN_TOKEN:${ADMIN_TOKEN}`, '--var', `API_KEYS:${KEYS.client}`, '--var', `READ_KEYS:${KEYS.reader}`],
     { cwd: ROOT_DIR, env: WRANGLER_OFFLINE_ENV },
   );
   url = `http://127.0.0.1:${port}`;
@@ -27,8 +27,9 @@ afterAll(async () => {
   await state?.remove();
 });
 
-const postJson = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const postJson = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEYS.client}` }, body: JSON.stringify(body) });
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const reader = { Authorization: `Bearer ${KEYS.reader}` };
 
 it('uploads, promotes, predicts, rewards and exports over HTTP, with D1 and R2 kept on disk', async () => {
   expect(await json(await fetch(`${url}/health`))).toEqual({ status: 'ok', model: null });
@@ -38,7 +39,7 @@ it('uploads, promotes, predicts, rewards and exports over HTTP, with D1 and R2 k
   const file = await modelFile('v1');
   expect((await fetch(`${url}/v1/models/v1`, { method: 'PUT', headers: admin, body: file })).status).toBe(201);
   expect((await fetch(`${url}/v1/models/v1/promote`, { method: 'POST', headers: admin })).status).toBe(200);
-  expect(Buffer.from(await (await fetch(`${url}/v1/models/v1/weights`)).arrayBuffer()).equals(file)).toBe(true);
+  expect(Buffer.from(await (await fetch(`${url}/v1/models/v1/weights`, { headers: reader })).arrayBuffer()).equals(file)).toBe(true);
 
   const single = await json(await fetch(`${url}/v1/predict`, postJson({ pixels: gridImage(1), eventId: 'e2e-1' })));
   expect(single).toMatchObject({ eventId: 'e2e-1', modelVersion: 'v1', probabilities: expect.any(Array) });
@@ -54,8 +55,20 @@ it('uploads, promotes, predicts, rewards and exports over HTTP, with D1 and R2 k
   expect(exported.events.every((e) => e.reward === 1 && e.rewardSource === 'client')).toBe(true);
   expect(exported.nextCursor).toBe(exported.end.nextCursor);
 
-  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const metrics = await (await fetch(`${url}/metrics`, { headers: reader })).text();
   expect(metrics).toContain('seed_predictions_total{model_version="v1"} 4');
   // The embedded default: both D1 and R2 live under the persist folder.
   expect((await readdir(`${state.path}/v3`)).sort()).toEqual(expect.arrayContaining(['d1', 'r2']));
+});
+
+it('serves the page and the API with the security headers: no framing, no sniffing, no referrer', async () => {
+  for (const path of ['/', '/models', '/draw.js', '/health']) {
+    const { headers } = await fetch(`${url}${path}`);
+    expect([path, headers.get('Content-Security-Policy'), headers.get('X-Content-Type-Options'), headers.get('Referrer-Policy')]).toEqual([
+      path,
+      expect.stringContaining("frame-ancestors 'none'"),
+      'nosniff',
+      'no-referrer',
+    ]);
+  }
 });

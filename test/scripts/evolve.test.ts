@@ -1,11 +1,11 @@
 // Evolve generations against a Node entry started by the test: the pull, the join of missing rewards, the cursor, a
 // candidate frozen as the challenger and judged on the events logged after it, the gate, and rollback.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
-import { buildNetwork, initialParameters, isHeldOut, parseEvents, SEED_ARCHITECTURE, writeModel } from '@seed/runtime';
+import { buildNetwork, initialParameters, isHeldOut, loadMnist, Model, parseEvents, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
 import { ApiClient } from '@seed/client';
 import { evolveGeneration, type EvolveOptions } from '@seed/scripts/evolve/evolve';
 import { simulateClients } from '@seed/scripts/evolve/simulate';
@@ -20,8 +20,8 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seed-evolve-'));
-    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'softmax:1.0' } });
-    client = new ApiClient(server.url, { adminToken });
+    server = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN: adminToken, API_KEYS: 'evolve-test-client', REWARD_WAIT_SECONDS: '4', DEFAULT_REWARD: '0', EXPLORATION: 'epsilon:0.1' } });
+    client = new ApiClient(server.url, { adminToken, apiKey: 'evolve-test-client' });
     const network = buildNetwork(SEED_ARCHITECTURE);
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
     await client.promote('v1');
@@ -49,7 +49,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const stored = await storedEvents();
     expect(new Set(stored.map((e) => e.eventId)).size).toBe(400);
     expect(stored.filter((e) => e.rewardSource === 'default').length).toBe(400 - simulated.rewardsSent);
-    expect(stored.every((e) => e.exploration === 'softmax:1:0.1' && e.loggingProbabilities !== null)).toBe(true);
+    expect(stored.every((e) => e.exploration === 'epsilon:0.1' && e.loggingProbabilities !== null)).toBe(true);
     expect(readFileSync(join(options.state, 'lineage.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
@@ -81,6 +81,27 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
       expect(record.frozen).toBe('v3');
       expect((await client.models()).models.map((m) => m.version)).toEqual([...before.models.map((m) => m.version), 'v3']);
     }
+  });
+
+  it('promotes a pending candidate that is clearly better, then freezes the next one from it', async () => {
+    // A candidate trained on 1,000 labels against v1's random weights: tens of points better.
+    const network = buildNetwork(SEED_ARCHITECTURE);
+    const model = new Model(testGpus[0].cache, network, initialParameters(network, 1));
+    await trainModel(model, loadMnist(), { pretrainEpochs: 0, labels: 1000, heldOutSalt: '', epochs: 1, alpha: 0, batch: 64, lr: 0.002, seed: 5 });
+    await client.upload('v50', await writeModel(network, await model.tensors(), { version: 'v50', parent: 'v1' }));
+    await model.destroy();
+    await client.setChallenger('v50');
+    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version: 'v50', parent: 'v1', frozenAt: new Date().toISOString() }));
+    await simulateClients(client, { events: 400, seed: 5, split: 'train', concurrency: 8, dropRate: 0.02 });
+    await new Promise((r) => setTimeout(r, 4200));
+    const record = await evolveGeneration(client, options);
+    expect(record.decision, record.reason).toBe('promoted');
+    expect(record).toMatchObject({ decision: 'promoted', candidate: 'v50', parent: 'v1', version: 'v50', frozen: 'v51' });
+    expect(record.evaluation!.estimate!.lower).toBeGreaterThan(0);
+    expect(record.evaluation!.eventsNeeded).toBeGreaterThan(0);
+    expect((await client.activeModel())!.version).toBe('v50');
+    expect(await client.challenger()).toMatchObject({ version: 'v51' });
+    expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');
   });
 
   it('rolls back to the previous version', async () => {

@@ -27,7 +27,7 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'seed-evolve-faults-'));
-    edge = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN, REWARD_WAIT_SECONDS: '1', EXPLORATION: 'softmax:1.0' } });
+    edge = await startNodeServer({ port: 0, dataDir: join(dir, 'data'), env: { ADMIN_TOKEN, API_KEYS: 'evolve-faults-client', REWARD_WAIT_SECONDS: '1', EXPLORATION: 'softmax:1.0' } });
     // A pass-through proxy in front of the Node entry, where the test steps in between two requests of evolve.
     proxy = createServer(async (request, response) => {
       const chunks: Buffer[] = [];
@@ -47,7 +47,7 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
     url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     await publishModel(edge.url, ADMIN_TOKEN, 'v1', await seedModelFile('v1'));
     // Rewards that any update away from v1's choices improves on: 1 unless the action is v1's greedy one.
-    const headers = { 'Content-Type': 'application/json' };
+    const headers = { 'Content-Type': 'application/json', Authorization: 'Bearer evolve-faults-client' };
     for (let first = 0; first < EVENTS; first += 50) {
       const instances = Array.from({ length: 50 }, (_, i) => ({ pixels: gridImage((first + i) % 100) }));
       const { predictions } = (await (await fetch(`${edge.url}/v1/predict`, { method: 'POST', headers, body: JSON.stringify({ instances }) })).json()) as {
@@ -83,9 +83,10 @@ describe.skipIf(testGpus.length === 0)('pnpm evolve killed in each step', () => 
 
   /** Every model in the registry reads back whole, with the checksum its row records; the active model as given. */
   async function expectRegistryWhole(active: string): Promise<string[]> {
-    const { models } = (await (await fetch(`${url}/v1/models`)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
+    const reader = { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } };
+    const { models } = (await (await fetch(`${url}/v1/models`, reader)).json()) as { models: { version: string; sha256: string; active: boolean }[] };
     for (const model of models) {
-      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`)).arrayBuffer());
+      const file = new Uint8Array(await (await fetch(`${url}/v1/models/${model.version}/weights`, reader)).arrayBuffer());
       expect((await readModel(file)).metadata.sha256, model.version).toBe(model.sha256);
     }
     expect(models.filter((m) => m.active).map((m) => m.version)).toEqual([active]);

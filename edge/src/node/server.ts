@@ -4,13 +4,15 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
-import type { Env } from '../env';
+import { settingsFrom, type Env } from '../env';
 import { errorBody } from '../errors';
 import { simdEngineModule } from './simd_module';
 import { openNodeStorage } from './storage';
 import { webAssetServer } from './web_assets';
 
-const SETTING_NAMES = ['EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'ADMIN_TOKEN'] as const;
+const SETTING_NAMES = [
+  'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS',
+] as const;
 
 /** The settings among environment variables (process.env by default). */
 export function envFrom(variables: Record<string, string | undefined>): Env {
@@ -49,6 +51,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env), webAssetsDir }: NodeServerOptions): Promise<NodeServer> {
+  // Read at start: a bad setting stops the server here, and ALLOW_ANONYMOUS=true is logged before the first request.
+  settingsFrom(env);
   const storage = await openNodeStorage(dataDir);
   const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule() });
   const asset = webAssetsDir ? await webAssetServer(webAssetsDir) : () => null;

@@ -1,7 +1,7 @@
 // Rewards, and the event log export.
 //
 // GET /v1/events?after=CURSOR&limit=N (admin) answers NDJSON (Content-Type application/x-ndjson), one JSON object a line:
-//   {"type":"event","cursor":"17","eventId":"…","time":"2026-…Z","modelVersion":"v1","pixels":[784 numbers in [0,1]],
+//   {"type":"event","cursor":"17","keyId":"k_…","eventId":"…","time":"2026-…Z","modelVersion":"v1","pixels":[784 numbers in [0,1]],
 //    "action":3,"propensity":0.91,"probabilities":[10 numbers],"explored":false,"exploration":"epsilon:0.1",
 //    "loggingProbabilities":[10 numbers],"challengerVersion":null,"challengerShare":0,"reward":1,"rewardSource":"client"}
 //   …
@@ -14,6 +14,8 @@
 // `pixels` are the logged image: round(value·255)/255. `exploration` is the policy the action was drawn under ("greedy"
 // for explore:false, null for events logged before it was recorded); `loggingProbabilities` the whole distribution it
 // was drawn from, the challenger mixture when `challengerVersion` served at `challengerShare` (0 where it agreed).
+// `keyId` names the key that sent the event (a hash of it): event ids are unique per key. With RETENTION_DAYS set,
+// each export prunes what is older and already read (up to `after`).
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
@@ -43,6 +45,7 @@ export const exportedEventSchema = predictionSchema
   .extend({
     type: z.literal('event'),
     cursor: z.string(),
+    keyId: z.string().openapi({ description: 'the id of the key that sent the event: a hash of the key, never the key' }),
     time: z.iso.datetime(),
     pixels: z.array(z.number().min(0).max(1)),
     exploration: z.string().nullable().openapi({ description: 'the exploration policy the action was drawn under: `epsilon:0.1`, `softmax:1:0.1`, `greedy` for explore:false; null before it was recorded' }),
@@ -63,6 +66,7 @@ export type ExportLine = z.infer<typeof exportLineSchema>;
 const exportedLine = (event: ExportedEvent): z.infer<typeof exportedEventSchema> => ({
   type: 'event',
   cursor: event.cursor,
+  keyId: event.keyId,
   eventId: event.eventId,
   time: new Date(event.time).toISOString(),
   modelVersion: event.modelVersion,
@@ -114,7 +118,7 @@ const rewardRoute = createRoute({
   request: { params: rewardParams, body: jsonBody(rewardRequestSchema) },
   responses: {
     204: { description: 'recorded, or the same value again' },
-    ...errorResponses(400, 401, 404, 409, 413, 415),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429),
   },
 });
 
@@ -141,7 +145,7 @@ export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(rewardRoute, async (c) => {
     const { eventId } = c.req.valid('param');
     const { value } = c.req.valid('json');
-    const outcome = await c.var.storage.events.reward(eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
+    const outcome = await c.var.storage.events.reward(c.var.keyId, eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
     switch (outcome) {
       case 'recorded':
       case 'repeated':
@@ -156,8 +160,10 @@ export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   })
   .openapi(exportRoute, async (c) => {
     const { after, limit } = c.req.valid('query');
-    const { rewardWaitMs: waitMs, defaultReward } = c.var.settings;
-    const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, c.var.now(), { waitMs, defaultReward });
+    const { rewardWaitMs: waitMs, defaultReward, retentionMs } = c.var.settings;
+    const now = c.var.now();
+    const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, now, { waitMs, defaultReward });
+    if (retentionMs > 0) await c.var.storage.events.prune(now - retentionMs);
     const headers = { 'Content-Type': 'application/x-ndjson', 'X-Next-Cursor': nextCursor, 'Cache-Control': 'no-store' };
     // zod-openapi types every application/…json… response as JSON; NDJSON is a stream of lines, so the type is set aside.
     return c.body(ndjson(exportLines(events, nextCursor)), 200, headers) as never;

@@ -1,17 +1,20 @@
 // GET /metrics: Prometheus text exposition.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app_env';
+import { requireRole } from '../auth';
 import { renderModelStats } from '../metrics';
-import { errorResponses, validationHook } from '../validation';
+import { bearerSecurity, errorResponses, validationHook } from '../validation';
 
 const metricsRoute = createRoute({
   method: 'get',
   path: '/',
   tags: ['health'],
   summary: 'Prometheus metrics: requests by route and status, predictions and rewards by model',
+  security: bearerSecurity,
+  middleware: [requireRole('reader')] as const,
   responses: {
     200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
-    ...errorResponses(),
+    ...errorResponses(401, 403, 429),
   },
 });
 

@@ -1,7 +1,7 @@
 // The model registry: upload (verified before it is stored), listing, weights, promotion and rollback.
 import { ModelFileError, readModel, type ModelFile, type ModelMetadata } from '@seed/runtime/engine';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { servingProblem } from '../active_model';
+import { forwardPassProblem, servingProblem } from '../active_model';
 import type { AppEnv } from '../app_env';
 import { requireRole } from '../auth';
 import { ApiError } from '../errors';
@@ -55,7 +55,10 @@ const onlineJson = (stats: ModelStats | undefined): z.infer<typeof onlineSchema>
 
 const activeModelJson = (model: ActiveModelRecord): z.infer<typeof activeModelSchema> => ({ ...modelJson(model, model.version), promotedAt: new Date(model.promotedAt).toISOString() });
 
-/** The file's metadata once format, architecture, shapes, checksum and serving shape check out; a 400 that says what is wrong otherwise. */
+/**
+ * The file's metadata once format, architecture, shapes, checksum and serving shape check out and a forward pass on
+ * test images gives finite outputs; a 400 that says what is wrong otherwise.
+ */
 async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
   let model: ModelFile;
   try {
@@ -64,7 +67,7 @@ async function verifiedMetadata(file: Uint8Array): Promise<ModelMetadata> {
     if (error instanceof ModelFileError) throw new ApiError(400, 'invalid_model', error.message);
     throw error;
   }
-  const problem = servingProblem(model.network);
+  const problem = servingProblem(model.network) ?? forwardPassProblem(model);
   if (problem) throw new ApiError(400, 'invalid_model', `weights file: ${problem}`);
   return model.metadata;
 }
@@ -82,7 +85,9 @@ const listingRoute = createRoute({
   path: '/models',
   tags: ['models'],
   summary: 'The model registry, with how each version did online',
-  responses: { 200: jsonContent(modelListingSchema, 'every stored version, oldest first'), ...errorResponses() },
+  security: bearerSecurity,
+  middleware: [requireRole('reader')] as const,
+  responses: { 200: jsonContent(modelListingSchema, 'every stored version, oldest first'), ...errorResponses(401, 403, 429) },
 });
 
 const weightsRoute = createRoute({
@@ -90,10 +95,12 @@ const weightsRoute = createRoute({
   path: '/models/{version}/weights',
   tags: ['models'],
   summary: 'A version’s safetensors file',
+  security: bearerSecurity,
+  middleware: [requireRole('reader')] as const,
   request: { params: versionParams },
   responses: {
     200: { description: 'the file as uploaded; its sha256 is the ETag', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
-    ...errorResponses(400, 404),
+    ...errorResponses(400, 401, 403, 404, 429),
   },
 });
 

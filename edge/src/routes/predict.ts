@@ -55,7 +55,7 @@ const predictRoute = createRoute({
   request: { body: jsonBody(predictRequestSchema) },
   responses: {
     200: jsonContent(z.union([predictionSchema, batchPredictionSchema]), 'the prediction, or `predictions` in request order for a batch'),
-    ...errorResponses(400, 401, 413, 415),
+    ...errorResponses(400, 401, 403, 413, 415, 429),
   },
 });
 

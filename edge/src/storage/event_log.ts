@@ -1,9 +1,14 @@
 // The event log on SQL: one implementation for D1 and SQLite.
-import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, RewardOutcome, RewardRules } from './types';
+//
+// Event ids are scoped to the key that sent them: the `event_id` column holds `keyId:eventId` (both halves are free of
+// ':'), so it stays unique across keys and every join on it (rewards, the counters' triggers) stays exact; the
+// `key_id` column holds the key id alone. Rows logged before keys were recorded have key id '' and the bare id.
+import type { EventExport, EventLog, ExportedEvent, ModelStats, PredictionEvent, PruneOutcome, RewardOutcome, RewardRules } from './types';
 import { guardedSql, type SqlDatabase } from './sql';
 
 interface EventRow {
   seq: number;
+  key_id: string;
   event_id: string;
   created_at: number;
   model_version: string;
@@ -20,12 +25,16 @@ interface EventRow {
 }
 
 const EVENT_COLUMNS =
-  'e.seq, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored, e.exploration, e.logging_probabilities, e.challenger_version, e.challenger_share';
+  'e.seq, e.key_id, e.event_id, e.created_at, e.model_version, e.pixels, e.probabilities, e.action, e.propensity, e.explored, e.exploration, e.logging_probabilities, e.challenger_version, e.challenger_share';
 /** Rows read per query while an export streams. */
 const EXPORT_PAGE = 200;
 
+/** The stored id of a key's event. */
+const scopedId = (keyId: string, eventId: string) => (keyId ? `${keyId}:${eventId}` : eventId);
+
 const toEvent = (row: EventRow): PredictionEvent => ({
-  eventId: row.event_id,
+  keyId: row.key_id,
+  eventId: row.key_id ? row.event_id.slice(row.key_id.length + 1) : row.event_id,
   time: row.created_at,
   modelVersion: row.model_version,
   pixels: Uint8Array.from(row.pixels),
@@ -46,44 +55,53 @@ export class SqlEventLog implements EventLog {
     this.db = guardedSql(db);
   }
 
-  async find(eventIds: string[]): Promise<Map<string, PredictionEvent>> {
+  async find(keyId: string, eventIds: string[]): Promise<Map<string, PredictionEvent>> {
     const found = new Map<string, PredictionEvent>();
     if (eventIds.length === 0) return found;
-    const rows = await this.db.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id IN (${eventIds.map(() => '?').join(',')})`, ...eventIds);
-    for (const row of rows) found.set(row.event_id, toEvent(row));
+    const rows = await this.db.all<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id IN (${eventIds.map(() => '?').join(',')})`,
+      ...eventIds.map((id) => scopedId(keyId, id)),
+    );
+    for (const row of rows) found.set(toEvent(row).eventId, toEvent(row));
     return found;
   }
 
   async append(events: PredictionEvent[]): Promise<PredictionEvent[]> {
     const changes = await this.db.transaction(
       events.map((e) => ({
-        sql: `INSERT INTO events (event_id, created_at, model_version, pixels, probabilities, action, propensity, explored,
+        sql: `INSERT INTO events (key_id, event_id, created_at, model_version, pixels, probabilities, action, propensity, explored,
                                   exploration, logging_probabilities, challenger_version, challenger_share)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
         params: [
-          e.eventId, e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0,
+          e.keyId, scopedId(e.keyId, e.eventId), e.time, e.modelVersion, e.pixels, JSON.stringify(e.probabilities), e.action, e.propensity, e.explored ? 1 : 0,
           e.exploration, e.loggingProbabilities && JSON.stringify(e.loggingProbabilities), e.challengerVersion, e.challengerShare,
         ],
       })),
     );
     // An id that was logged meanwhile (a concurrent retry) answers with its first event.
-    const taken = await this.find(events.filter((_, i) => changes[i] === 0).map((e) => e.eventId));
-    return events.map((e) => taken.get(e.eventId) ?? e);
+    const taken = new Map<string, PredictionEvent>();
+    for (const keyId of new Set(events.map((e) => e.keyId))) {
+      const mine = events.filter((e, i) => changes[i] === 0 && e.keyId === keyId).map((e) => e.eventId);
+      for (const event of (await this.find(keyId, mine)).values()) taken.set(scopedId(keyId, event.eventId), event);
+    }
+    return events.map((e) => taken.get(scopedId(e.keyId, e.eventId)) ?? e);
   }
 
-  async reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome> {
+  async reward(keyId: string, eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome> {
+    // Looked for under the sender's key: another key's event is as unknown as an id nobody used.
+    const id = scopedId(keyId, eventId);
     const [recorded] = await this.db.transaction([
       {
-        sql: `INSERT INTO rewards (event_id, value, created_at)
-              SELECT event_id, ?, ? FROM events WHERE event_id = ? AND created_at > ?
+        sql: `INSERT INTO rewards (event_id, key_id, value, created_at)
+              SELECT event_id, key_id, ?, ? FROM events WHERE event_id = ? AND created_at > ?
               ON CONFLICT (event_id) DO NOTHING`,
-        params: [value, now, eventId, now - waitMs],
+        params: [value, now, id, now - waitMs],
       },
     ]);
     if (recorded) return 'recorded';
     const row = await this.db.first<{ value: number | null }>(
       'SELECT r.value FROM events e LEFT JOIN rewards r ON r.event_id = e.event_id WHERE e.event_id = ?',
-      eventId,
+      id,
     );
     if (!row) return 'unknown_event';
     if (row.value === null) return 'window_closed';
@@ -93,6 +111,13 @@ export class SqlEventLog implements EventLog {
   async exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport> {
     const after = Number(cursor);
     const cutoff = now - rules.waitMs;
+    await this.db.transaction([
+      {
+        sql: `INSERT INTO export_progress (id, read_through) VALUES (1, ?)
+              ON CONFLICT (id) DO UPDATE SET read_through = max(read_through, excluded.read_through)`,
+        params: [after],
+      },
+    ]);
     // The export ends before the first event that may still get a client reward, so the cursor never passes it.
     const bounds = await this.db.first<{ last: number | null }>(
       `SELECT max(seq) AS last FROM (
@@ -158,5 +183,16 @@ export class SqlEventLog implements EventLog {
         rewardMean: settled ? (row.reward_sum + defaulted * rules.defaultReward) / settled : null,
       };
     });
+  }
+
+  async prune(before: number): Promise<PruneOutcome> {
+    // Only events an export has read past: the evolution never misses one for retention's sake.
+    const doomed = `SELECT event_id FROM events
+                    WHERE created_at < ? AND seq <= coalesce((SELECT read_through FROM export_progress WHERE id = 1), 0)`;
+    const [rewards, events] = await this.db.transaction([
+      { sql: `DELETE FROM rewards WHERE event_id IN (${doomed})`, params: [before] },
+      { sql: `DELETE FROM events WHERE event_id IN (${doomed})`, params: [before] },
+    ]);
+    return { events, rewards };
   }
 }

@@ -3,6 +3,8 @@ import type { LayerSpec, ModelMetadata } from '@seed/runtime/engine';
 
 /** One prediction as logged, before it is answered. */
 export interface PredictionEvent {
+  /** The id of the key that asked (see auth.ts keyIdOf): event ids are unique within a key. */
+  keyId: string;
   eventId: string;
   /** ms since the epoch */
   time: number;
@@ -50,16 +52,26 @@ export interface ModelStats {
   rewardMean: number | null;
 }
 
+export interface PruneOutcome {
+  events: number;
+  rewards: number;
+}
+
 export interface EventLog {
-  /** The logged events among these ids. */
-  find(eventIds: string[]): Promise<Map<string, PredictionEvent>>;
-  /** Logs the events in one transaction; an id already logged keeps its first event. Returns what is logged, in order. */
+  /** The key's logged events among these ids. */
+  find(keyId: string, eventIds: string[]): Promise<Map<string, PredictionEvent>>;
+  /** Logs the events in one transaction; an id already logged under the same key keeps its first event. Returns what is logged, in order. */
   append(events: PredictionEvent[]): Promise<PredictionEvent[]>;
-  /** Records a client reward while the event's wait is open; a reward is never changed. */
-  reward(eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome>;
-  /** Events after the cursor in log order, stopping before the first one still waiting for its reward. */
+  /** Records the key's reward for its own event while the wait is open; another key's event is `unknown_event`. */
+  reward(keyId: string, eventId: string, value: number, now: number, waitMs: number): Promise<RewardOutcome>;
+  /**
+   * Events after the cursor in log order, stopping before the first one still waiting for its reward. Asking from a
+   * cursor records that everything up to it has been read (what retention may prune).
+   */
   exportAfter(cursor: string, limit: number, now: number, rules: RewardRules): Promise<EventExport>;
   statsByModel(now: number, rules: RewardRules): Promise<ModelStats[]>;
+  /** Deletes events (and their rewards) logged before `before` that an export has already read past. */
+  prune(before: number): Promise<PruneOutcome>;
 }
 
 export interface ModelRecord {

@@ -153,7 +153,7 @@ clearButton.addEventListener('click', () => {
   showStatus('Cleared: draw a digit.');
 });
 
-// API keys: asked for once when the API wants one, then kept in this browser's local storage.
+// API keys: asked for once when the API wants one, then kept for this tab only (session storage), gone when it closes.
 function askForKey(reason: string): Promise<string | null> {
   element('#key-reason', HTMLElement).textContent = reason;
   keyForm.hidden = false;
@@ -179,15 +179,15 @@ function askForKey(reason: string): Promise<string | null> {
 /** A client call with the saved API key; when the API refuses it for want of a key, asks for one and tries again. */
 async function asClient<T>(call: (key: string | null) => Promise<T>): Promise<T> {
   for (;;) {
-    const key = localStorage.getItem(API_KEY_ITEM);
+    const key = sessionStorage.getItem(API_KEY_ITEM);
     try {
       return await call(key);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) throw error;
-      if (key) localStorage.removeItem(API_KEY_ITEM);
+      if (key) sessionStorage.removeItem(API_KEY_ITEM);
       const entered = await askForKey(key ? `The API refused the saved key: ${error.message}.` : `This API needs a key: ${error.message}.`);
       if (!entered) throw new ApiError(401, 'unauthorized', 'no API key given: predictions and rewards need one here');
-      localStorage.setItem(API_KEY_ITEM, entered);
+      sessionStorage.setItem(API_KEY_ITEM, entered);
     }
   }
 }

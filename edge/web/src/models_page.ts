@@ -1,11 +1,11 @@
-// The page at /models: the registry's versions with their lineage and metrics, a chart per generation, and with the
-// admin token, promotion and rollback.
+// The page at /models: the registry's versions with their lineage and metrics, a chart per generation (the listing
+// needs a reader key or the admin token), and with the admin token, promotion and rollback.
 import { ApiClient, type ActiveModel, type ModelListing, type ModelSummary } from '@seed/client';
 import { generationChart } from './charts';
 import { element, make, showStatus, whileBusy } from './dom';
 
-/** Kept for this tab only: the admin token is worth more than a client key. */
-const ADMIN_TOKEN_ITEM = 'seed.adminToken';
+/** A reader key or the admin token, kept for this tab only. */
+const TOKEN_ITEM = 'seed.adminToken';
 
 const table = element('#models tbody', HTMLTableSectionElement);
 const adminForm = element('#admin-form', HTMLFormElement);
@@ -14,7 +14,7 @@ const adminActions = element('#admin-actions', HTMLElement);
 const rollbackButton = element('#rollback', HTMLButtonElement);
 const refreshButton = element('#refresh', HTMLButtonElement);
 
-const adminToken = () => sessionStorage.getItem(ADMIN_TOKEN_ITEM);
+const adminToken = () => sessionStorage.getItem(TOKEN_ITEM);
 
 /** A number inside the metrics JSON, or null when the path does not lead to one. */
 function metric(metrics: Record<string, unknown>, ...path: string[]): number | null {
@@ -87,7 +87,11 @@ function drawChart(): void {
 }
 
 async function load(): Promise<void> {
-  const listing = await new ApiClient(location.origin).models();
+  if (adminToken() === null) {
+    adminActions.hidden = true;
+    return showStatus('The registry needs a reader key or the admin token: enter one below.', 'error');
+  }
+  const listing = await new ApiClient(location.origin, { readKey: adminToken() }).models();
   const canAdminister = adminToken() !== null;
   table.replaceChildren(...listing.models.map((model) => row(model, canAdminister)));
   element('#empty', HTMLElement).hidden = listing.models.length > 0;
@@ -110,15 +114,15 @@ adminForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const token = tokenInput.value.trim();
   if (!token) return showStatus('enter the admin token first', 'error');
-  sessionStorage.setItem(ADMIN_TOKEN_ITEM, token);
+  sessionStorage.setItem(TOKEN_ITEM, token);
   tokenInput.value = '';
   void whileBusy(refreshButton, async () => {
     await load();
-    showStatus('Admin token kept for this tab: promote a version or roll back.');
+    showStatus('Token kept for this tab; with the admin token, promote a version or roll back.');
   });
 });
 element('#forget-token', HTMLButtonElement).addEventListener('click', () => {
-  sessionStorage.removeItem(ADMIN_TOKEN_ITEM);
+  sessionStorage.removeItem(TOKEN_ITEM);
   void whileBusy(refreshButton, load);
 });
 rollbackButton.addEventListener('click', () => whileBusy(rollbackButton, () => administer((client) => client.rollback())));

@@ -57,6 +57,8 @@ export interface LoggedEvent {
   propensity: number;
   reward: number;
   modelVersion?: string;
+  /** The id of the key that sent the event and its reward (absent in logs from before keys were recorded). */
+  keyId?: string;
   /** `client` when a client sent the reward; `default` when nobody did and the export filled in DEFAULT_REWARD (unknown). */
   rewardSource?: 'client' | 'default';
   /** The export cursor of the event: events with a larger one were logged later. */

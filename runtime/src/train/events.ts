@@ -18,7 +18,7 @@ export function parseEventLine(line: string, where: string, inputSize = IMAGE_PI
     throw new EventsFormatError(`${where}: ${message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('an event must be a JSON object');
-  const { type, eventId, pixels, action, propensity, reward, modelVersion, rewardSource, cursor, exploration, loggingProbabilities, challengerVersion } = value;
+  const { type, eventId, pixels, action, propensity, reward, modelVersion, keyId, rewardSource, cursor, exploration, loggingProbabilities, challengerVersion } = value;
   if (type !== undefined && type !== 'event') fail(`unexpected line type ${JSON.stringify(type)}`);
   if (typeof eventId !== 'string' || eventId.length === 0) fail('eventId must be a non-empty string');
   if (!Array.isArray(pixels) || pixels.length !== inputSize) fail(`pixels must be ${inputSize} numbers`);
@@ -31,6 +31,7 @@ export function parseEventLine(line: string, where: string, inputSize = IMAGE_PI
   if (typeof propensity !== 'number' || !(propensity > 0 && propensity <= 1)) fail('propensity must be a number in (0,1]');
   if (typeof reward !== 'number' || !Number.isFinite(reward) || reward < -1 || reward > 1) fail('reward must be a number in [-1,1]');
   if (modelVersion !== undefined && typeof modelVersion !== 'string') fail('modelVersion must be a string');
+  if (keyId !== undefined && typeof keyId !== 'string') fail('keyId must be a string');
   if (rewardSource !== undefined && rewardSource !== 'client' && rewardSource !== 'default') fail('rewardSource must be "client" or "default"');
   if (cursor !== undefined && (typeof cursor !== 'string' || !/^\d+$/.test(cursor))) fail('cursor must be a string of digits');
   if (exploration !== undefined && exploration !== null && typeof exploration !== 'string') fail('exploration must be a string or null');
@@ -38,7 +39,7 @@ export function parseEventLine(line: string, where: string, inputSize = IMAGE_PI
   const distribution = loggingProbabilities === undefined || loggingProbabilities === null ? loggingProbabilities : parseDistribution(loggingProbabilities, classes, fail);
   return {
     eventId: eventId as string, pixels: image, action: action as number, propensity, reward, modelVersion: modelVersion as string | undefined,
-    rewardSource: rewardSource as LoggedEvent['rewardSource'], cursor: cursor as string | undefined, exploration: exploration as string | null | undefined,
+    keyId: keyId as string | undefined, rewardSource: rewardSource as LoggedEvent['rewardSource'], cursor: cursor as string | undefined, exploration: exploration as string | null | undefined,
     loggingProbabilities: distribution, challengerVersion: challengerVersion as string | null | undefined,
   };
 }

@@ -3,11 +3,13 @@
 // none is pending, train a candidate from the active model with the fused loss on the training events so far, freeze it
 // (upload it, unpromoted) and make it the challenger. The cursor is saved last, so an interrupted run loses nothing, and
 // events are kept by id, so a repeated pull counts nothing twice.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, comparePolicies, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, loadMnist, maxWeightOf, Model, parseEventLine, PipelineCache,
-  readModel, softmaxRows, trainModel, writeModel, type ComparisonEvent, type LoggedEvent, type ModelFile, type PairedEstimate,
+  argmaxRows, capKeyShare, comparePolicies, disagreementFlags, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, keyStats, loadMnist, maxWeightOf,
+  Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
+  type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
@@ -39,11 +41,25 @@ export interface EvolveOptions {
   share?: number;
   /** A pending candidate still undecided after this many evaluation events is rejected. */
   maxEvaluationEvents?: number;
-  /** Salt of the held-out selection (empty by default). */
+  /** Secret salt of the held-out selection; '' for the public hash of the pixels; unset: a random one kept in the state folder. */
   heldOutSalt?: string;
+  /** The poisoning defences (runtime/src/train/poisoning.ts); null turns them off. */
+  defences?: PoisoningDefences | null;
   dryRun: boolean;
   log?: (line: string) => void;
 }
+
+export interface PoisoningDefences {
+  /** No key keeps more than this share of the generation's training events. */
+  maxKeyShare: number;
+  /** Family-wise significance of the disagreement flag; flagged keys are left out of training and of the gate. */
+  flagAlpha: number;
+}
+
+export const DEFAULT_DEFENCES: PoisoningDefences = { maxKeyShare: 0.25, flagAlpha: 0.01 };
+
+/** One key in the lineage: its events and mean reward, and how its rewards compare with the active model's choices. */
+export type KeyRecord = KeyStats & Partial<Pick<KeyDisagreement, 'rate' | 'typicalRate' | 'z' | 'flagged'>> & { cappedOut?: number };
 
 /** The candidate being judged: frozen (uploaded, unpromoted) and served as the challenger since `frozenAt`. */
 interface PendingCandidate {
@@ -64,6 +80,8 @@ export interface GenerationRecord {
   eventsNew: number;
   eventsTrain: number;
   eventsHeldOut: number;
+  /** Each key's events and mean reward; with the defences on, its disagreement with the active model and what was left out. */
+  keys: KeyRecord[];
   /** The candidate judged in this generation. */
   candidate?: string;
   /** The gate's evidence: the comparison on the evaluation events, and the events a 0.5-point difference needs at its variance given the images. */
@@ -91,6 +109,9 @@ function appendLines(file: string, lines: string[]): void {
   appendFileSync(file, `${lines.join('\n')}\n`);
 }
 
+/** Event ids are unique per key: the store knows an event by both. */
+const storeKey = (event: { keyId?: string; eventId: string }) => `${event.keyId ?? UNKNOWN_KEY}\n${event.eventId}`;
+
 class EventStore {
   readonly events = new Map<string, LoggedEvent>();
   private readonly file: string;
@@ -103,7 +124,7 @@ class EventStore {
     readFileSync(this.file, 'utf8').split('\n').forEach((line, i) => {
       if (!line.trim()) return;
       const event = parseEventLine(line, `${this.file}:${i + 1}`);
-      this.events.set(event.eventId, event);
+      this.events.set(storeKey(event), event);
     });
   }
 
@@ -111,12 +132,12 @@ class EventStore {
   add(exported: ExportedEvent[]): number {
     const lines: string[] = [];
     for (const e of exported) {
-      if (this.events.has(e.eventId)) continue;
+      if (this.events.has(storeKey(e))) continue;
       const line = JSON.stringify({
-        eventId: e.eventId, cursor: e.cursor, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity,
+        keyId: e.keyId, eventId: e.eventId, cursor: e.cursor, time: e.time, modelVersion: e.modelVersion, pixels: e.pixels, action: e.action, propensity: e.propensity,
         reward: e.reward, rewardSource: e.rewardSource, exploration: e.exploration, loggingProbabilities: e.loggingProbabilities, challengerVersion: e.challengerVersion,
       });
-      this.events.set(e.eventId, parseEventLine(line, 'export'));
+      this.events.set(storeKey(e), parseEventLine(line, 'export'));
       lines.push(line);
     }
     if (lines.length) appendLines(this.file, lines);
@@ -136,6 +157,13 @@ async function policyProbabilities(model: Model, events: LoggedEvent[]): Promise
   const pixels = new Float32Array(events.length * IMAGE_PIXELS);
   events.forEach((e, i) => pixels.set(e.pixels, i * IMAGE_PIXELS));
   return softmaxRows(await model.logits(pixels, events.length), events.length, 10);
+}
+
+/** The state folder's held-out salt, made (random, readable by the owner only) on first use. */
+function stateSalt(dir: string): string {
+  const file = join(dir, 'held_out_salt');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
 }
 
 const pendingFile = (dir: string) => join(dir, 'pending.json');
@@ -170,10 +198,34 @@ async function comparisonEvents(events: LoggedEvent[], candidate: Model, active:
   }));
 }
 
+/**
+ * The defences: each key's client rewards judged against the active model's own choices (flagged keys are left out of
+ * training and of the gate), then the share cap on the training events that remain.
+ */
+async function screenKeys(
+  cache: PipelineCache, activeFile: ModelFile, all: LoggedEvent[], trains: (e: LoggedEvent) => boolean, defences: PoisoningDefences | null, salt: string,
+): Promise<{ usable: LoggedEvent[]; train: LoggedEvent[]; keys: KeyRecord[] }> {
+  if (!defences) return { usable: all, train: all.filter(trains), keys: keyStats(all) };
+  const judged = all.filter((e) => e.rewardSource === 'client');
+  const current = new Model(cache, activeFile.network, activeFile.tensors);
+  const greedy = judged.length ? argmaxRows(await policyProbabilities(current, judged), judged.length, 10) : new Int32Array(0);
+  await current.destroy();
+  const flags = disagreementFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, rewardSaysRight: e.reward >= 0.5, modelChoseAction: greedy[i] === e.action })), defences.flagAlpha);
+  const flagged = new Set(flags.filter((f) => f.flagged).map((f) => f.keyId));
+  const usable = all.filter((e) => !flagged.has(e.keyId ?? UNKNOWN_KEY));
+  const capped = capKeyShare(usable.filter(trains), defences.maxKeyShare, salt);
+  const byKey = new Map(flags.map((f) => [f.keyId, f]));
+  const keys = keyStats(all).map((stats): KeyRecord => {
+    const flag = byKey.get(stats.keyId);
+    return { ...stats, ...(flag && { rate: flag.rate, typicalRate: flag.typicalRate, z: flag.z, flagged: flag.flagged }), cappedOut: capped.dropped[stats.keyId] ?? 0 };
+  });
+  return { usable, train: capped.kept, keys };
+}
+
 export async function evolveGeneration(client: ApiClient, options: EvolveOptions): Promise<GenerationRecord> {
   const log = options.log ?? (() => {});
-  const salt = options.heldOutSalt ?? '';
   mkdirSync(options.state, { recursive: true });
+  const salt = options.heldOutSalt ?? stateSalt(options.state);
   const seconds = { pull: 0, train: 0, evaluate: 0, publish: 0 };
   let t = performance.now();
   const lap = (key: keyof typeof seconds) => {
@@ -199,8 +251,13 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   let activeVersion = active.version;
   lap('pull');
   const all = [...store.events.values()];
-  const train = all.filter((e) => trainsCandidate(e, salt));
-  const base = { time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length, eventsHeldOut: all.filter((e) => isHeldOut(e.pixels, salt)).length, seconds };
+  const gpu = await getGpu();
+  const cache = new PipelineCache(gpu);
+  const { usable, train, keys } = await screenKeys(cache, activeFile, all, (e) => trainsCandidate(e, salt), options.defences === undefined ? DEFAULT_DEFENCES : options.defences, salt);
+  const base = {
+    time: new Date().toISOString(), parent: active.version, eventsTotal: all.length, eventsNew, eventsTrain: train.length,
+    eventsHeldOut: all.filter((e) => isHeldOut(e.pixels, salt)).length, keys, seconds,
+  };
   const finish = (record: GenerationRecord): GenerationRecord => {
     appendLines(join(options.state, 'lineage.jsonl'), [JSON.stringify(record)]);
     writeFileAtomic(join(options.state, 'cursor.json'), JSON.stringify({ cursor }));
@@ -210,8 +267,6 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     if (!options.dryRun) await client.clearChallenger();
     rmSync(pendingFile(options.state), { force: true });
   };
-  const gpu = await getGpu();
-  const cache = new PipelineCache(gpu);
   const data = loadMnist();
 
   // 2. Judge the pending candidate on the events logged with it as the challenger.
@@ -225,7 +280,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     await resolvePending();
   } else if (pending) {
     log('step: evaluate');
-    const evaluation = all.filter((e) => judgesCandidate(e, pending.version, salt));
+    const evaluation = usable.filter((e) => judgesCandidate(e, pending.version, salt));
     const candidateFile = await readModel(await client.weights(pending.version));
     const candidate = new Model(cache, candidateFile.network, candidateFile.tensors);
     const current = new Model(cache, activeFile.network, activeFile.tensors);
@@ -285,6 +340,7 @@ export async function main(argv: string[]): Promise<void> {
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
     margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' },
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' },
   }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -303,6 +359,12 @@ export async function main(argv: string[]): Promise<void> {
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
+    // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
+    heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,
+    defences: flags['no-defences'] ? null : {
+      maxKeyShare: numberFlag('max-key-share', flags['max-key-share'], DEFAULT_DEFENCES.maxKeyShare, 0, 1, { exclusiveMin: true }),
+      flagAlpha: numberFlag('flag-alpha', flags['flag-alpha'], DEFAULT_DEFENCES.flagAlpha, 0, 1, { exclusiveMin: true }),
+    },
   });
   const judged = record.candidate ? ` ${record.candidate}` : '';
   console.log(`${record.decision}${judged}: active ${record.version} (was ${record.parent})${record.frozen ? `, challenger ${record.frozen}` : ''}; ${record.reason}`);
@@ -310,4 +372,8 @@ export async function main(argv: string[]): Promise<void> {
   if (record.evaluation) console.log(`evaluation: ${record.evaluation.events} events${needed ? `; a 0.5-point difference needs about ${needed}` : ''}`);
   console.log(`events: ${record.eventsTotal} total, ${record.eventsNew} new, ${record.eventsTrain} train, ${record.eventsHeldOut} held out; ` +
     `time: pull ${record.seconds.pull.toFixed(1)} s, train ${record.seconds.train.toFixed(1)} s, evaluate ${record.seconds.evaluate.toFixed(1)} s, publish ${record.seconds.publish.toFixed(1)} s`);
+  for (const key of record.keys) {
+    const judged = key.rate === undefined ? '' : `, disagrees with the active model on ${(key.rate * 100).toFixed(1)}% (typical ${(key.typicalRate! * 100).toFixed(1)}%, z ${key.z!.toFixed(1)})`;
+    console.log(`key ${key.keyId || '(none recorded)'}: ${key.events} events, mean reward ${key.meanReward.toFixed(3)}${judged}${key.flagged ? ': FLAGGED, left out' : ''}${key.cappedOut ? `; ${key.cappedOut} over the share cap` : ''}`);
+  }
 }

@@ -1,12 +1,21 @@
 // pnpm simulate: simulated clients. Each sends an MNIST image to /v1/predict and rewards the answer: 1 if the action is
-// the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward).
+// the true digit, else 0 (a fraction of rewards can be dropped, to exercise the default reward). Interactions are
+// spread evenly over the clients given, one per key.
 import { IMAGE_PIXELS, loadMnist, Random } from '@seed/runtime';
 import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../lib/cli';
 import { ProgressBar } from '../lib/progress';
 
+/** The reward a client sends for an action on a digit of this label. */
+export type RewardRule = (action: number, label: number) => number;
+
+/** An honest client: 1 for the true digit, else 0. */
+export const honestReward: RewardRule = (action, label) => (action === label ? 1 : 0);
+
 export interface SimulationOptions {
   events: number;
+  /** Honest by default. */
+  reward?: RewardRule;
   seed: number;
   split: 'train' | 'test';
   concurrency: number;
@@ -22,8 +31,10 @@ export interface SimulationResult {
   seconds: number;
 }
 
-/** Runs `events` predict-then-reward interactions with `concurrency` clients at a time. */
-export async function simulateClients(client: ApiClient, options: SimulationOptions): Promise<SimulationResult> {
+/** Runs `events` predict-then-reward interactions with `concurrency` at a time, spread over the clients (keys) given. */
+export async function simulateClients(clients: ApiClient | ApiClient[], options: SimulationOptions): Promise<SimulationResult> {
+  const keys = Array.isArray(clients) ? clients : [clients];
+  const rewardOf = options.reward ?? honestReward;
   const digits = loadMnist()[options.split];
   const random = new Random(options.seed);
   const picks = Array.from({ length: options.events }, () => ({ index: random.int(digits.count), drop: random.next() < options.dropRate }));
@@ -35,10 +46,12 @@ export async function simulateClients(client: ApiClient, options: SimulationOpti
   const started = performance.now();
   const worker = async () => {
     while (next < picks.length) {
-      const { index, drop } = picks[next++];
+      const pick = next++;
+      const { index, drop } = picks[pick];
+      const client = keys[pick % keys.length];
       const pixels = digits.images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS);
       const prediction = await client.predict(pixels, { explore: true });
-      const reward = prediction.action === digits.labels[index] ? 1 : 0;
+      const reward = rewardOf(prediction.action, digits.labels[index]);
       if (!drop) {
         await client.reward(prediction.eventId, reward);
         rewardsSent++;
@@ -47,7 +60,9 @@ export async function simulateClients(client: ApiClient, options: SimulationOpti
       entry.events++;
       entry.total += reward;
       total += reward;
-      options.onProgress?.(++done);
+      // Counted apart from the call: `?.` skips evaluating its arguments when there is no callback.
+      done++;
+      options.onProgress?.(done);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));

@@ -7,15 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
-import { evolveGeneration, type GenerationRecord } from './evolve';
+import { keyIdOf } from '@seed/edge';
+import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
-import { simulateClients } from './simulate';
+import { simulateClients, type RewardRule } from './simulate';
 import { REWARD_RECIPE } from './recipe';
 import { lineageChart, lineChart } from '../lib/svg';
 
-interface GenerationRow {
+export interface GenerationRow {
   generation: number;
   version: string;
   events: number;
@@ -61,74 +62,122 @@ ${table}</table>
 </body></html>`;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const flags = parseFlags({
-    generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
-    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
-    report: { type: 'string' },
-  }, argv);
-  const pretrainObjective = objectiveFlag(flags['pretrain-objective']);
-  const settings = {
-    generations: intFlag('generations', flags.generations, 6, 1, 100),
-    eventsPerGeneration: intFlag('events-per-generation', flags['events-per-generation'], 4000, 100),
-    labels: intFlag('labels', flags.labels, 0, 0, 8000),
-    pretrainObjective,
-    pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
-    epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
-    alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
-    weighting: weightingFlag(flags.weighting),
-    minSteps: intFlag('min-steps', flags['min-steps'], 750),
-    exploration: flags.exploration ?? REWARD_RECIPE.exploration,
-    seed: intFlag('seed', flags.seed, 1),
-    server: flags.server ?? 'wrangler',
-    report: flags.report ?? join(ROOT_DIR, 'report', 'index.html'),
-  };
-  if (settings.server !== 'wrangler' && settings.server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${settings.server}"`);
-  const started = performance.now();
+/** Honest simulated clients are spread over this many keys, as a deployment's clients would be. */
+const CLIENT_KEYS = 8;
+
+export type MainJobSettings = ReturnType<typeof mainJobSettings>;
+
+/** One more key among the clients, sending `share` of each generation's interactions and rewarding by its own rule. */
+export interface ExtraClient {
+  share: number;
+  reward: RewardRule;
+}
+
+export interface MainJobOptions {
+  extraClient?: ExtraClient;
+  /** Passed on to evolve: the defences (unset: evolve's defaults) and the held-out salt (unset: a secret one). */
+  defences?: PoisoningDefences | null;
+  heldOutSalt?: string;
+  onGeneration?: (rows: GenerationRow[]) => void;
+}
+
+/**
+ * Pretrains (or reuses the cached model), starts the edge API, publishes v1, then each generation lets the simulated
+ * clients predict and reward and evolves once. Returns one row per generation (0: the pretrained model).
+ */
+export async function runMainJob(settings: MainJobSettings, options: MainJobOptions = {}): Promise<{ rows: GenerationRow[]; runDir: string; extraKeyId: string | null }> {
   const { file, testAccuracy } = await pretrainedModel(settings);
   const runDir = join(ROOT_DIR, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
+  const clientKeys = Array.from({ length: CLIENT_KEYS + (options.extraClient ? 1 : 0) }, () => randomBytes(16).toString('hex'));
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
-  // The token reaches wrangler through an env file, never the command line (pnpm echoes that into the log).
-  const edge = await startEdge(settings.server as EntryName, { adminToken, apiKeys: [], rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
+  // The keys reach wrangler through an env file, never the command line (pnpm echoes that into the log).
+  const edge = await startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
   const { url } = edge;
   const stop = () => edge.stop();
   const onSignal = () => void stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const client = new ApiClient(url, { adminToken });
-    await client.upload('v1', file);
-    await client.promote('v1');
+    const admin = new ApiClient(url, { adminToken });
+    const honest = clientKeys.slice(0, CLIENT_KEYS).map((apiKey) => new ApiClient(url, { apiKey }));
+    await admin.upload('v1', file);
+    await admin.promote('v1');
     const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
     const header = 'gen  version  events  online reward  test accuracy  judged  candidate − active, points [95% bounds] on events  decision  challenger';
     console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
     let events = 0;
     for (let generation = 1; generation <= settings.generations; generation++) {
       const bar = new ProgressBar();
-      const simulated = await simulateClients(client, {
-        events: settings.eventsPerGeneration, seed: settings.seed * 1000 + generation, split: 'train', concurrency: 32, dropRate: 0.02,
-        onProgress: (done) => bar.update(`generation ${generation}: clients`, done / settings.eventsPerGeneration, `${done}/${settings.eventsPerGeneration}`),
-      });
+      const extraEvents = options.extraClient ? Math.round(settings.eventsPerGeneration * options.extraClient.share) : 0;
+      const honestEvents = settings.eventsPerGeneration - extraEvents;
+      const seed = settings.seed * 1000 + generation;
+      const [simulated, extra] = await Promise.all([
+        simulateClients(honest, {
+          events: honestEvents, seed, split: 'train', concurrency: 32, dropRate: 0.02,
+          onProgress: (done) => bar.update(`generation ${generation}: clients`, done / honestEvents, `${done}/${honestEvents}`),
+        }),
+        options.extraClient && simulateClients(new ApiClient(url, { apiKey: clientKeys[CLIENT_KEYS] }), {
+          events: extraEvents, seed: seed + 500, split: 'train', concurrency: 4, dropRate: 0.02, reward: options.extraClient.reward,
+        }),
+      ]);
       bar.done();
-      events += simulated.events;
+      events += simulated.events + (extra ? extra.events : 0);
       // Let the reward wait pass so dropped rewards are exported with the default reward.
       await new Promise((r) => setTimeout(r, 5500));
-      const record = await evolveGeneration(client, {
+      const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
         batch: 64, lr: 0.002, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
+        ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
       });
       const active = record.version;
       const accuracy = record.testAccuracy ? (record.decision === 'promoted' ? record.testAccuracy.candidate : record.testAccuracy.active) : rows.at(-1)!.testAccuracy;
+      // The online reward is the honest clients' own: what the model does for the people it serves.
       rows.push({ generation, version: active, events, onlineReward: simulated.meanReward, testAccuracy: accuracy, record });
       console.log(`${String(generation).padStart(3)}  ${active.padEnd(7)}  ${String(events).padStart(6)}  ${simulated.meanReward.toFixed(4).padStart(13)}  ${(accuracy * 100).toFixed(2).padStart(12)}%  ` +
         `${(record.candidate ?? '-').padEnd(6)}  ${(estimateText(record) || '-').padEnd(44)}  ${record.decision.padEnd(8)}  ${record.frozen ?? '-'}`);
-      writeFileAtomic(settings.report, report(rows, settings));
+      options.onGeneration?.(rows);
     }
-    console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${settings.report}; run data: ${runDir}`);
+    return { rows, runDir, extraKeyId: options.extraClient ? await keyIdOf(clientKeys[CLIENT_KEYS]) : null };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await stop();
   }
 }
 
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags({
+    generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
+    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
+    report: { type: 'string' },
+  }, argv);
+  const settings = mainJobSettings(flags);
+  const reportFile = flags.report ?? join(ROOT_DIR, 'report', 'index.html');
+  const started = performance.now();
+  const { runDir } = await runMainJob(settings, { onGeneration: (rows) => writeFileAtomic(reportFile, report(rows, settings)) });
+  console.log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min; report: ${reportFile}; run data: ${runDir}`);
+}
+
+/** The main job's flags, shared by `pnpm start` and the experiments that run it. */
+export function mainJobSettings(flags: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const server = text('server') ?? 'wrangler';
+  if (server !== 'wrangler' && server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${server}"`);
+  const pretrainObjective = objectiveFlag(text('pretrain-objective'));
+  return {
+    generations: intFlag('generations', text('generations'), 6, 1, 100),
+    eventsPerGeneration: intFlag('events-per-generation', text('events-per-generation'), 4000, 100),
+    labels: intFlag('labels', text('labels'), 0, 0, 8000),
+    pretrainObjective,
+    pretrainEpochs: intFlag('pretrain-epochs', text('pretrain-epochs'), DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
+    epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
+    alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
+    weighting: weightingFlag(text('weighting')),
+    minSteps: intFlag('min-steps', text('min-steps'), 750),
+    exploration: text('exploration') ?? REWARD_RECIPE.exploration,
+    seed: intFlag('seed', text('seed'), 1),
+    server: server as EntryName,
+  };
+}

@@ -14,7 +14,9 @@ export const ENTRY_NAMES: EntryName[] = ['node', 'wrangler'];
 export interface EdgeSettings {
   adminToken: string;
   apiKeys: string[];
+  readKeys?: string[];
   rewardWaitSeconds: number;
+  rateLimitPerMinute?: number;
   defaultReward?: number;
   exploration?: string;
 }
@@ -45,8 +47,9 @@ export async function startEdge(entry: EntryName, settings: EdgeSettings, dataDi
     REWARD_WAIT_SECONDS: String(settings.rewardWaitSeconds),
     DEFAULT_REWARD: String(settings.defaultReward ?? 0),
     EXPLORATION: settings.exploration ?? 'epsilon:0.1',
+    RATE_LIMIT_PER_MINUTE: String(settings.rateLimitPerMinute ?? 0),
   };
-  const secrets = { ADMIN_TOKEN: settings.adminToken, API_KEYS: settings.apiKeys.join(',') };
+  const secrets = { ADMIN_TOKEN: settings.adminToken, API_KEYS: settings.apiKeys.join(','), READ_KEYS: (settings.readKeys ?? []).join(',') };
   let server: DetachedProcess;
   if (entry === 'node') {
     // What `pnpm --filter @seed/edge serve:node` runs, without pnpm's start-up.

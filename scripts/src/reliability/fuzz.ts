@@ -98,7 +98,7 @@ async function checked(response: Promise<Response>, what: string): Promise<void>
 }
 
 /** Publishes a model on a fresh edge and logs a few rewarded events the generators can refer to. */
-export async function prepareFuzz(url: string, keys: { apiKey: string; adminToken: string }, seed: number): Promise<FuzzSetup> {
+export async function prepareFuzz(url: string, keys: { apiKey: string; otherApiKey: string; adminToken: string }, seed: number): Promise<FuzzSetup> {
   const activeVersion = 'fuzz-v1';
   const modelFile = await seedModelFile(activeVersion, 1);
   await publishModel(url, keys.adminToken, activeVersion, modelFile);
@@ -122,11 +122,11 @@ export async function prepareFuzz(url: string, keys: { apiKey: string; adminToke
     unservableFile: await unservableModelFile(),
     rewarded,
   };
-  return { context, registry: await registrySnapshot(url) };
+  return { context, registry: await registrySnapshot(url, keys.adminToken) };
 }
 
-async function registrySnapshot(url: string): Promise<string> {
-  const [models, active] = await Promise.all([fetch(`${url}/v1/models`), fetch(`${url}/v1/model`)]);
+async function registrySnapshot(url: string, adminToken: string): Promise<string> {
+  const [models, active] = await Promise.all([fetch(`${url}/v1/models`, { headers: bearer(adminToken) }), fetch(`${url}/v1/model`)]);
   return JSON.stringify({ models: await models.json(), active: await active.json() });
 }
 
@@ -141,7 +141,7 @@ async function audit(url: string, setup: FuzzSetup): Promise<FuzzReport['audit']
   } catch (error) {
     result['server healthy'] = `GET /health: ${(error as Error).message}`;
   }
-  const registry = await registrySnapshot(url);
+  const registry = await registrySnapshot(url, context.adminToken);
   result['registry unchanged'] = registry === setup.registry ? null : `before ${setup.registry.slice(0, 300)}, after ${registry.slice(0, 300)}`;
   // The export holds the rewarded setup events at once; a row a rejected request left (unrewarded, so held back
   // from the export until the wait passes) still shows in the counts of /metrics, which read every row.
@@ -153,7 +153,7 @@ async function audit(url: string, setup: FuzzSetup): Promise<FuzzReport['audit']
     strays.length === 0 && events.length === expected.size && changed.length === 0
       ? null
       : `${events.length} events logged, ${expected.size} expected; ${strays.length} not from the setup (${strays.slice(0, 3).map((e) => e.eventId).join(', ')}); ${changed.length} rewards changed`;
-  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const metrics = await (await fetch(`${url}/metrics`, { headers: bearer(context.adminToken) })).text();
   const count = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{model_version="[^"]*"\\} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
   const [predictions, rewards] = [count('seed_predictions_total'), count('seed_rewards_total')];
   result['metrics count only the setup'] = predictions === expected.size && rewards === expected.size ? null : `metrics: ${predictions} predictions, ${rewards} rewards; ${expected.size} expected`;
@@ -165,6 +165,8 @@ export interface FuzzOptions {
   seed: number;
   concurrency: number;
   apiKey: string;
+  /** A second client key, for rewards on events that are not its own. */
+  otherApiKey: string;
   adminToken: string;
   onProgress?: (done: number) => void;
 }
@@ -175,7 +177,7 @@ export async function runFuzz(url: string, options: FuzzOptions): Promise<FuzzRe
   const requests = fuzzRequests(options.requests, options.seed, setup.context);
   const byKind: FuzzReport['byKind'] = {};
   const examples: string[] = [];
-  const secrets = [options.apiKey, options.adminToken];
+  const secrets = [options.apiKey, options.otherApiKey, options.adminToken];
   const started = performance.now();
   let done = 0;
   const worker = async () => {
@@ -220,7 +222,7 @@ export async function main(argv: string[]): Promise<void> {
   const concurrency = intFlag('concurrency', flags.concurrency, 8, 1, 64);
   const seed = intFlag('seed', flags.seed, 1);
   const entries = parseEntries(flags.target ?? 'both');
-  const settings: EdgeSettings = { adminToken: `fuzz-admin-${crypto.randomUUID()}`, apiKeys: [`fuzz-key-${crypto.randomUUID()}`], rewardWaitSeconds: 60 };
+  const settings: EdgeSettings = { adminToken: `fuzz-admin-${crypto.randomUUID()}`, apiKeys: [`fuzz-key-${crypto.randomUUID()}`, `fuzz-key-${crypto.randomUUID()}`], rewardWaitSeconds: 60 };
   let failures = 0;
   for (const entry of requests > 0 ? entries : []) {
     const dataDir = await mkdtemp(join(tmpdir(), `seed-fuzz-${entry}-`));
@@ -228,7 +230,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       const bar = new ProgressBar();
       const report = await runFuzz(edge.url, {
-        requests, seed, concurrency, apiKey: settings.apiKeys[0], adminToken: settings.adminToken,
+        requests, seed, concurrency, apiKey: settings.apiKeys[0], otherApiKey: settings.apiKeys[1], adminToken: settings.adminToken,
         onProgress: (done) => bar.update(`fuzz ${entry}`, done / requests, `${done}/${requests}`),
       });
       bar.done();

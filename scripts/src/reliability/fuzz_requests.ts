@@ -11,6 +11,8 @@ const encoder = new TextEncoder();
 export interface FuzzContext {
   image: number[];
   apiKey: string;
+  /** A second client key: the setup events are not its own. */
+  otherApiKey: string;
   adminToken: string;
   activeVersion: string;
   /** The active model's file. */
@@ -210,12 +212,22 @@ export const FUZZ_KINDS: Record<string, RequestMaker> = {
     }
   },
   'reward: a body over 4 KiB': (random, c) => ({ ...reward(c, pick(random, c.rewarded).eventId, padded('{"value":1}', 4 * KiB + 1 + random.int(64 * KiB)), [413]), chunked: random.next() < 0.3 }),
+  'reward: another key\'s event (the same 404 as an unknown one)': (random, c) => ({
+    ...reward(c, pick(random, c.rewarded).eventId, json({ value: pick(random, [-1, 0, 0.5, 1]) }), [404]),
+    headers: { ...JSON_TYPE, ...bearer(c.otherApiKey) },
+  }),
   'reward: no key or a wrong key': (random, c) => ({ ...reward(c, pick(random, c.rewarded).eventId, json({ value: 1 }), [401]), headers: { ...JSON_TYPE, ...(random.next() < 0.5 ? {} : bearer(`${c.apiKey}-old`)) } }),
 
-  'weights: odd or unknown version': (random) => {
+  'weights: odd or unknown version': (random, c) => {
     const version = pick(random, ['.hidden', '-x', '_x', 'a%2Fb', encodeURIComponent('é'), 'v'.repeat(65), encodeURIComponent("v1' OR '1'='1"), '%ZZ', '%2e%2e', `unknown-${random.int(1e9)}`]);
-    return { method: 'GET', path: `/v1/models/${version}/weights`, headers: {}, expect: [400, 404] };
+    return { method: 'GET', path: `/v1/models/${version}/weights`, headers: bearer(c.adminToken), expect: [400, 404] };
   },
+  'read routes: no key, a wrong key or a client key': (random, c) => {
+    const path = pick(random, ['/v1/models', `/v1/models/${c.activeVersion}/weights`, '/metrics']);
+    const [headers, status] = pick(random, [[{}, 401], [bearer('wrong-key'), 401], [bearer(`${c.adminToken}x`), 401], [bearer(c.apiKey), 403], [bearer(c.otherApiKey), 403]] as const);
+    return { method: 'GET', path, headers, expect: [status] };
+  },
+  'predict: the admin token is not a client key': (random, c) => predict(c, json({ pixels: c.image }), [403], { ...JSON_TYPE, ...bearer(c.adminToken) }),
   'upload: no token, a wrong token or an API key': (random, c) => {
     const [headers, status] = pick(random, [[{}, 401], [bearer('wrong-token'), 401], [bearer(`${c.adminToken}0`), 401], [bearer(c.apiKey), 403]] as const);
     return { method: 'PUT', path: `/v1/models/fuzz-${random.int(1e9)}`, headers, body: c.modelFile.subarray(0, random.int(1000)), expect: [status] };

@@ -4,11 +4,14 @@ import { env, exports } from 'cloudflare:workers';
 import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/engine';
 import simdEngine from '@seed/runtime/engine/simd_engine.wasm';
 import { beforeAll, expect, it } from 'vitest';
-import { json, modelFile, readExport } from '../fixtures';
+import { app } from '../../../edge/src/worker';
+import { accessMismatches, json, KEYS, modelFile, readExport } from '../fixtures';
 
 const admin = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const call = (path: string, init?: RequestInit) => exports.default.fetch(`http://edge${path}`, init);
-const postJson = (path: string, body: unknown) => call(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const client = { Authorization: `Bearer ${KEYS.client}` };
+const reader = { Authorization: `Bearer ${KEYS.reader}` };
+const postJson = (path: string, body: unknown) => call(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: JSON.stringify(body) });
 
 beforeAll(async () => {
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
@@ -57,4 +60,32 @@ it('answers errors in the JSON error shape', async () => {
   expect([tooFew.status, await json(tooFew)]).toEqual([400, { error: { code: 'invalid_body', message: 'pixels: must hold exactly 784 values, not 1' } }]);
   const notAdmin = await call('/v1/rollback', { method: 'POST' });
   expect([notAdmin.status, ((await json(notAdmin)) as { error: { code: string } }).error.code]).toEqual([401, 'unauthorized']);
+});
+
+it('answers every route × every caller as documented', async () => {
+  const matrixCall = (method: string, path: string, init: { token?: string; json?: unknown; body?: Uint8Array }) =>
+    call(path, {
+      method,
+      body: init.json === undefined ? init.body : JSON.stringify(init.json),
+      headers: { ...(init.json !== undefined && { 'Content-Type': 'application/json' }), ...(init.token && { Authorization: `Bearer ${init.token}` }) },
+    });
+  expect(await accessMismatches(matrixCall, 'v1')).toEqual([]);
+  const headers = (await call('/v1/models', { headers: reader })).headers;
+  expect([headers.get('Content-Security-Policy'), headers.get('X-Content-Type-Options'), headers.get('Referrer-Policy')]).toEqual([
+    expect.stringContaining("frame-ancestors 'none'"),
+    'nosniff',
+    'no-referrer',
+  ]);
+});
+
+it('counts each key through the Rate Limiting binding once RATE_LIMIT_PER_MINUTE is set: 429 with Retry-After past its limit', async () => {
+  expect(env.RATE_LIMITER).toBeDefined();
+  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '600' };
+  // A reader route that fails after the access check, so each try is cheap: the binding's limit is 600 a minute.
+  const read = (key: string) => app.fetch(new Request('http://edge/v1/models/none/weights', { headers: { Authorization: `Bearer ${key}` } }), limited);
+  const statuses: number[] = [];
+  for (let i = 0; i < 620 && !statuses.includes(429); i++) statuses.push((await read(KEYS.reader)).status);
+  const refused = await read(KEYS.reader);
+  expect([statuses.filter((s) => s === 404).length >= 590, refused.status, refused.headers.get('Retry-After')]).toEqual([true, 429, '60']);
+  expect((await read(KEYS.admin)).status).toBe(404);
 });
