@@ -125,7 +125,7 @@ describe('exploration through POST /v1/predict', () => {
 
   it('with a challenger: frequencies match the logged mixture where the two disagree, the active policy alone where they agree', async () => {
     // No reward wait: every event exports at once.
-    const harness = edgeHarness(storage, { ADMIN_TOKEN, EXPLORATION: 'epsilon:0.2', REWARD_WAIT_SECONDS: '0' } satisfies Env, 13);
+    const harness = edgeHarness(storage, { ...KEY_SETTINGS, EXPLORATION: 'epsilon:0.2', REWARD_WAIT_SECONDS: '0' } satisfies Env, 13);
     const files = { active: await modelFile('lin-a', 5, undefined, LINEAR_ARCHITECTURE), challenger: await modelFile('lin-c', 6, undefined, LINEAR_ARCHITECTURE) };
     await harness.request('PUT', '/v1/models/lin-a', { body: files.active, token: ADMIN_TOKEN });
     await harness.request('PUT', '/v1/models/lin-c', { body: files.challenger, token: ADMIN_TOKEN });
@@ -143,7 +143,7 @@ describe('exploration through POST /v1/predict', () => {
       const expected = challengerMixture(distributionOf(engines.active, pixels), distributionOf(engines.challenger, pixels), disagree, 0.3);
       const counts = new Array<number>(10).fill(0);
       for (let b = 0; b < 16; b++) {
-        const { predictions } = await json(await harness.request('POST', '/v1/predict', { json: { instances: Array.from({ length: 64 }, () => ({ pixels })) } }));
+        const { predictions } = await json(await harness.request('POST', '/v1/predict', { json: { instances: Array.from({ length: 64 }, () => ({ pixels })) }, token: KEYS.client }));
         for (const p of predictions) {
           counts[p.action]++;
           expect(p.propensity).toBeCloseTo(expected.distribution[p.action], 12);
@@ -157,7 +157,7 @@ describe('exploration through POST /v1/predict', () => {
     expect(last).toMatchObject({ exploration: 'epsilon:0.2', challengerVersion: 'lin-c', challengerShare: 0 });
     expect(logged.events.find((e) => e.challengerShare === 0.3)).toBeTruthy();
     // A greedy request is the active model's answer alone, logged as greedy.
-    const greedy = await json(await harness.request('POST', '/v1/predict', { json: { pixels: disagreeing, explore: false } }));
+    const greedy = await json(await harness.request('POST', '/v1/predict', { json: { pixels: disagreeing, explore: false }, token: KEYS.client }));
     expect([greedy.action, greedy.propensity]).toEqual([greedyOf(engines.active, disagreeing), 1]);
     const [greedyEvent] = (await readExport(await harness.request('GET', `/v1/events?after=${logged.nextCursor}`, { token: ADMIN_TOKEN }))).events;
     expect(greedyEvent).toMatchObject({ exploration: 'greedy', challengerVersion: null, challengerShare: 0 });
