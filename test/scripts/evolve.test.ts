@@ -28,6 +28,8 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     // The public split (no salt), so the test can tell which events are held out.
     options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, batch: 64, lr: 0.002, seed: 1, dryRun: false, heldOutSalt: '' };
   });
+  /** The held-out salt evolve made in its state folder. */
+  const stateSalt = () => readFileSync(join(options.state, 'held_out_salt'), 'utf8').trim();
   const storedEvents = async () => parseEvents(readFileSync(join(options.state, 'events.ndjson'), 'utf8'), 'events.ndjson');
   afterAll(async () => {
     await server?.close();
@@ -43,7 +45,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect(record.eventsTotal).toBe(400);
     expect(record.eventsHeldOut).toBeGreaterThan(40);
     // Default rewards are unknown: neither trained on nor evaluated.
-    expect(record.eventsTrain).toBe((await storedEvents()).filter((e) => e.rewardSource === 'client' && !isHeldOut(e.pixels)).length);
+    expect(record.eventsTrain).toBe((await storedEvents()).filter((e) => e.rewardSource === 'client' && !isHeldOut(e.pixels, stateSalt())).length);
     expect(record).toMatchObject({ decision: 'frozen', version: 'v1', frozen: 'v2' });
     expect(await client.challenger()).toMatchObject({ version: 'v2', share: 0.5 });
     expect((await client.activeModel())!.version).toBe('v1');
@@ -70,7 +72,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     await new Promise((r) => setTimeout(r, 4200));
     const before = await client.models();
     const record = await evolveGeneration(client, { ...options, margin: 1 });
-    const judging = (await storedEvents()).filter((e) => e.challengerVersion === 'v2' && e.exploration !== 'greedy' && e.rewardSource === 'client' && isHeldOut(e.pixels));
+    const judging = (await storedEvents()).filter((e) => e.challengerVersion === 'v2' && e.exploration !== 'greedy' && e.rewardSource === 'client' && isHeldOut(e.pixels, stateSalt()));
     expect(record.candidate).toBe('v2');
     expect(record.evaluation!.events).toBe(judging.length);
     expect(record.evaluation!.estimate!.n).toBe(judging.length);
