@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import {
   buildNetwork, CpuEngine, initialParameters, loadMnist, readModel, SEED_ARCHITECTURE, softmaxRows, withProjectionHead, writeModel,
 } from '@seed/runtime';
-import { ADMIN_TOKEN, json } from '../edge/fixtures';
+import { ADMIN_TOKEN, json, KEY_SETTINGS, KEYS } from '../edge/fixtures';
 import { edgeHarness, sqliteTarget } from '../edge/support';
 
 it('a model with a projection head reads, uploads, and serves the policy probabilities of the same model without it', async () => {
@@ -17,11 +17,11 @@ it('a model with a projection head reads, uploads, and serves the policy probabi
 
   const target = await sqliteTarget();
   try {
-    const { request } = edgeHarness(await target.fresh(), { ADMIN_TOKEN });
+    const { request } = edgeHarness(await target.fresh(), KEY_SETTINGS);
     expect((await request('PUT', '/v1/models/v1', { body: bytes, token: ADMIN_TOKEN })).status).toBe(201);
     expect((await request('POST', '/v1/models/v1/promote', { token: ADMIN_TOKEN })).status).toBe(200);
     const pixels = Array.from(loadMnist().test.images.subarray(0, 784));
-    const answer = (await json(await request('POST', '/v1/predict', { json: { pixels } }))) as { probabilities: number[] };
+    const answer = (await json(await request('POST', '/v1/predict', { json: { pixels }, token: KEYS.client }))) as { probabilities: number[] };
     const withoutExtra = new Map([...tensors].filter(([name]) => !name.startsWith('proj.')));
     const expected = softmaxRows(new CpuEngine({ network: plain, tensors: withoutExtra }).logits(Float32Array.from(pixels), 1), 1, 10);
     answer.probabilities.forEach((p, k) => expect(Math.abs(p - expected[k])).toBeLessThan(1e-4));

@@ -10,7 +10,7 @@ function permutations(n: number): number[][] {
 const total = (cost: number[][], assignment: number[]) => assignment.reduce((sum, column, row) => sum + cost[row][column], 0);
 
 describe('hungarian', () => {
-  it.each([1, 2, 3, 4, 5, 6])('finds the least-cost assignment of %i×%i matrices, as enumerating every permutation does', (n) => {
+  it.each([1, 2, 3, 4, 5, 6])('finds the least-cost assignment of n×n matrices (n = %i), as enumerating every permutation does', (n) => {
     const random = new Random(n * 31);
     for (let trial = 0; trial < 40; trial++) {
       // Small integer costs make ties common: the total must still be the least.

@@ -5,7 +5,7 @@ import {
   maxPool2dBackwardRef, maxPool2dForwardRef, reluBackwardRef, reluForwardRef, softmaxCrossEntropyRef,
   type Conv2dShape, type MaxPool2dShape,
 } from '@seed/kernels';
-import type { HeadName, Network } from '@seed/runtime';
+import { assertNever, type HeadName, type Network } from '@seed/runtime';
 
 type Tensors = Map<string, ArrayLike<number>>;
 
@@ -45,6 +45,8 @@ export function referenceForward(network: Network, tensors: Tensors, input: Arra
       case 'flatten':
         acts.push(x);
         break;
+      default:
+        assertNever(layer, 'layer kind');
     }
   });
   const spec = network.heads[head]!;
@@ -89,6 +91,8 @@ export function referenceGradients(network: Network, tensors: Tensors, input: Ar
         break;
       case 'flatten':
         break;
+      default:
+        assertNever(layer, 'layer kind');
     }
   }
   return { loss, logits, grads };

@@ -2,5 +2,5 @@
 export { freePort, startDetached, waitForHttp, WRANGLER_OFFLINE_ENV, type DetachedProcess } from './local_server';
 export { envFrom, startNodeServer, type NodeServer, type NodeServerOptions } from './server';
 export { fileBlobs, openNodeStorage, readMigrations, sqliteSql, type NodeStorage } from './storage';
-export { buildWebAssets, WEB_ASSETS_DIR, WEB_DIR } from './web_assets';
+export { buildWebAssets, webAssetServer, WEB_ASSETS_DIR, WEB_DIR } from './web_assets';
 export { SIMD_ENGINE_WASM_PATH, simdEngineModule } from './simd_module';

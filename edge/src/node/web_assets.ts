@@ -56,8 +56,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * Answers a request from the built assets as wrangler's `[assets]` does with its default html_handling
- * ("auto-trailing-slash"): a file by its name, `/NAME` from NAME.html, `/` from index.html, and a request for a .html
- * name redirected to the short form; null for anything else (the API's), and for methods other than GET and HEAD.
+ * ("auto-trailing-slash"): a file by its name, `/NAME` from NAME.html, `/` from index.html, and `/NAME.html` or `/NAME/`
+ * redirected to `/NAME`; null for anything else (the API's), and for methods other than GET and HEAD.
  */
 export async function webAssetServer(dir = WEB_ASSETS_DIR): Promise<(request: Request) => Response | null> {
   // `_headers` is wrangler's instructions, not a page: its headers go on every answer here instead.
@@ -67,10 +67,9 @@ export async function webAssetServer(dir = WEB_ASSETS_DIR): Promise<(request: Re
     if (request.method !== 'GET' && request.method !== 'HEAD') return null;
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path.endsWith('.html') && files.has(path)) {
-      url.pathname = path === '/index.html' ? '/' : path.slice(0, -'.html'.length);
-      return new Response(null, { status: 307, headers: { ...SECURITY_HEADERS, Location: `${url.pathname}${url.search}` } });
-    }
+    const redirect = (to: string) => new Response(null, { status: 307, headers: { ...SECURITY_HEADERS, Location: `${to}${url.search}` } });
+    if (path.endsWith('.html') && files.has(path)) return redirect(path === '/index.html' ? '/' : path.slice(0, -'.html'.length));
+    if (path.length > 1 && path.endsWith('/') && files.has(`${path.slice(0, -1)}.html`)) return redirect(path.slice(0, -1));
     const name = path === '/' ? '/index.html' : files.has(path) ? path : `${path}.html`;
     const contents = files.get(name);
     if (!contents) return null;
