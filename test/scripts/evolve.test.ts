@@ -26,7 +26,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     await client.upload('v1', await writeModel(network, initialParameters(network, 1), { version: 'v1' }));
     await client.promote('v1');
     // The public split (no salt), so the test can tell which events are held out.
-    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, batch: 64, lr: 0.002, seed: 1, dryRun: false, heldOutSalt: '' };
+    options = { state: join(dir, 'state'), alpha: 0.2, epochs: 2, minEvents: 100, margin: 0, batch: 64, lr: 0.002, seed: 1, dryRun: false };
   });
   /** The held-out salt evolve made in its state folder. */
   const stateSalt = () => readFileSync(join(options.state, 'held_out_salt'), 'utf8').trim();
