@@ -3,10 +3,9 @@
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentedRoutes, responseProblems, runContract, type OpenApiDocument } from './contract';
-import { ADMIN_TOKEN, json } from './fixtures';
+import { json, KEY_SETTINGS, KEYS } from './fixtures';
 import { temporaryDir } from './support';
 
-const API_KEY = 'contract-client-key';
 const RESPONSES_PER_ROUTE = 100;
 
 let dataDir: Awaited<ReturnType<typeof temporaryDir>>;
@@ -15,7 +14,7 @@ let document: OpenApiDocument;
 
 beforeAll(async () => {
   dataDir = await temporaryDir('contract');
-  server = await startNodeServer({ port: 0, dataDir: dataDir.path, env: { ADMIN_TOKEN, API_KEYS: API_KEY } });
+  server = await startNodeServer({ port: 0, dataDir: dataDir.path, env: KEY_SETTINGS });
   const answer = await fetch(`${server.url}/openapi.json`);
   expect(answer.status).toBe(200);
   document = await json(answer);
@@ -41,7 +40,7 @@ describe('the checks themselves', () => {
 
 it(`answers ${RESPONSES_PER_ROUTE} requests of every route as the document says, errors included`, async () => {
   expect(document.openapi).toBe('3.1.0');
-  const run = await runContract((path, init) => fetch(`${server.url}${path}`, init), { adminToken: ADMIN_TOKEN, apiKey: API_KEY }, RESPONSES_PER_ROUTE);
+  const run = await runContract((path, init) => fetch(`${server.url}${path}`, init), { adminToken: KEYS.admin, apiKey: KEYS.client, readKey: KEYS.reader }, RESPONSES_PER_ROUTE);
   console.log(`contract on the Node entry: ${JSON.stringify(run.statuses)}`);
   expect(run.problems).toEqual([]);
   expect(Object.keys(run.statuses).sort()).toEqual(documentedRoutes(document).sort());

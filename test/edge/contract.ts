@@ -66,10 +66,11 @@ export interface ContractRequest {
 
 export type Call = (path: string, init: RequestInit) => Response | Promise<Response>;
 
+/** One key of each role the entry knows (API_KEYS, READ_KEYS, ADMIN_TOKEN): every route is asked with and without. */
 export interface ContractKeys {
   adminToken: string;
-  /** A client key when the entry has API_KEYS set: requests without one then get 401. */
-  apiKey?: string;
+  apiKey: string;
+  readKey: string;
 }
 
 const jsonRequest = (method: string, path: string, body: unknown, headers: Record<string, string> = {}): ContractRequest => ({
@@ -85,7 +86,8 @@ const jsonRequest = (method: string, path: string, body: unknown, headers: Recor
  */
 export async function* contractRequests(keys: ContractKeys, count: number): AsyncGenerator<{ route: string; request: ContractRequest }, void, ObservedResponse> {
   const admin = { Authorization: `Bearer ${keys.adminToken}` };
-  const client: Record<string, string> = keys.apiKey ? { Authorization: `Bearer ${keys.apiKey}` } : {};
+  const client = { Authorization: `Bearer ${keys.apiKey}` };
+  const reader = { Authorization: `Bearer ${keys.readKey}` };
   // Small files of a linear model keep a hundred uploads cheap.
   const file = (version: string, seed: number, parent?: string) => modelFile(version, seed, parent, LINEAR_ARCHITECTURE);
   const files = { v1: await file('v1', 1), v2: await file('v2', 2, 'v1'), otherV1: await file('v1', 3) };
@@ -94,7 +96,7 @@ export async function* contractRequests(keys: ContractKeys, count: number): Asyn
   const routes: Record<string, (i: number) => ContractRequest> = {
     'GET /health': () => ({ method: 'GET', path: '/health' }),
     'GET /health/live': () => ({ method: 'GET', path: '/health/live' }),
-    'GET /metrics': () => ({ method: 'GET', path: '/metrics' }),
+    'GET /metrics': (i) => [() => ({ method: 'GET', path: '/metrics', headers: reader }), () => ({ method: 'GET', path: '/metrics', headers: client })][i % 2](),
     'POST /v1/predict': (i) =>
       [
         () => jsonRequest('POST', '/v1/predict', { pixels: pixels(i), eventId: `contract-${i}` }, client),
@@ -130,11 +132,12 @@ export async function* contractRequests(keys: ContractKeys, count: number): Asyn
         () => ({ method: 'GET', path: '/v1/events?since=1', headers: admin }),
         () => ({ method: 'GET', path: '/v1/events' }),
         () => ({ method: 'GET', path: '/v1/events', headers: { Authorization: 'Bearer not-a-key' } }),
-        ...(keys.apiKey ? [() => ({ method: 'GET', path: '/v1/events', headers: client })] : []),
-      ][i % (keys.apiKey ? 8 : 7)](),
+        () => ({ method: 'GET', path: '/v1/events', headers: client }),
+      ][i % 8](),
     'GET /v1/model': () => ({ method: 'GET', path: '/v1/model' }),
-    'GET /v1/models': () => ({ method: 'GET', path: '/v1/models' }),
-    'GET /v1/models/{version}/weights': (i) => ({ method: 'GET', path: `/v1/models/${['v1', 'v2', 'v9', 'bad%20name'][i % 4]}/weights` }),
+    'GET /v1/models': (i) => [() => ({ method: 'GET', path: '/v1/models', headers: reader }), () => ({ method: 'GET', path: '/v1/models' })][i % 2](),
+    'GET /v1/models/{version}/weights': (i) =>
+      i % 5 === 4 ? { method: 'GET', path: '/v1/models/v1/weights' } : { method: 'GET', path: `/v1/models/${['v1', 'v2', 'v9', 'bad%20name'][i % 5]}/weights`, headers: reader },
     'PUT /v1/models/{version}': (i) =>
       [
         () => ({ method: 'PUT', path: '/v1/models/v1', headers: admin, body: files.v1 }),
@@ -162,8 +165,8 @@ export async function* contractRequests(keys: ContractKeys, count: number): Asyn
         () => ({ method: 'GET', path: '/v1/challenger', headers: admin }),
         () => ({ method: 'GET', path: '/v1/challenger' }),
         () => ({ method: 'GET', path: '/v1/challenger', headers: { Authorization: 'Bearer not-a-key' } }),
-        ...(keys.apiKey ? [() => ({ method: 'GET', path: '/v1/challenger', headers: client })] : []),
-      ][i % (keys.apiKey ? 4 : 3)](),
+        () => ({ method: 'GET', path: '/v1/challenger', headers: client }),
+      ][i % 4](),
     'PUT /v1/challenger': (i) =>
       [
         () => jsonRequest('PUT', '/v1/challenger', { version: ['v1', 'v2'][i % 2] }, admin),

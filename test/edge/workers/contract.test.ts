@@ -5,6 +5,7 @@ import { env } from 'cloudflare:workers';
 import worker from '@seed/edge/worker';
 import { beforeAll, expect, it } from 'vitest';
 import { documentedRoutes, runContract, type OpenApiDocument } from '../contract';
+import { KEYS } from '../keys';
 
 const RESPONSES_PER_ROUTE = 100;
 // The Worker's fetch handler with this isolate's D1 and R2: the pool's `exports.default.fetch` gets slower with every
@@ -17,7 +18,7 @@ beforeAll(async () => {
 
 it(`answers ${RESPONSES_PER_ROUTE} requests of every route as the document says, errors included`, async () => {
   const document = (await (await call('/openapi.json', {})).json()) as OpenApiDocument;
-  const run = await runContract(call, { adminToken: env.ADMIN_TOKEN as string }, RESPONSES_PER_ROUTE);
+  const run = await runContract(call, { adminToken: KEYS.admin, apiKey: KEYS.client, readKey: KEYS.reader }, RESPONSES_PER_ROUTE);
   console.log(`contract on the Workers entry: ${JSON.stringify(run.statuses)}`);
   expect(run.problems).toEqual([]);
   expect(Object.keys(run.statuses).sort()).toEqual(documentedRoutes(document).sort());
