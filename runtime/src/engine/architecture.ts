@@ -63,6 +63,18 @@ export const withProjectionHead = (layers: readonly LayerSpec[], features: numbe
   ...layers, { kind: 'dense', name: 'proj', inFeatures: features, outFeatures, head: 'projection' },
 ];
 
+/** How many outputs (classes) a head has; every engine refuses a head the network lacks the same way. */
+export function headClasses(network: Network, head: HeadName): number {
+  const spec = network.heads[head];
+  if (!spec) throw new Error(`the model has no ${head} head`);
+  return spec.outFeatures;
+}
+
+/** Every engine takes a batch as `batch` inputs laid out one after another, and refuses anything else the same way. */
+export function checkBatch(pixels: Float32Array, batch: number, inputSize: number): void {
+  if (pixels.length !== batch * inputSize) throw new Error(`expected ${batch}×${inputSize} values, got ${pixels.length}`);
+}
+
 export class ArchitectureError extends Error {
   override name = 'ArchitectureError';
 }

@@ -3,7 +3,7 @@
 // The layer list is compiled once into stages: a convolution takes the ReLU and max pool after it (ReLU and max
 // commute, so the ReLU is applied to the pooled values), a dense layer its ReLU. Each stage works one sample at a time
 // in scratch memory the engine keeps, so batch 1 allocates only its outputs. Sums are float64 (JS numbers).
-import type { Conv2dSpec, DenseSpec, HeadName, MaxPool2dSpec, Network } from './architecture';
+import { checkBatch, headClasses, type Conv2dSpec, type DenseSpec, type HeadName, type MaxPool2dSpec, type Network } from './architecture';
 import { assertNever, planStages } from './fusion';
 import type { ModelFile } from './safetensors';
 
@@ -29,14 +29,12 @@ export class CpuEngine {
   }
 
   classes(head: HeadName = 'policy'): number {
-    const spec = this.network.heads[head];
-    if (!spec) throw new Error(`the model has no ${head} head`);
-    return spec.outFeatures;
+    return headClasses(this.network, head);
   }
 
   /** Logits of one head for `batch` inputs laid out one after another; f32 in, f64 sums. */
   logits(pixels: Float32Array, batch: number, head: HeadName = 'policy'): Float32Array {
-    if (pixels.length !== batch * this.inputSize) throw new Error(`expected ${batch}×${this.inputSize} values, got ${pixels.length}`);
+    checkBatch(pixels, batch, this.inputSize);
     const stage = this.heads.get(head);
     if (!stage) throw new Error(`the model has no ${head} head`);
     let x = pixels;

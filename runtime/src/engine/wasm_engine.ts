@@ -4,7 +4,7 @@
 // lanes), every buffer is placed in the module's memory, and `logits` runs the stages over tiles of images, so a
 // dense layer's weight rows serve every image of a tile while they are in cache. The caller compiles the module
 // (wrangler imports the .wasm as a module; Node reads the file): this file stays free of Node and of fetch.
-import type { HeadName, Network } from './architecture';
+import { checkBatch, headClasses, type HeadName, type Network } from './architecture';
 import type { ModelFile } from './safetensors';
 
 /** What the edge asks of an engine; CpuEngine (the reference) and WasmEngine both answer it. */
@@ -87,13 +87,11 @@ export class WasmEngine implements InferenceEngine {
   }
 
   classes(head: HeadName = 'policy'): number {
-    const spec = this.network.heads[head];
-    if (!spec) throw new Error(`the model has no ${head} head`);
-    return spec.outFeatures;
+    return headClasses(this.network, head);
   }
 
   logits(pixels: Float32Array, batch: number, head: HeadName = 'policy'): Float32Array {
-    if (pixels.length !== batch * this.inputSize) throw new Error(`expected ${batch}×${this.inputSize} values, got ${pixels.length}`);
+    checkBatch(pixels, batch, this.inputSize);
     const stage = this.heads.get(head);
     if (!stage) throw new Error(`the model has no ${head} head`);
     const classes = stage.out.channels;
