@@ -43,8 +43,15 @@ const toPrediction = ({ eventId, modelVersion, action, probabilities, propensity
  */
 export async function predictAndLog(context: AppVariables, requests: PredictionRequest[], explore: boolean): Promise<Prediction[]> {
   const { storage, settings, activeModel, now, random, keyId } = context;
-  // Both questions at once: on D1 each is a round trip.
-  const [logged, active] = await Promise.all([storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : []))), storage.models.active()]);
+  const policy = explore ? settings.exploration : GREEDY;
+  // A challenger serves only exploring requests: greedy answers are the active model's alone.
+  const exploring = policy.kind !== 'greedy';
+  // All questions at once: on D1 each is a round trip.
+  const [logged, active, stored] = await Promise.all([
+    storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : []))),
+    storage.models.active(),
+    exploring ? storage.models.challenger() : null,
+  ]);
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
@@ -57,12 +64,10 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
     const classes = engine.classes();
     const logits = finiteLogits(engine, input, fresh.length, active.version);
     const probabilities = softmaxRows(logits, fresh.length, classes);
-    const policy = explore ? settings.exploration : GREEDY;
-    // A challenger serves only exploring requests: greedy answers are the active model's alone.
-    const stored = policy.kind !== 'greedy' ? await storage.models.challenger() : null;
     const challenger = stored && stored.version !== active.version ? stored : null;
     const challengerLogits = challenger && finiteLogits((await activeModel.engineFor(challenger, storage.models)).engine, input, fresh.length, challenger.version);
     const time = now();
+    const exploration = formatExploration(policy);
     const events = fresh.map((request, i): PredictionEvent => {
       const row = logits.subarray(i * classes, (i + 1) * classes);
       let distribution = policyDistribution(row, policy);
@@ -84,7 +89,7 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
         action,
         propensity: distribution[action],
         explored: action !== argmax(row),
-        exploration: formatExploration(policy),
+        exploration,
         loggingProbabilities: Array.from(distribution),
         challengerVersion: challenger?.version ?? null,
         challengerShare,
