@@ -352,12 +352,12 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const record = await evolveGeneration(client, {
-    state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, 0.2, 0, 1), epochs: intFlag('epochs', flags.epochs, 3, 1),
+    state: flags.state ?? '.evolve', alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1), epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
     minEvents: intFlag('min-events', flags['min-events'], 500, 1), margin: numberFlag('margin', flags.margin, 0, 0, 1),
     share: numberFlag('share', flags.share, DEFAULT_CHALLENGER_SHARE, 0, 0.95, { exclusiveMin: true }),
     maxEvaluationEvents: intFlag('max-evaluation-events', flags['max-evaluation-events'], 20_000, 1),
-    batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, 0.002, 0, 1, { exclusiveMin: true }),
-    seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], 750),
+    batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
+    seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
     // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
     heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,

@@ -12,7 +12,9 @@ export const REWARD_RECIPE = {
   /** The trunk learns at this fraction of lr: the rewards mostly have to name what pretraining found. */
   trunkLrScale: 0.1,
   epochs: 3,
+  /** Steps of an offline round (pnpm experiment:rewards), and of a generation's candidate (pnpm start, pnpm evolve). */
   minSteps: 300,
+  generationMinSteps: 750,
   /** Inverse-propensity weights clipped at 20. */
   clip: 20,
   /** λ of the complementary term: a given reward of 0 says "not this digit". */

@@ -128,7 +128,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
-        batch: 64, lr: 0.002, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
+        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
         ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
       });
       const active = record.version;
@@ -175,7 +175,7 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),
-    minSteps: intFlag('min-steps', text('min-steps'), 750),
+    minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
     exploration: text('exploration') ?? REWARD_RECIPE.exploration,
     seed: intFlag('seed', text('seed'), 1),
     server: server as EntryName,
