@@ -11,7 +11,7 @@ import { openNodeStorage } from './storage';
 import { webAssetServer } from './web_assets';
 
 const SETTING_NAMES = [
-  'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS',
+  'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS', 'EXPLORATION_SEED',
 ] as const;
 
 /** The settings among environment variables (process.env by default). */
