@@ -24,6 +24,7 @@ describe('summariseRun', () => {
     expect(summary).toMatchObject({ seed: 3, run: 'on', finalAccuracy: 0.79, promoted: 2, promotedWorse: 1, flaggedIn: [1, 3], honestFlagged: 1, largestHonestZ: 5 });
     expect(summary.worstPromotionDrop).toBeCloseTo(0.01, 12);
     expect(summary.accuracyByGeneration).toEqual([0.05, 0.05, 0.8, 0.79, 0.79]);
+    expect(summary.extraKeyZ).toEqual([{ generation: 1, consensusZ: 40, modelZ: 0.2 }, { generation: 2, consensusZ: 2, modelZ: 1 }, { generation: 3, consensusZ: 60, modelZ: 30 }]);
     // Without an extra key, every key is honest.
     expect(summariseRun(3, 'clean', rows, null)).toMatchObject({ flaggedIn: [], honestFlagged: 3, largestHonestZ: 60 });
   });

@@ -31,6 +31,8 @@ export interface PoisonRunSummary {
   worstPromotionDrop: number;
   /** Generations in which the extra key was flagged. */
   flaggedIn: number[];
+  /** The extra key's z in each generation's screening: against the other keys (consensus) and against the active model. */
+  extraKeyZ: { generation: number; consensusZ: number | null; modelZ: number | null }[];
   /** The largest |z| of any honest key in either test, and whether any honest key was flagged. */
   largestHonestZ: number;
   honestFlagged: number;
@@ -52,6 +54,10 @@ export function summariseRun(seed: number, run: RunName, rows: GenerationRow[], 
     promotedWorse: drops.filter((drop) => drop > 0).length,
     worstPromotionDrop: Math.max(0, ...drops),
     flaggedIn: rows.filter((row) => row.record?.keys.some((key) => key.keyId === extraKeyId && key.flagged)).map((row) => row.generation),
+    extraKeyZ: rows.flatMap((row) => {
+      const key = row.record?.keys.find((k) => k.keyId === extraKeyId);
+      return key ? [{ generation: row.generation, consensusZ: key.consensusZ ?? null, modelZ: key.z ?? null }] : [];
+    }),
     largestHonestZ: Math.max(0, ...honest.flatMap((key) => [Math.abs(key.z ?? 0), Math.abs(key.consensusZ ?? 0)])),
     honestFlagged: honest.filter((key) => key.flagged).length,
   };
@@ -122,7 +128,8 @@ export async function main(argv: string[]): Promise<void> {
     const clean = cleanOf.get(s.seed);
     const delta = s.run === 'clean' || clean === undefined ? '' : points((s.finalAccuracy - clean) * 100);
     const worse = `${s.promotedWorse}${s.promotedWorse ? ` (worst −${(s.worstPromotionDrop * 100).toFixed(2)})` : ''}`;
-    const flagged = s.run === 'on' ? (s.flaggedIn.length ? `generations ${s.flaggedIn.join(', ')} of ${settings.generations}` : 'never') : '';
+    const zs = s.extraKeyZ.filter((z) => z.consensusZ !== null).map((z) => z.consensusZ!.toFixed(0)).join(', ');
+    const flagged = s.run === 'on' ? `${s.flaggedIn.length ? `generations ${s.flaggedIn.join(', ')} of ${settings.generations}` : 'never'}${zs ? ` (consensus z ${zs})` : ''}` : '';
     console.log(`| ${s.seed} | ${RUN_TITLES[s.run]} | ${s.accuracyByGeneration.map(pct).join(' → ')} | ${pct(s.finalAccuracy)} | ${delta} | ${s.promoted} | ${worse} | ${flagged} | ` +
       `${s.honestFlagged} (${s.largestHonestZ.toFixed(1)}) | ${s.minutes.toFixed(1)} |`);
   }
