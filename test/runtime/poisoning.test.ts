@@ -135,6 +135,26 @@ describe('consensusFlags', () => {
     }
   });
 
+  it('needs no informative model: with greedy classes that say nothing (a head at chance), the poisoner stands out all the same', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const random = new Random(300 + seed);
+      const flags = consensusFlags([...honestKeys(random, 8, 500, 0), ...log(random, 'poisoner', 444, 1, 0)], 0.01);
+      expect(flags.filter((f) => f.flagged).map((f) => f.keyId)).toEqual(['poisoner']);
+    }
+    // The model flag is blind there: the poisoner disagrees with a chance model's choices about as often as honest keys do.
+    const random = new Random(3);
+    const chance = (keyId: string, count: number, flip: number): RewardJudgement[] =>
+      Array.from({ length: count }, () => {
+        const digit = random.int(10);
+        const greedy = random.int(10);
+        const action = random.next() < 0.5 ? greedy : random.int(10);
+        const right = action === digit;
+        return { keyId, modelChoseAction: action === greedy, rewardSaysRight: random.next() < flip ? !right : right };
+      });
+    const blind = disagreementFlags([...Array.from({ length: 8 }, (_, k) => chance(`honest-${k}`, 500, 0)).flat(), ...chance('poisoner', 444, 1)], 0.01);
+    expect(blind.find((f) => f.keyId === 'poisoner')!.flagged).toBe(false);
+  });
+
   it('finds subtler keys: one that inverts a third of its rewards, and two poisoners at once', () => {
     let found = 0;
     for (let seed = 1; seed <= 20; seed++) {
