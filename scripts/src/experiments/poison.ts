@@ -6,6 +6,7 @@
 // same exploration draws (EXPLORATION_SEED, a keyed hash of each event) wherever their models agree; the extra key's
 // traffic comes on top, from its own random stream. Prints one table and writes it as JSON.
 import { join } from 'node:path';
+import { consensusFlags, Random, type CellReward } from '@seed/runtime';
 import { parseFlags, numberFlag, UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
 import { DEFAULT_DEFENCES } from '../evolve/evolve';
@@ -82,12 +83,56 @@ export function pairedDifference(summaries: readonly Pick<PoisonRunSummary, 'see
 
 const listFlag = (text: string | undefined, fallback: string) => (text ?? fallback).split(',').map((item) => item.trim()).filter(Boolean);
 
+/**
+ * A simulated generation-1 log of one key: the model's greedy class is a fixed relabelling of the digit for `purity`
+ * of the images (unnamed clusters), else any class; the action is the greedy class 30% of the time, else uniform. An
+ * honest key rewards the true digit; `flip` is the share of rewards a key inverts (1: the poisoner).
+ */
+export function simulatedRewards(random: Random, keyId: string, count: number, flip = 0, purity = 0.8): CellReward[] {
+  return Array.from({ length: count }, () => {
+    const digit = random.int(10);
+    const greedy = random.next() < purity ? (digit * 3 + 7) % 10 : random.int(10);
+    const action = random.next() < 0.3 ? greedy : random.int(10);
+    const right = action === digit;
+    return { keyId, cell: greedy * 10 + action, rewardSaysRight: random.next() < flip ? !right : right };
+  });
+}
+
+/** `--flags-only`: the consensus flag on simulated keys with a known truth (no server): its power, and how often it flags honest keys. */
+function checkFlags(): void {
+  // pnpm evolve runs each of its two flags at half of --flag-alpha (0.01).
+  const alpha = 0.005;
+  for (const [name, flip, count] of [['the experiment\'s poisoner (every reward inverted)', 1, 444], ['a key inverting 1/3 of its rewards', 1 / 3, 500], ['a key inverting 1/10', 0.1, 500]] as const) {
+    const random = new Random(1234);
+    let found = 0;
+    let honestFlagged = 0;
+    let smallest = Infinity;
+    for (let log = 0; log < 200; log++) {
+      const flags = consensusFlags([...Array.from({ length: 8 }, (_, k) => simulatedRewards(random, `h${k}`, 500)).flat(), ...simulatedRewards(random, 'x', count, flip)], alpha);
+      const suspect = flags.find((f) => f.keyId === 'x')!;
+      if (suspect.flagged) found++;
+      smallest = Math.min(smallest, suspect.z);
+      if (flags.some((f) => f.flagged && f.keyId !== 'x')) honestFlagged++;
+    }
+    console.log(`${name}, among 8 honest keys × 500 rewards, cells 80% pure, α ${alpha}: flagged in ${found} of 200 logs (smallest z ${smallest.toFixed(1)}); an honest key flagged in ${honestFlagged}`);
+  }
+  const random = new Random(99);
+  for (const purity of [0.8, 0]) {
+    for (const level of [0.05, 0.005]) {
+      let withFlag = 0;
+      for (let log = 0; log < 1000; log++) if (consensusFlags(Array.from({ length: 9 }, (_, k) => simulatedRewards(random, `h${k}`, 300, 0, purity)).flat(), level).some((f) => f.flagged)) withFlag++;
+      console.log(`9 honest keys × 300 rewards, cells ${purity * 100}% pure, α ${level}: a key flagged in ${withFlag} of 1000 logs`);
+    }
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
-    share: { type: 'string' }, json: { type: 'string' }, seeds: { type: 'string' }, runs: { type: 'string' },
+    share: { type: 'string' }, json: { type: 'string' }, seeds: { type: 'string' }, runs: { type: 'string' }, 'flags-only': { type: 'boolean' },
   }, argv);
+  if (flags['flags-only']) return checkFlags();
   const settings = mainJobSettings(flags);
   const share = numberFlag('share', flags.share, 0.1, 0, 0.5, { exclusiveMin: true });
   const seeds = listFlag(flags.seeds, String(settings.seed)).map((text) => {
