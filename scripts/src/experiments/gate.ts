@@ -1,8 +1,11 @@
 // pnpm experiment:gate: a replay study of the promotion gate. Freezes candidate/active pairs from checkpoints of two
-// seeded supervised training runs, then for each pair draws an evaluation of MNIST test images (never trained on),
-// logs it as the edge would with the candidate as challenger, and replays it R times: every event's action redrawn
-// from its logged distribution, its reward read from the label, 2% of rewards dropped. Reports per pair the true
-// difference, the events the power formula asks for, the coverage of the lower bound and the promotion rate.
+// seeded supervised training runs, then for each pair draws an evaluation of MNIST test images (never trained on, drawn
+// with replacement as clients draw theirs), logs it as the edge would with the candidate as challenger, and replays it
+// R times: every event's action redrawn from its logged distribution, its reward read from the label, 2% of rewards
+// dropped. Reports per pair the true difference, the events the power formula asks for (and would ask for if no image
+// came back), the coverage of the lower bound, the promotion rate, and how often the lower bound is within 0.5 points
+// of the truth. Flags beyond the issue's: --exploration, --share, --seed, --reward-model posterior|ridge,
+// --evidence others|earlier|none, --looks K (judged after each of K pulls) and --events N (a fixed size).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -38,13 +41,13 @@ export interface PairResult extends ReplayStudy {
   /** Events in the evaluation: the power formula's count for 0.5 points at the pilot's variance, capped. */
   events: number;
   eventsNeeded: number;
-  /** The variance per event of the last pilot (at about `eventsNeeded` events), which sized the evaluation. */
+  /** The variance per event of the last pilot (at about `eventsNeeded` events), which sized the evaluation (with --events, the evaluation's own). */
   pilotVariance: number;
   /**
    * The events needed if no image came back (the posterior reading none of the image's other rewards), from a pilot of
-   * PILOT_EVENTS: what an evaluation on fresh images would need.
+   * PILOT_EVENTS: what an evaluation on fresh images would need (null with --events).
    */
-  eventsNeededFreshImages: number;
+  eventsNeededFreshImages: number | null;
   disagreement: number;
 }
 
@@ -135,7 +138,7 @@ export function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Chec
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' },
-    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' },
+    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' },
   }, argv);
   const pairCount = intFlag('pairs', flags.pairs, 20, 2, 200);
   const replays = intFlag('replays', flags.replays, 1000, 1, 100_000);
@@ -151,6 +154,8 @@ export async function main(argv: string[]): Promise<void> {
   const comparison: ComparisonOptions = { rewardModel, evidence };
   // The gate judges a pending candidate after each pull: with --looks K the evaluation arrives in K pulls, judged after each.
   const looks = intFlag('looks', flags.looks, 1, 1, 100);
+  // --events N: every evaluation has N events instead of the power formula's count (to compare estimators at one size).
+  const fixedEvents = flags.events === undefined ? null : intFlag('events', flags.events, 5000, 100, MAX_EVENTS);
   const started = performance.now();
 
   const data = loadMnist();
@@ -163,19 +168,23 @@ export async function main(argv: string[]): Promise<void> {
   console.log('active   candidate  true Δ (points)  events  needed  fresh  disagree  coverage  promoted  within 0.5');
   for (const [active, candidate] of chosen) {
     const images = loggedImages(active, candidate, data, exploration, share);
-    // Pilots play the evaluation at the sizes tried, as the lineage does, to size it for a 0.5-point difference.
-    const { needed, variance } = sizeEvaluation(images, random, comparison);
-    const fresh = replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison: { ...comparison, evidence: 'none' } });
-    const events = Math.max(100, Math.min(MAX_EVENTS, needed));
+    // Pilots play the evaluation at the sizes tried, as the lineage does, to size it for a 0.5-point difference; with
+    // --events the size is given and the formula reads the variance of the evaluation itself.
+    const sized = fixedEvents === null ? sizeEvaluation(images, random, comparison) : null;
+    const fresh = fixedEvents === null
+      ? replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison: { ...comparison, evidence: 'none' } })
+      : null;
+    const events = fixedEvents ?? Math.max(100, Math.min(MAX_EVENTS, sized!.needed));
     const evaluation = drawEvaluation(images, events, random);
     const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02, detectable: DETECTABLE_DIFFERENCE, looks, comparison });
     const disagreement = evaluation.filter((e) => e.candidateAction !== e.activeAction).length / events;
+    const needed = sized?.needed ?? eventsNeeded(study.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, study.correctionBound);
     const result: PairResult = {
-      active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: variance,
-      eventsNeededFreshImages: eventsNeeded(fresh.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, fresh.correctionBound), disagreement, ...study,
+      active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: sized?.variance ?? study.meanConditionalVariance,
+      eventsNeededFreshImages: fresh && eventsNeeded(fresh.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, fresh.correctionBound), disagreement, ...study,
     };
     results.push(result);
-    console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ${String(result.eventsNeededFreshImages).padStart(6)}  ` +
+    console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ${String(result.eventsNeededFreshImages ?? '-').padStart(6)}  ` +
       `${(disagreement * 100).toFixed(1).padStart(7)}%  ${(study.coverage * 100).toFixed(1).padStart(7)}%  ${(study.promotionRate * 100).toFixed(1).padStart(7)}%  ${(study.detectableRate * 100).toFixed(1).padStart(8)}%`);
   }
   const better = results.filter((r) => r.truth >= DETECTABLE_DIFFERENCE);
@@ -185,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
     power: better.length ? better.reduce((s, r) => s + r.promotionRate, 0) / better.length : null,
     pairsBetter: better.length,
     maxEventsNeededBetter: better.length ? Math.max(...better.map((r) => r.eventsNeeded)) : null,
-    maxEventsNeededFreshImagesBetter: better.length ? Math.max(...better.map((r) => r.eventsNeededFreshImages)) : null,
+    maxEventsNeededFreshImagesBetter: better.length && fixedEvents === null ? Math.max(...better.map((r) => r.eventsNeededFreshImages ?? 0)) : null,
     falsePromotion: notBetter.length ? Math.max(...notBetter.map((r) => r.promotionRate)) : null,
     // Over every pair: how often the lower bound is within 0.5 points of the truth, the power for a candidate exactly
     // 0.5 points better with errors like that pair's, at the events its evaluation has.
@@ -197,6 +206,7 @@ export async function main(argv: string[]): Promise<void> {
     rewardModel,
     evidence,
     looks,
+    fixedEvents,
     seed,
     checkpoints: all.map((c) => ({ name: c.name, testAccuracy: c.accuracy })),
     results,
