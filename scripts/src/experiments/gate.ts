@@ -5,7 +5,8 @@
 // dropped. Reports per pair the true difference, the events the power formula asks for (and would ask for if no image
 // came back), the coverage of the lower bound, the promotion rate, and how often the lower bound is within 0.5 points
 // of the truth. Flags beyond the issue's: --exploration, --share, --seed, --reward-model posterior|ridge,
-// --evidence others|earlier|none, --looks K (judged after each of K pulls) and --events N (a fixed size).
+// --evidence others|earlier|none, --looks K (judged after each of K pulls), --events N (a fixed size) and --distinct
+// (each image once).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -14,7 +15,7 @@ import {
 } from '@seed/runtime';
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
 import { DETECTABLE_DIFFERENCE } from '../evolve/evolve';
-import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
 import { trainingProgress } from '../lib/progress';
 
@@ -138,7 +139,7 @@ export function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Chec
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' },
-    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' },
+    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' }, distinct: { type: 'boolean' },
   }, argv);
   const pairCount = intFlag('pairs', flags.pairs, 20, 2, 200);
   const replays = intFlag('replays', flags.replays, 1000, 1, 100_000);
@@ -156,9 +157,13 @@ export async function main(argv: string[]): Promise<void> {
   const looks = intFlag('looks', flags.looks, 1, 1, 100);
   // --events N: every evaluation has N events instead of the power formula's count (to compare estimators at one size).
   const fixedEvents = flags.events === undefined ? null : intFlag('events', flags.events, 5000, 100, MAX_EVENTS);
+  // --distinct: every image of the evaluation appears once (drawn without replacement), so no image comes back; at most
+  // the 2,000 test digits, and only with --events.
+  const distinct = flags.distinct === true;
   const started = performance.now();
 
   const data = loadMnist();
+  if (distinct && (fixedEvents === null || fixedEvents > data.test.count)) throw new UsageError(`--distinct needs --events N with N at most ${data.test.count}`);
   const all = [...(await checkpoints(seed, data)), ...(await checkpoints(seed + 1, data))];
   const chosen = choosePairs(all, pairCount);
   const trainedAt = performance.now();
@@ -175,7 +180,7 @@ export async function main(argv: string[]): Promise<void> {
       ? replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison: { ...comparison, evidence: 'none' } })
       : null;
     const events = fixedEvents ?? Math.max(100, Math.min(MAX_EVENTS, sized!.needed));
-    const evaluation = drawEvaluation(images, events, random);
+    const evaluation = distinct ? random.shuffle(images.slice()).slice(0, events) as ReplayImage[] : drawEvaluation(images, events, random);
     const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02, detectable: DETECTABLE_DIFFERENCE, looks, comparison });
     const disagreement = evaluation.filter((e) => e.candidateAction !== e.activeAction).length / events;
     const needed = sized?.needed ?? eventsNeeded(study.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, study.correctionBound);
@@ -207,6 +212,7 @@ export async function main(argv: string[]): Promise<void> {
     evidence,
     looks,
     fixedEvents,
+    distinct,
     seed,
     checkpoints: all.map((c) => ({ name: c.name, testAccuracy: c.accuracy })),
     results,
