@@ -103,6 +103,17 @@ describe.each([
     expect(reader.prepare('SELECT id FROM t ORDER BY id').all()).toEqual([{ id: 1 }, { id: 4 }]);
   });
 
+  it('SQL that does not prepare fails only the transactions that use it, every time', async () => {
+    const { sql } = opened;
+    const bad = { sql: 'INSERT INTO no_such_table (id) VALUES (?)', params: [1] };
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.allSettled([sql.transaction([insert(10 + round, 'ok')]), sql.transaction([bad])]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/no such table/);
+    }
+    expect(committed()).toBe(2);
+  });
+
   it('closing commits what was asked for before it; a transaction asked for after it fails', async () => {
     const { sql } = opened;
     const asked = Array.from({ length: 20 }, (_, i) => sql.transaction([insert(i, 'before close')]));

@@ -148,16 +148,29 @@ async function startWriterThread(path: string): Promise<WriterThread> {
   worker.on('error', (error) => fail(error));
   worker.on('exit', (code) => fail(new Error(`the SQLite writer thread has stopped (exit code ${code})`)));
   worker.unref();
+  // Statements travel as [number of their SQL, params]; the SQL text crosses once, in `define`.
+  const sqlNumbers = new Map<string, number>();
   return {
-    commit: (group) =>
-      broken
-        ? Promise.reject(broken)
-        : new Promise<Outcome[]>((resolve, reject) => {
-            const id = nextId++;
-            waiting.set(id, { resolve, reject });
-            worker.ref();
-            worker.postMessage({ id, group });
-          }),
+    commit: (group) => {
+      if (broken) return Promise.reject(broken);
+      const define: [number, string][] = [];
+      const numbered = group.map((batch) =>
+        batch.map(({ sql, params }): [number, SqlValue[]] => {
+          let n = sqlNumbers.get(sql);
+          if (n === undefined) {
+            sqlNumbers.set(sql, (n = sqlNumbers.size));
+            define.push([n, sql]);
+          }
+          return [n, params];
+        }),
+      );
+      return new Promise<Outcome[]>((resolve, reject) => {
+        const id = nextId++;
+        waiting.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, define, group: numbered });
+      });
+    },
     close: async () => {
       if (broken) return;
       broken = new Error('the database is closed');
