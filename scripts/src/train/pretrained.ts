@@ -18,7 +18,7 @@ export const DEFAULT_OBJECTIVE: PretrainObjective = 'contrastive';
 export const DEFAULT_PRETRAIN_EPOCHS: Record<PretrainObjective, number> = { rotation: 15, contrastive: 8 };
 
 /** NT-Xent's temperature in contrastive pretraining unless told otherwise (see docs/evolution.md, "Figures"). */
-export const PRETRAIN_TEMPERATURE = 0.5;
+export const PRETRAIN_TEMPERATURE = 0.2;
 
 export function objectiveFlag(value: string | undefined): PretrainObjective {
   if (value === undefined) return DEFAULT_OBJECTIVE;
