@@ -114,6 +114,21 @@ export const bindingRateLimiter = (binding: RateLimitBinding): RateLimiter => ({
 });
 
 /**
+ * Limiters that must all let a request through, asked in order; the first refusal answers (so a request the first one
+ * refuses is not counted by the others). On Workers: the binding (its own limit from wrangler.toml, across isolates),
+ * then RATE_LIMIT_PER_MINUTE in the isolate's memory, since a binding's limit cannot be set at run time.
+ */
+export const allRateLimiters = (...limiters: RateLimiter[]): RateLimiter => ({
+  take: async (keyId, perMinute, now) => {
+    for (const limiter of limiters) {
+      const retryAfter = await limiter.take(keyId, perMinute, now);
+      if (retryAfter !== null) return retryAfter;
+    }
+    return null;
+  },
+});
+
+/**
  * Lets the request through when its bearer token holds the role (the admin token may also read), and puts its key id
  * in context; a client key over RATE_LIMIT_PER_MINUTE gets 429 with Retry-After.
  */

@@ -22,6 +22,8 @@ export interface Env {
   RATE_LIMIT_PER_MINUTE?: string;
   /** Events and rewards older than this many days are pruned once the evolution has read them; unset or 0: kept. */
   RETENTION_DAYS?: string;
+  /** Experiments only: a secret that makes each exploration draw a keyed hash of the event (see seeded_draw.ts); unset: Math.random. */
+  EXPLORATION_SEED?: string;
 }
 
 export interface Settings {
@@ -36,6 +38,8 @@ export interface Settings {
   rateLimitPerMinute: number;
   /** 0: events are kept. */
   retentionMs: number;
+  /** null: exploration draws from Math.random. */
+  explorationSeed: string | null;
 }
 
 export const ANONYMOUS_WARNING = 'warning: ALLOW_ANONYMOUS=true: predict and reward take requests without a key, and anyone can steer the model through rewards';
@@ -83,5 +87,6 @@ function parseSettings(env: Env): Settings {
     allowAnonymous: anonymous === 'true',
     rateLimitPerMinute: number('RATE_LIMIT_PER_MINUTE', 0, (v) => Number.isInteger(v) && v >= 0, 'a whole number of requests ≥ 0'),
     retentionMs: 86_400_000 * number('RETENTION_DAYS', 0, (v) => Number.isFinite(v) && v >= 0, 'a number of days ≥ 0'),
+    explorationSeed: env.EXPLORATION_SEED?.trim() || null,
   };
 }

@@ -8,6 +8,8 @@ export { SECURITY_HEADERS } from './security_headers';
 export { ApiError } from './errors';
 export { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';
 export { dequantisePixels, quantisePixels } from './pixels';
+export { seededDraw } from './seeded_draw';
+export { pruneExpired, PRUNE_INTERVAL_MS } from './retention';
 export type { Prediction, PredictionRequest } from './prediction';
 export type { ModelListing, ModelSummary } from './routes/models';
 export type { ExportLine } from './routes/events';

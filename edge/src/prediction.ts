@@ -4,6 +4,7 @@ import type { AppVariables } from './app_env';
 import { ApiError } from './errors';
 import { argmax, formatExploration, GREEDY, policyDistribution, sampleIndex } from './exploration';
 import { dequantisePixels, quantisePixels } from './pixels';
+import { seededDraw } from './seeded_draw';
 import type { PredictionEvent } from './storage/types';
 
 export interface PredictionRequest {
@@ -68,7 +69,11 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
     const challengerLogits = challenger && finiteLogits((await activeModel.engineFor(challenger, storage.models)).engine, input, fresh.length, challenger.version);
     const time = now();
     const exploration = formatExploration(policy);
-    const events = fresh.map((request, i): PredictionEvent => {
+    const eventIds = fresh.map((request) => request.eventId ?? crypto.randomUUID());
+    // EXPLORATION_SEED (experiments): each draw a keyed hash of the event, so arrival order changes nothing.
+    const seed = settings.explorationSeed;
+    const draws = seed ? await Promise.all(eventIds.map((eventId) => seededDraw(seed, keyId, eventId))) : eventIds.map(() => random());
+    const events = fresh.map((_, i): PredictionEvent => {
       const row = logits.subarray(i * classes, (i + 1) * classes);
       let distribution = policyDistribution(row, policy);
       let challengerShare = 0;
@@ -78,10 +83,10 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
         distribution = mixture.distribution;
         challengerShare = mixture.share;
       }
-      const action = sampleIndex(distribution, random());
+      const action = sampleIndex(distribution, draws[i]);
       return {
         keyId,
-        eventId: request.eventId ?? crypto.randomUUID(),
+        eventId: eventIds[i],
         time,
         modelVersion: active.version,
         pixels: images[i],

@@ -1,5 +1,5 @@
 // The edge API in process (app.request), one suite for each storage: api_sqlite.test.ts and api_d1.test.ts run it.
-import { argmax, keyIdOf, servingProblem, type Env, type Prediction, type Storage } from '@seed/edge';
+import { argmax, keyIdOf, pruneExpired, servingProblem, type Env, type Prediction, type Storage } from '@seed/edge';
 import { buildNetwork, gridImage, initialParameters, readModel, softmaxRows, WasmEngine, writeModel } from '@seed/runtime/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accessMismatches, ADMIN_TOKEN, json, KEY_SETTINGS, KEYS, LINEAR_ARCHITECTURE as LINEAR, modelFile, readExport } from './fixtures';
@@ -480,6 +480,25 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       // The storage call alone: everything read and logged before the given time.
       expect(await storage.events.prune(clock.now)).toEqual({ events: 1, rewards: 0 });
       expect((await exportAll(harness, '0')).events).toEqual([]);
+    });
+
+    it('retention without exports: pruneExpired (the Workers cron, the Node timer) prunes read events older than RETENTION_DAYS, and nothing unread or when unset', async () => {
+      const harness = await servingHarness({ ...SETTINGS, RETENTION_DAYS: '1' });
+      const { clock } = harness;
+      const day = 86_400_000;
+      const predictions: Prediction[] = [];
+      for (let i = 0; i < 3; i++) predictions.push(await harness.predict({ pixels: gridImage(i) }));
+      await harness.request('POST', `/v1/events/${predictions[0].eventId}/reward`, { json: { value: 1 }, token: KEYS.client });
+      clock.now += WAIT_MS + 1;
+      // The evolution reads the first two and asks from its saved cursor: those two are read, the third is not.
+      const firstRead = await exportAll(harness, '0', 2);
+      await exportAll(harness, firstRead.end.nextCursor as string);
+      clock.now += 2 * day;
+      expect(await pruneExpired(storage, { retentionMs: 0 }, clock.now)).toBeNull();
+      expect(await pruneExpired(storage, { retentionMs: 3 * day }, clock.now)).toEqual({ events: 0, rewards: 0 });
+      expect(await pruneExpired(storage, { retentionMs: day }, clock.now)).toEqual({ events: 2, rewards: 1 });
+      // An export from the start shows what is left: only the unread event, though it is as old.
+      expect((await exportAll(harness, '0')).events.map((e) => e.eventId)).toEqual([predictions[2].eventId]);
     });
 
     it('metrics: Prometheus text with requests by route and status, predictions and mean reward by model', async () => {

@@ -10,10 +10,11 @@ import { settingsFrom, type Env } from '../env';
 import { errorBody } from '../errors';
 import { simdEngineModule } from './simd_module';
 import { openNodeStorage } from './storage';
+import { pruneExpired, PRUNE_INTERVAL_MS } from '../retention';
 import { webAssetServer } from './web_assets';
 
 const SETTING_NAMES = [
-  'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS',
+  'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS', 'EXPLORATION_SEED',
 ] as const;
 
 /** SHA-256 from node:crypto: the same digest as Web Crypto's, without a round trip through the thread pool. */
@@ -31,6 +32,10 @@ export interface NodeServerOptions {
   env?: Env;
   /** A built page (web/dist) to serve before the API, as wrangler serves its assets; none when unset. */
   webAssetsDir?: string;
+  /** How often retention prunes on its own (RETENTION_DAYS; nothing when it is unset); hourly by default. */
+  pruneEveryMs?: number;
+  /** The clock of the app and of the pruning (ms since the epoch): Date.now unless a test moves it. */
+  now?: () => number;
 }
 
 export interface NodeServer {
@@ -55,11 +60,15 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   else socket.end(rawErrorAnswer(400, 'bad_request', 'the request is not valid HTTP/1.1'));
 }
 
-export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env), webAssetsDir }: NodeServerOptions): Promise<NodeServer> {
+export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env = envFrom(process.env), webAssetsDir, pruneEveryMs = PRUNE_INTERVAL_MS, now = Date.now }: NodeServerOptions): Promise<NodeServer> {
   // Read at start: a bad setting stops the server here, and ALLOW_ANONYMOUS=true is logged before the first request.
-  settingsFrom(env);
+  const settings = settingsFrom(env);
   const storage = await openNodeStorage(dataDir);
-  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule(), sha256: nodeSha256 });
+  // Retention without exports: the Workers entry's cron trigger, as a timer that never keeps the process alive.
+  const pruning = settings.retentionMs > 0 ? setInterval(() => {
+    pruneExpired(storage, settings, now()).catch((error: unknown) => console.error('retention: prune failed:', error));
+  }, pruneEveryMs).unref() : null;
+  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule(), now, sha256: nodeSha256 });
   const asset = webAssetsDir ? await webAssetServer(webAssetsDir) : () => null;
   // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
   const listener = getRequestListener((request) => asset(request) ?? app.fetch(request, env), {
@@ -77,6 +86,7 @@ export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env =
     close: () =>
       new Promise<void>((resolve, reject) =>
         server.close((error) => {
+          if (pruning) clearInterval(pruning);
           storage.close().then(() => (error ? reject(error) : resolve()), reject);
         }),
       ),

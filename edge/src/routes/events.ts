@@ -23,6 +23,7 @@ import { ApiError } from '../errors';
 import type { ExportedEvent } from '../storage/types';
 import { bearerSecurity, errorResponses, eventIdSchema, jsonBody, KiB, limitBody, validate, validationHook } from '../validation';
 import { predictionSchema } from './predict';
+import { pruneExpired } from '../retention';
 
 const REWARD_BODY_BYTES = 4 * KiB;
 const DEFAULT_EXPORT_LIMIT = 1000;
@@ -163,7 +164,7 @@ export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
     const { rewardWaitMs: waitMs, defaultReward, retentionMs } = c.var.settings;
     const now = c.var.now();
     const { nextCursor, events } = await c.var.storage.events.exportAfter(after, limit, now, { waitMs, defaultReward });
-    if (retentionMs > 0) await c.var.storage.events.prune(now - retentionMs);
+    await pruneExpired(c.var.storage, { retentionMs }, now);
     const headers = { 'Content-Type': 'application/x-ndjson', 'X-Next-Cursor': nextCursor, 'Cache-Control': 'no-store' };
     // zod-openapi types every application/…json… response as JSON; NDJSON is a stream of lines, so the type is set aside.
     return c.body(ndjson(exportLines(events, nextCursor)), 200, headers) as never;

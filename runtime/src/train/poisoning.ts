@@ -147,3 +147,135 @@ export function disagreementFlags(judgements: readonly RewardJudgement[], alpha 
     })
     .sort((a, b) => b.events - a.events || a.keyId.localeCompare(b.keyId));
 }
+
+/** One client reward, placed in a cell of events that honest keys reward alike (e.g. the model's greedy class and the logged action). */
+export interface CellReward {
+  keyId: string;
+  cell: number | string;
+  /** The client's reward said the action was right (reward ≥ 0.5). */
+  rewardSaysRight: boolean;
+}
+
+export interface KeyConsensus {
+  keyId: string;
+  /** The key's rewards in cells where at least two other keys' rewards are known. */
+  events: number;
+  /** Mean of |r − q̂| over those rewards: q̂ the other keys' share of "right" rewards in the cell. */
+  disagreement: number;
+  /** What an honest key's mean would be: 2p(1 − p) per cell, from the other keys' rewards. */
+  expected: number;
+  z: number;
+  /** One-sided: P(Z ≥ z). */
+  pValue: number;
+  flagged: boolean;
+}
+
+/** P(Z ≥ z) for a standard normal Z. */
+export const upperNormalP = (z: number): number => (z >= 0 ? twoSidedNormalP(z) / 2 : 1 - twoSidedNormalP(z) / 2);
+
+/**
+ * Var(S) for S = x(1 − 2X/m) + nX/m − n·2X(m − X)/(m(m − 1)), x ~ Bin(n, p) and X ~ Bin(m, p) independent: a key's
+ * disagreement less its expectation in one cell. Exact under the binomial model: E[Var(S | X)] + Var(E[S | X]), the
+ * second a quadratic in X, from the binomial's central moments.
+ */
+export function cellVariance(n: number, m: number, p: number): number {
+  const mean = m * p;
+  const variance = m * p * (1 - p);
+  const third = variance * (1 - 2 * p);
+  const fourth = 3 * variance * variance + variance * (1 - 6 * p * (1 - p));
+  // E[S | X] = a + bX + cX².
+  const b = (n * (1 - 2 * p)) / m - (2 * n) / (m - 1);
+  const c = (2 * n) / (m * (m - 1));
+  const slope = b + 2 * c * mean;
+  const ofMean = slope * slope * variance + c * c * (fourth - variance * variance) + 2 * slope * c * third;
+  const ofRewards = n * p * (1 - p) * ((1 - (2 * mean) / m) ** 2 + (4 * variance) / (m * m));
+  return ofRewards + ofMean;
+}
+
+/**
+ * Tests each key's rewards against the other keys' rewards in the same cells. Honest keys that draw from the same stream
+ * of images reward a cell alike (with probability p of "right"), whatever model logged the events, so the test needs no
+ * trained model: with cells made from the active model's greedy class, it works from generation 1, when the model's
+ * classes are unnamed clusters.
+ *
+ * For key k in cell c with n rewards, x of them "right", and the other keys' X "right" of m: the key's disagreement
+ * Σ|r − X/m| = x(1 − 2q̂) + n·q̂ has expectation n·2p(1 − p) when the key is honest (its rewards independent of the
+ * others' and of rate p), estimated without bias by n·2X(m − X)/(m(m − 1)). Its variance is cellVariance's, with p
+ * estimated as (X + 1)/(m + 2). z is the standardised sum less a Cornish–Fisher term for its skew (that of the key's own
+ * binomial rewards), since with rare "right" rewards the upper tail is heavier than the normal's.
+ * z = Σ_c (observed − expected)/√Σ_c variance; one-sided, since only a key that disagrees more than chance is suspect.
+ * Flagged when p < α / (number of keys tested); flagged keys leave the others' consensus and the rest are tested again,
+ * until no more are flagged. Needs a majority of honest traffic in each cell, and honest keys that see the same kind
+ * of images: a client that only ever draws one digit is judged on the cells it reaches, where impure cells can make it
+ * look unusual.
+ */
+export function consensusFlags(rewards: readonly CellReward[], alpha = 0.01): KeyConsensus[] {
+  // Per cell, per key: [rewards, "right" rewards].
+  const cells = new Map<number | string, Map<string, [number, number]>>();
+  const keys = new Set<string>();
+  for (const r of rewards) {
+    keys.add(r.keyId);
+    let byKey = cells.get(r.cell);
+    if (!byKey) cells.set(r.cell, (byKey = new Map()));
+    const tally = byKey.get(r.keyId) ?? [0, 0];
+    tally[0]++;
+    if (r.rewardSaysRight) tally[1]++;
+    byKey.set(r.keyId, tally);
+  }
+  const testOne = (keyId: string, excluded: ReadonlySet<string>): Omit<KeyConsensus, 'flagged'> => {
+    let events = 0;
+    let observed = 0;
+    let expected = 0;
+    let variance = 0;
+    let thirdCumulant = 0;
+    for (const byKey of cells.values()) {
+      const own = byKey.get(keyId);
+      if (!own) continue;
+      let m = 0;
+      let x = 0;
+      for (const [other, [count, right]] of byKey) {
+        if (other === keyId || excluded.has(other)) continue;
+        m += count;
+        x += right;
+      }
+      if (m < 2) continue;
+      const [n, right] = own;
+      const q = x / m;
+      events += n;
+      observed += right * (1 - 2 * q) + n * q;
+      expected += (n * 2 * x * (m - x)) / (m * (m - 1));
+      const p = (x + 1) / (m + 2);
+      variance += cellVariance(n, m, p);
+      thirdCumulant += n * p * (1 - p) * (1 - 2 * p) * (1 - 2 * q) ** 3;
+    }
+    // Cornish–Fisher: rare "right" rewards skew the sum to the right, which the normal tail alone understates.
+    const raw = variance > 0 ? (observed - expected) / Math.sqrt(variance) : 0;
+    // raw = z + k(z² − 1) inverted (the root that is monotone in raw); a left skew (k < 0) is left out, which is conservative.
+    const k = variance > 0 ? Math.max(0, thirdCumulant / variance ** 1.5 / 6) : 0;
+    const z = k < 1e-9 ? raw : (-1 + Math.sqrt(Math.max(0, 1 + 4 * k * (k + raw)))) / (2 * k);
+    return { keyId, events, disagreement: events ? observed / events : 0, expected: events ? expected / events : 0, z, pValue: upperNormalP(z) };
+  };
+  const flagged = new Set<string>();
+  const testable = () => [...keys].filter((keyId) => testOne(keyId, new Set()).events >= MIN_JUDGED_REWARDS);
+  const tested = testable().length;
+  let results: KeyConsensus[] = [];
+  for (;;) {
+    results = [...keys].map((keyId) => {
+      const result = testOne(keyId, flagged);
+      return { ...result, flagged: flagged.has(keyId) || (tested >= 3 && result.events >= MIN_JUDGED_REWARDS && result.pValue < alpha / tested) };
+    });
+    const newly = results.filter((r) => r.flagged && !flagged.has(r.keyId));
+    if (newly.length === 0) break;
+    newly.forEach((r) => flagged.add(r.keyId));
+  }
+  return results.sort((a, b) => b.events - a.events || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+}
+
+/**
+ * Events in an order that does not depend on when their requests arrived: by key id, then event id. Training shuffles
+ * with a seed from the order it is given, so this makes a generation's candidate a function of the events alone.
+ */
+export function inStableOrder<T extends Pick<LoggedEvent, 'keyId' | 'eventId'>>(events: readonly T[]): T[] {
+  const key = (e: T) => `${e.keyId ?? UNKNOWN_KEY}\n${e.eventId}`;
+  return events.map((event) => ({ event, key: key(event) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((r) => r.event);
+}

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, capKeyShare, comparePolicies, disagreementFlags, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, keyStats, loadMnist, maxWeightOf,
+  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, keyStats, loadMnist, maxWeightOf,
   Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
@@ -52,14 +52,21 @@ export interface EvolveOptions {
 export interface PoisoningDefences {
   /** No key keeps more than this share of the generation's training events. */
   maxKeyShare: number;
-  /** Family-wise significance of the disagreement flag; flagged keys are left out of training and of the gate. */
+  /**
+   * Family-wise significance of the flags, split evenly between the two tests (rewards against the active model's
+   * choices, and against the other keys' rewards in the same cell); flagged keys are left out of training and of the gate.
+   */
   flagAlpha: number;
 }
 
 export const DEFAULT_DEFENCES: PoisoningDefences = { maxKeyShare: 0.25, flagAlpha: 0.01 };
 
 /** One key in the lineage: its events and mean reward, and how its rewards compare with the active model's choices. */
-export type KeyRecord = KeyStats & Partial<Pick<KeyDisagreement, 'rate' | 'typicalRate' | 'z' | 'flagged'>> & { cappedOut?: number };
+export type KeyRecord = KeyStats & Partial<Pick<KeyDisagreement, 'rate' | 'typicalRate' | 'z' | 'flagged'>> & {
+  cappedOut?: number;
+  /** The consensus test: z of the key's disagreement with the other keys' rewards in the same cells. */
+  consensusZ?: number;
+};
 
 /** The candidate being judged: frozen (uploaded, unpromoted) and served as the challenger since `frozenAt`. */
 interface PendingCandidate {
@@ -199,8 +206,9 @@ async function comparisonEvents(events: LoggedEvent[], candidate: Model, active:
 }
 
 /**
- * The defences: each key's client rewards judged against the active model's own choices (flagged keys are left out of
- * training and of the gate), then the share cap on the training events that remain.
+ * The defences: each key's client rewards judged against the active model's own choices, and against the other keys'
+ * rewards in the same cell (the active model's greedy class and the action), which works before the model's classes are
+ * named (flagged keys are left out of training and of the gate); then the share cap on the training events that remain.
  */
 async function screenKeys(
   cache: PipelineCache, activeFile: ModelFile, all: LoggedEvent[], trains: (e: LoggedEvent) => boolean, defences: PoisoningDefences | null, salt: string,
@@ -210,14 +218,21 @@ async function screenKeys(
   const current = new Model(cache, activeFile.network, activeFile.tensors);
   const greedy = judged.length ? argmaxRows(await policyProbabilities(current, judged), judged.length, 10) : new Int32Array(0);
   await current.destroy();
-  const flags = disagreementFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, rewardSaysRight: e.reward >= 0.5, modelChoseAction: greedy[i] === e.action })), defences.flagAlpha);
-  const flagged = new Set(flags.filter((f) => f.flagged).map((f) => f.keyId));
+  const flags = disagreementFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, rewardSaysRight: e.reward >= 0.5, modelChoseAction: greedy[i] === e.action })), defences.flagAlpha / 2);
+  // Cells: the active model's greedy class and the logged action; its classes need not be named yet (generation 1).
+  const consensus = consensusFlags(judged.map((e, i) => ({ keyId: e.keyId ?? UNKNOWN_KEY, cell: greedy[i] * 16 + e.action, rewardSaysRight: e.reward >= 0.5 })), defences.flagAlpha / 2);
+  const flagged = new Set([...flags, ...consensus].filter((f) => f.flagged).map((f) => f.keyId));
   const usable = all.filter((e) => !flagged.has(e.keyId ?? UNKNOWN_KEY));
   const capped = capKeyShare(usable.filter(trains), defences.maxKeyShare, salt);
   const byKey = new Map(flags.map((f) => [f.keyId, f]));
+  const consensusByKey = new Map(consensus.map((f) => [f.keyId, f]));
   const keys = keyStats(all).map((stats): KeyRecord => {
     const flag = byKey.get(stats.keyId);
-    return { ...stats, ...(flag && { rate: flag.rate, typicalRate: flag.typicalRate, z: flag.z, flagged: flag.flagged }), cappedOut: capped.dropped[stats.keyId] ?? 0 };
+    const agreement = consensusByKey.get(stats.keyId);
+    return {
+      ...stats, ...(flag && { rate: flag.rate, typicalRate: flag.typicalRate, z: flag.z }), ...(agreement && { consensusZ: agreement.z }),
+      ...((flag || agreement) && { flagged: flagged.has(stats.keyId) }), cappedOut: capped.dropped[stats.keyId] ?? 0,
+    };
   });
   return { usable, train: capped.kept, keys };
 }
@@ -250,7 +265,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   let activeFile: ModelFile = await readModel(await client.weights(active.version));
   let activeVersion = active.version;
   lap('pull');
-  const all = [...store.events.values()];
+  // In an order that does not depend on when requests arrived: the candidate is then a function of the events.
+  const all = inStableOrder([...store.events.values()]);
   const gpu = await getGpu();
   const cache = new PipelineCache(gpu);
   const { usable, train, keys } = await screenKeys(cache, activeFile, all, (e) => trainsCandidate(e, salt), options.defences === undefined ? DEFAULT_DEFENCES : options.defences, salt);
@@ -373,7 +389,8 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`events: ${record.eventsTotal} total, ${record.eventsNew} new, ${record.eventsTrain} train, ${record.eventsHeldOut} held out; ` +
     `time: pull ${record.seconds.pull.toFixed(1)} s, train ${record.seconds.train.toFixed(1)} s, evaluate ${record.seconds.evaluate.toFixed(1)} s, publish ${record.seconds.publish.toFixed(1)} s`);
   for (const key of record.keys) {
-    const judged = key.rate === undefined ? '' : `, disagrees with the active model on ${(key.rate * 100).toFixed(1)}% (typical ${(key.typicalRate! * 100).toFixed(1)}%, z ${key.z!.toFixed(1)})`;
+    const judged = (key.rate === undefined ? '' : `, disagrees with the active model on ${(key.rate * 100).toFixed(1)}% (typical ${(key.typicalRate! * 100).toFixed(1)}%, z ${key.z!.toFixed(1)})`) +
+      (key.consensusZ === undefined ? '' : `, with the other keys z ${key.consensusZ.toFixed(1)}`);
     console.log(`key ${key.keyId || '(none recorded)'}: ${key.events} events, mean reward ${key.meanReward.toFixed(3)}${judged}${key.flagged ? ': FLAGGED, left out' : ''}${key.cappedOut ? `; ${key.cappedOut} over the share cap` : ''}`);
   }
 }

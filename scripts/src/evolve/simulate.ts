@@ -20,6 +20,8 @@ export interface SimulationOptions {
   split: 'train' | 'test';
   concurrency: number;
   dropRate: number;
+  /** Event ids `${prefix}-${i}` for the i-th interaction (unique per key): with EXPLORATION_SEED, the same draws in every run. Unset: random ids. */
+  eventIdPrefix?: string;
   onProgress?: (done: number) => void;
 }
 
@@ -50,7 +52,8 @@ export async function simulateClients(clients: ApiClient | ApiClient[], options:
       const { index, drop } = picks[pick];
       const client = keys[pick % keys.length];
       const pixels = digits.images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS);
-      const prediction = await client.predict(pixels, { explore: true });
+      const eventId = options.eventIdPrefix === undefined ? undefined : `${options.eventIdPrefix}-${pick}`;
+      const prediction = await client.predict(pixels, { explore: true, ...(eventId && { eventId }) });
       const reward = rewardOf(prediction.action, digits.labels[index]);
       if (!drop) {
         await client.reward(prediction.eventId, reward);

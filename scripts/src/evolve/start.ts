@@ -3,7 +3,7 @@
 // Prints one line per generation and writes report/index.html with charts; stops the server it started, always.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ApiClient } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
@@ -67,7 +67,11 @@ const CLIENT_KEYS = 8;
 
 export type MainJobSettings = ReturnType<typeof mainJobSettings>;
 
-/** One more key among the clients, sending `share` of each generation's interactions and rewarding by its own rule. */
+/**
+ * One more key among the clients, sending `share` of each generation's interactions and rewarding by its own rule. Its
+ * traffic comes on top of the honest clients' (share/(1 − share) times theirs), from its own random stream, so the
+ * honest clients send the same images in a run with it as in a run without.
+ */
 export interface ExtraClient {
   share: number;
   reward: RewardRule;
@@ -78,6 +82,12 @@ export interface MainJobOptions {
   /** Passed on to evolve: the defences (unset: evolve's defaults) and the held-out salt (unset: a secret one). */
   defences?: PoisoningDefences | null;
   heldOutSalt?: string;
+  /**
+   * Paired runs: the client keys derived from this text, event ids numbered from the run's seed, and the server's
+   * exploration draws a keyed hash of each event (EXPLORATION_SEED). Two runs with the same text and seed send the same
+   * honest events and draw the same actions wherever their models agree.
+   */
+  pairing?: string;
   onGeneration?: (rows: GenerationRow[]) => void;
 }
 
@@ -90,10 +100,12 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
   const runDir = join(ROOT_DIR, 'runs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(runDir, { recursive: true });
   const adminToken = randomBytes(16).toString('hex');
-  const clientKeys = Array.from({ length: CLIENT_KEYS + (options.extraClient ? 1 : 0) }, () => randomBytes(16).toString('hex'));
+  const derivedKey = (i: number) => createHash('sha256').update(`${options.pairing}\nclient key ${i}`).digest('hex').slice(0, 32);
+  const clientKeys = Array.from({ length: CLIENT_KEYS + (options.extraClient ? 1 : 0) }, (_, i) => (options.pairing === undefined ? randomBytes(16).toString('hex') : derivedKey(i)));
+  const explorationSeed = options.pairing === undefined ? undefined : createHash('sha256').update(`${options.pairing}\nexploration`).digest('hex');
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
   // The keys reach wrangler through an env file, never the command line (pnpm echoes that into the log).
-  const edge = await startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration: settings.exploration }, join(runDir, 'edge'));
+  const edge = await startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration: settings.exploration, explorationSeed }, join(runDir, 'edge'));
   const { url } = edge;
   const stop = () => edge.stop();
   const onSignal = () => void stop().then(() => process.exit(130));
@@ -110,16 +122,17 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
     let events = 0;
     for (let generation = 1; generation <= settings.generations; generation++) {
       const bar = new ProgressBar();
-      const extraEvents = options.extraClient ? Math.round(settings.eventsPerGeneration * options.extraClient.share) : 0;
-      const honestEvents = settings.eventsPerGeneration - extraEvents;
+      const honestEvents = settings.eventsPerGeneration;
+      const extraEvents = options.extraClient ? Math.round((honestEvents * options.extraClient.share) / (1 - options.extraClient.share)) : 0;
       const seed = settings.seed * 1000 + generation;
+      const eventIds = (who: string) => (options.pairing === undefined ? {} : { eventIdPrefix: `${who}${seed}` });
       const [simulated, extra] = await Promise.all([
         simulateClients(honest, {
-          events: honestEvents, seed, split: 'train', concurrency: 32, dropRate: 0.02,
+          events: honestEvents, seed, split: 'train', concurrency: 32, dropRate: 0.02, ...eventIds('h'),
           onProgress: (done) => bar.update(`generation ${generation}: clients`, done / honestEvents, `${done}/${honestEvents}`),
         }),
         options.extraClient && simulateClients(new ApiClient(url, { apiKey: clientKeys[CLIENT_KEYS] }), {
-          events: extraEvents, seed: seed + 500, split: 'train', concurrency: 4, dropRate: 0.02, reward: options.extraClient.reward,
+          events: extraEvents, seed: seed + 500, split: 'train', concurrency: 4, dropRate: 0.02, reward: options.extraClient.reward, ...eventIds('x'),
         }),
       ]);
       bar.done();

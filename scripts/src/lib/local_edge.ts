@@ -19,6 +19,8 @@ export interface EdgeSettings {
   rateLimitPerMinute?: number;
   defaultReward?: number;
   exploration?: string;
+  /** EXPLORATION_SEED: reproducible exploration draws (experiments only). */
+  explorationSeed?: string;
 }
 
 export interface LocalEdge {
@@ -49,7 +51,10 @@ export async function startEdge(entry: EntryName, settings: EdgeSettings, dataDi
     EXPLORATION: settings.exploration ?? 'epsilon:0.1',
     RATE_LIMIT_PER_MINUTE: String(settings.rateLimitPerMinute ?? 0),
   };
-  const secrets = { ADMIN_TOKEN: settings.adminToken, API_KEYS: settings.apiKeys.join(','), READ_KEYS: (settings.readKeys ?? []).join(',') };
+  const secrets = {
+    ADMIN_TOKEN: settings.adminToken, API_KEYS: settings.apiKeys.join(','), READ_KEYS: (settings.readKeys ?? []).join(','),
+    ...(settings.explorationSeed && { EXPLORATION_SEED: settings.explorationSeed }),
+  };
   let server: DetachedProcess;
   if (entry === 'node') {
     // What `pnpm --filter @seed/edge serve:node` runs, without pnpm's start-up.

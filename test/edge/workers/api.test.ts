@@ -1,10 +1,10 @@
 // The Workers entry inside workerd (@cloudflare/vitest-pool-workers) with its D1 and R2 bindings from wrangler.toml.
-import { applyD1Migrations } from 'cloudflare:test';
+import { applyD1Migrations, createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/engine';
 import simdEngine from '@seed/runtime/engine/simd_engine.wasm';
-import { beforeAll, expect, it } from 'vitest';
-import { app } from '../../../edge/src/worker';
+import { beforeAll, expect, it, vi } from 'vitest';
+import worker, { app, scheduledPrune } from '../../../edge/src/worker';
 import { accessMismatches, json, KEYS, modelFile, readExport } from '../fixtures';
 
 const admin = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
@@ -78,9 +78,9 @@ it('answers every route × every caller as documented', async () => {
   ]);
 });
 
-it('counts each key through the Rate Limiting binding once RATE_LIMIT_PER_MINUTE is set: 429 with Retry-After past its limit', async () => {
+it('counts each key through the Rate Limiting binding once RATE_LIMIT_PER_MINUTE is set: its own limit (600) holds when the variable allows more', async () => {
   expect(env.RATE_LIMITER).toBeDefined();
-  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '600' };
+  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '1000' };
   // A reader route that fails after the access check, so each try is cheap: the binding's limit is 600 a minute.
   const read = (key: string) => app.fetch(new Request('http://edge/v1/models/none/weights', { headers: { Authorization: `Bearer ${key}` } }), limited);
   const statuses: number[] = [];
@@ -88,4 +88,46 @@ it('counts each key through the Rate Limiting binding once RATE_LIMIT_PER_MINUTE
   const refused = await read(KEYS.reader);
   expect([statuses.filter((s) => s === 404).length >= 590, refused.status, refused.headers.get('Retry-After')]).toEqual([true, 429, '60']);
   expect((await read(KEYS.admin)).status).toBe(404);
+});
+
+it('RATE_LIMIT_PER_MINUTE below the binding\'s limit holds too, counted in the isolate: 429 with Retry-After within the minute', async () => {
+  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '5' };
+  // A client route that fails after the access check (no such event), from a key no other test here uses.
+  const reward = (key: string) =>
+    app.fetch(new Request('http://edge/v1/events/none/reward', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` }, body: '{"value":1}' }), limited);
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await reward(KEYS.otherClient)).status);
+  const refused = await reward(KEYS.otherClient);
+  const retryAfter = Number(refused.headers.get('Retry-After'));
+  expect([statuses, refused.status, retryAfter >= 1 && retryAfter <= 60]).toEqual([[404, 404, 404, 404, 404], 429, true]);
+  expect((await json(refused)).error.code).toBe('rate_limited');
+});
+
+it('the cron trigger prunes read events older than RETENTION_DAYS from D1 without an export, never unread ones', async () => {
+  const kept = { ...env, RETENTION_DAYS: '1', REWARD_WAIT_SECONDS: '0' };
+  const send = (eventId: string) =>
+    app.fetch(new Request('http://edge/v1/predict', { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: JSON.stringify({ pixels: gridImage(7), eventId }) }), kept);
+  const exportFrom = async (after: string) => readExport(await app.fetch(new Request(`http://edge/v1/events?after=${after}&limit=10000`, { headers: admin }), kept));
+  // A model of its own, so the test stands alone.
+  expect((await call('/v1/models/vcron', { method: 'PUT', headers: admin, body: await modelFile('vcron') })).status).toBe(201);
+  expect((await call('/v1/models/vcron/promote', { method: 'POST', headers: admin })).status).toBe(200);
+  expect((await send('cron-1')).status).toBe(200);
+  expect((await send('cron-2')).status).toBe(200);
+  // The evolution reads everything so far and asks again from its cursor: read; then one more event, unread.
+  await exportFrom((await exportFrom('0')).end.nextCursor as string);
+  expect((await send('cron-3')).status).toBe(200);
+  // The log stores each id scoped to its key (`k_…:id`).
+  const mine = async () => (await env.DB.prepare(`SELECT event_id FROM events WHERE event_id LIKE '%:cron-%' ORDER BY event_id`).all()).results.map((row) => String(row.event_id).split(':')[1]);
+  expect(await mine()).toEqual(['cron-1', 'cron-2', 'cron-3']);
+  expect(await scheduledPrune({ ...env, REWARD_WAIT_SECONDS: '0' }, Date.now() + 2 * 86_400_000)).toBeNull();
+  expect((await scheduledPrune(kept, Date.now() + 2 * 86_400_000))?.events).toBeGreaterThanOrEqual(2);
+  expect(await mine()).toEqual(['cron-3']);
+  // The module's scheduled handler runs the same prune with the Worker's settings.
+  const log = vi.spyOn(console, 'log');
+  const context = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: '23 * * * *' }), kept, context);
+  await waitOnExecutionContext(context);
+  expect(log).toHaveBeenCalledWith(expect.stringMatching(/^retention: pruned \d+ events and \d+ rewards$/));
+  log.mockRestore();
+  expect(await mine()).toEqual(['cron-3']);
 });

@@ -16,4 +16,10 @@ declare module 'cloudflare:test' {
     queries: string[];
   }
   export function applyD1Migrations(db: D1Database, migrations: D1Migration[]): Promise<void>;
+  export interface TestExecutionContext {
+    waitUntil(promise: Promise<unknown>): void;
+  }
+  export function createExecutionContext(): TestExecutionContext;
+  export function waitOnExecutionContext(context: TestExecutionContext): Promise<void>;
+  export function createScheduledController(options?: { scheduledTime?: number; cron?: string }): unknown;
 }
