@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { ActiveModelCache } from './active_model';
 import type { AppVariables } from './app_env';
-import { MemoryRateLimiter, type RateLimiter } from './auth';
+import { MemoryRateLimiter, type RateLimiter, type Sha256, webCryptoSha256 } from './auth';
 import { settingsFrom, type Env } from './env';
 import { ApiError, errorBody } from './errors';
 import { RequestMetrics } from './metrics';
@@ -28,6 +28,8 @@ export interface AppOptions<Bindings extends Env> {
   rateLimiter?: (bindings: Bindings) => RateLimiter;
   now?: () => number;
   random?: () => number;
+  /** SHA-256 for keys: Web Crypto's by default; the Node entry passes node:crypto's, which answers without a trip through the thread pool. */
+  sha256?: Sha256;
 }
 
 const HTTP_ERROR_CODES: Record<number, string> = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large', 429: 'rate_limited' };
@@ -53,6 +55,7 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
   const requestMetrics = new RequestMetrics();
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const sha256 = options.sha256 ?? webCryptoSha256;
   const memoryRateLimiter = new MemoryRateLimiter();
   const rateLimiter = options.rateLimiter ?? (() => memoryRateLimiter);
   const app = new OpenAPIHono<{ Bindings: Bindings; Variables: AppVariables }>({ defaultHook: validationHook });
@@ -76,6 +79,7 @@ export function createApp<Bindings extends Env>(options: AppOptions<Bindings>) {
     c.set('rateLimiter', rateLimiter(c.env));
     c.set('now', now);
     c.set('random', random);
+    c.set('sha256', sha256);
     await next();
   });
 

@@ -13,19 +13,23 @@ export const ANONYMOUS_KEY_ID = 'anonymous';
 
 const encoder = new TextEncoder();
 
-const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+/** SHA-256 of some bytes, at once or later. */
+export type Sha256 = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export const webCryptoSha256: Sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+
+const digest = async (text: string, sha256: Sha256 = webCryptoSha256) => sha256(encoder.encode(text));
 
 /** Compares digests, so the time taken says nothing about the secret's content or length. */
-async function secretEquals(given: Uint8Array, secret: string): Promise<boolean> {
-  const expected = await digest(secret);
+function digestsEqual(given: Uint8Array, expected: Uint8Array): boolean {
   let difference = 0;
   for (let i = 0; i < given.length; i++) difference |= given[i] ^ expected[i];
   return difference === 0;
 }
 
 /** The id a key's events and rewards are recorded under: a hash, so the log never holds the key. */
-export async function keyIdOf(key: string): Promise<string> {
-  const hash = await digest(`seed-key-id:${key}`);
+export async function keyIdOf(key: string, sha256: Sha256 = webCryptoSha256): Promise<string> {
+  const hash = await digest(`seed-key-id:${key}`, sha256);
   return `k_${Array.from(hash.subarray(0, 8), (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
 
@@ -34,12 +38,44 @@ function bearerToken(header: string | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/** Every role the token holds; every configured secret is compared, whatever matches first. */
-async function rolesOf(token: string, { apiKeys, readKeys, adminToken }: Settings): Promise<Set<Role>> {
-  const given = await digest(token);
-  const matches = async (keys: string[]) => (await Promise.all(keys.map((key) => secretEquals(given, key)))).includes(true);
-  const [client, reader, admin] = await Promise.all([matches(apiKeys), matches(readKeys), matches(adminToken ? [adminToken] : [])]);
-  return new Set<Role>([...(client ? ['client' as const] : []), ...(reader ? ['reader' as const] : []), ...(admin ? ['admin' as const] : [])]);
+/** A configured secret: its role, its digest (what a token is compared with) and the key id its requests get. */
+interface KnownSecret {
+  role: Role;
+  digest: Uint8Array;
+  keyId: string;
+}
+
+// The configured secrets' digests and key ids, hashed once per settings (settings are parsed once per environment),
+// not on every request: each digest is a round trip through Node's thread pool.
+const knownSecrets = new WeakMap<Settings, Promise<KnownSecret[]>>();
+
+function secretsOf(settings: Settings, sha256: Sha256): Promise<KnownSecret[]> {
+  let secrets = knownSecrets.get(settings);
+  if (!secrets) {
+    const { apiKeys, readKeys, adminToken } = settings;
+    const configured: [Role, string][] = [
+      ...apiKeys.map((key) => ['client', key] as [Role, string]),
+      ...readKeys.map((key) => ['reader', key] as [Role, string]),
+      ...(adminToken ? [['admin', adminToken] as [Role, string]] : []),
+    ];
+    secrets = Promise.all(configured.map(async ([role, secret]) => ({ role, digest: await digest(secret, sha256), keyId: await keyIdOf(secret, sha256) })));
+    knownSecrets.set(settings, secrets);
+  }
+  return secrets;
+}
+
+/** Every role the token holds, and its key id; every configured secret is compared, whatever matches first. */
+async function rolesOf(token: string, settings: Settings, sha256: Sha256): Promise<{ roles: Set<Role>; keyId: string | null }> {
+  const [given, secrets] = await Promise.all([digest(token, sha256), secretsOf(settings, sha256)]);
+  const roles = new Set<Role>();
+  let keyId: string | null = null;
+  for (const secret of secrets) {
+    if (digestsEqual(given, secret.digest)) {
+      roles.add(secret.role);
+      keyId = secret.keyId;
+    }
+  }
+  return { roles, keyId };
 }
 
 const NEEDS: Record<Role, string> = { client: 'a client key (API_KEYS)', reader: 'a reader key (READ_KEYS) or the admin token', admin: 'the admin token' };
@@ -107,10 +143,10 @@ export const requireRole = (role: Role) =>
       if (!(role === 'client' && settings.allowAnonymous && header === undefined)) throw new ApiError(401, 'unauthorized', `send Authorization: Bearer <${NEEDS[role]}>`);
       keyId = ANONYMOUS_KEY_ID;
     } else {
-      const roles = await rolesOf(token, settings);
-      if (roles.size === 0) throw new ApiError(401, 'unauthorized', 'unknown key');
+      const { roles, keyId: matched } = await rolesOf(token, settings, c.var.sha256);
+      if (roles.size === 0 || matched === null) throw new ApiError(401, 'unauthorized', 'unknown key');
       if (!roles.has(role) && !(role === 'reader' && roles.has('admin'))) throw new ApiError(403, 'forbidden', `this route needs ${NEEDS[role]}`);
-      keyId = await keyIdOf(token);
+      keyId = matched;
     }
     if (role !== 'admin' && settings.rateLimitPerMinute > 0) {
       const retryAfter = await c.var.rateLimiter.take(keyId, settings.rateLimitPerMinute, c.var.now());

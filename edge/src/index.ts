@@ -1,7 +1,7 @@
 // The edge API package: the app, its settings and storage interfaces. Node-only parts are in '@seed/edge/node'.
 export { servingProblem } from './active_model';
 export { createApp, type App, type AppOptions } from './app';
-export { ANONYMOUS_KEY_ID, keyIdOf, type Role } from './auth';
+export { ANONYMOUS_KEY_ID, keyIdOf, type Role, type Sha256, webCryptoSha256 } from './auth';
 export type { AppEnv, AppVariables } from './app_env';
 export { ANONYMOUS_WARNING, type Env, type Settings } from './env';
 export { SECURITY_HEADERS } from './security_headers';

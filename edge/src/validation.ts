@@ -21,6 +21,8 @@ export const tooLarge = (what: string, maxBytes: number) => new ApiError(413, 't
  */
 const MAX_DISCARDED_BYTES = 64 * MiB;
 
+const textDecoder = new TextDecoder();
+
 /** Refuses a body over `maxBytes` before anything parses it, and records its size for finer limits. */
 export const limitBody = (maxBytes: number) =>
   createMiddleware<{ Variables: { bodyBytes: number } }>(async (c, next) => {
@@ -46,7 +48,12 @@ export const limitBody = (maxBytes: number) =>
     if (size > maxBytes) throw refuse(false);
     const bytes = new Uint8Array(size);
     chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
-    c.req.raw = new Request(c.req.raw, { body: bytes });
+    // The routes read the body through Hono's cache (c.req.json(), .text(), .arrayBuffer()): it is put there, not into
+    // a new Request (a copy of the request and a second stream to read). A JSON route's text is decoded at once.
+    // (Hono keeps promises there; its type says otherwise.)
+    const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+    cache.arrayBuffer = Promise.resolve(bytes.buffer);
+    if (/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) cache.text = Promise.resolve(textDecoder.decode(bytes));
     c.set('bodyBytes', size);
     await next();
   });

@@ -35,7 +35,7 @@ async function sqliteStorage(): Promise<BreakableStorage> {
   return {
     storage,
     fail: async () => {
-      storage.close();
+      await storage.close();
       open = false;
     },
     reopen: async () => {
@@ -45,7 +45,7 @@ async function sqliteStorage(): Promise<BreakableStorage> {
     },
     weightFiles: async () => (await readdir(join(dir.path, 'weights'), { recursive: true })).sort(),
     close: async () => {
-      if (open) storage.close();
+      if (open) await storage.close();
       await dir.remove();
     },
   };

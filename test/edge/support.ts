@@ -29,7 +29,7 @@ export interface StorageTarget {
 export async function sqliteTarget(): Promise<StorageTarget> {
   let current: { storage: NodeStorage; dir: Awaited<ReturnType<typeof temporaryDir>> } | null = null;
   const close = async () => {
-    current?.storage.close();
+    await current?.storage.close();
     await current?.dir.remove();
     current = null;
   };

@@ -1,8 +1,9 @@
 // The gate's statistics: the doubly robust terms against exact enumeration, the clustered variance by hand, the
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
-  bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, normalQuantile, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate, type ReplayImage,
+  BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
+  labelledIndices, leaveOneOutTerms, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
+  type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
 
@@ -77,6 +78,108 @@ describe('the doubly robust term', () => {
   });
 });
 
+describe('the label-posterior reward model', () => {
+  /**
+   * A small random problem: `count` events on `images` images that all disagree, each image with a reward probability
+   * for every action (stochastic rewards, so a client's mistakes are covered too) and a random logging distribution.
+   */
+  function problem(random: Random, images: number, count: number, classes = 4) {
+    const pictures = Array.from({ length: images }, (_, cluster) => {
+      const logging = Float64Array.from({ length: classes }, () => 0.1 + random.next());
+      const total = logging.reduce((a, b) => a + b, 0);
+      const candidateAction = random.int(classes);
+      const activeAction = (candidateAction + 1 + random.int(classes - 1)) % classes;
+      const row = () => {
+        const r = Float64Array.from({ length: classes }, () => 0.05 + random.next());
+        const sum = r.reduce((a, b) => a + b, 0);
+        return r.map((p) => p / sum);
+      };
+      return {
+        cluster: 1000 + cluster, logging: logging.map((p) => p / total), candidateAction, activeAction, candidateProbabilities: row(), activeProbabilities: row(),
+        rewardProbability: Array.from({ length: classes }, () => random.next()),
+      };
+    });
+    const order = Array.from({ length: count }, () => pictures[random.int(images)]);
+    const event = (p: (typeof pictures)[number], action: number, reward: number): ComparisonEvent => ({
+      cluster: p.cluster, action, propensity: p.logging[action], reward, candidateAction: p.candidateAction, activeAction: p.activeAction, maxWeight: 10,
+      candidateProbabilities: p.candidateProbabilities, activeProbabilities: p.activeProbabilities,
+    });
+    const draw = (p: (typeof pictures)[number]) => {
+      const action = random.int(classes);
+      return event(p, action, random.next() < p.rewardProbability[action] ? 1 : 0);
+    };
+    return { pictures, order, event, events: order.map(draw), classes };
+  }
+
+  it('gives each term expectation r(x, c) − r(x, b) given every other event (leave one out) or the earlier ones (predictable), by exact enumeration', () => {
+    const random = new Random(21);
+    for (let trial = 0; trial < 30; trial++) {
+      // 14 events on 4 images: the predictable prior is refitted (at 8) before the last event, and images come back.
+      const { order, event, events, classes } = problem(random, 4, 14);
+      const target = trial % 2 === 0 ? events.length - 1 : random.int(events.length);
+      const picture = order[target];
+      let looExpectation = 0;
+      let earlierExpectation = 0;
+      for (let action = 0; action < classes; action++) {
+        for (const [reward, chance] of [[1, picture.rewardProbability[action]], [0, 1 - picture.rewardProbability[action]]]) {
+          const replaced = events.map((e, i) => (i === target ? event(picture, action, reward) : e));
+          const weight = picture.logging[action] * chance;
+          const loo = leaveOneOutTerms(replaced)[target];
+          looExpectation += weight * (loo.direct + loo.correction);
+          if (target === events.length - 1) {
+            const earlier = posteriorTerms(replaced, [0, 1], true)[target];
+            earlierExpectation += weight * (earlier.direct + earlier.correction);
+          }
+        }
+      }
+      const truth = picture.rewardProbability[picture.candidateAction] - picture.rewardProbability[picture.activeAction];
+      expect(looExpectation, `trial ${trial}`).toBeCloseTo(truth, 10);
+      if (target === events.length - 1) expect(earlierExpectation, `trial ${trial}`).toBeCloseTo(truth, 10);
+    }
+  });
+
+  it('gives Δ̂ expectation equal to the true difference over every action and reward of every event, in each mode', () => {
+    const random = new Random(22);
+    for (let trial = 0; trial < 5; trial++) {
+      // 3 events on 2 images, 3 actions: all 6³ outcomes of the whole log.
+      const { pictures, order, event, classes } = problem(random, 2, 3, 3);
+      const truth = order.reduce((s, p) => s + p.rewardProbability[p.candidateAction] - p.rewardProbability[p.activeAction], 0) / order.length;
+      for (const evidence of ['others', 'earlier', 'none'] as const) {
+        let expectation = 0;
+        const walk = (i: number, sofar: ComparisonEvent[], weight: number) => {
+          if (i === order.length) {
+            expectation += weight * comparePolicies(sofar, { evidence }).value;
+            return;
+          }
+          const p = order[i];
+          for (let action = 0; action < classes; action++) {
+            walk(i + 1, [...sofar, event(p, action, 1)], weight * p.logging[action] * p.rewardProbability[action]);
+            walk(i + 1, [...sofar, event(p, action, 0)], weight * p.logging[action] * (1 - p.rewardProbability[action]));
+          }
+        };
+        walk(0, [], 1);
+        expect(expectation, `${evidence}, trial ${trial}`).toBeCloseTo(truth, 10);
+      }
+      expect(pictures).toHaveLength(2);
+    }
+  });
+
+  it('makes a term exact once another event of the same image named its digit', () => {
+    const random = new Random(23);
+    const { pictures, event, classes } = problem(random, 1, 1);
+    const p = pictures[0];
+    // The digit is the candidate's action: another event of the image was rewarded there.
+    const named = event(p, p.candidateAction, 1);
+    for (let action = 0; action < classes; action++) {
+      const reward = action === p.candidateAction ? 1 : 0;
+      const [, term] = leaveOneOutTerms([named, event(p, action, reward)]);
+      expect(Math.abs(term.direct + term.correction - 1)).toBeLessThan(0.03);
+      const [prior] = leaveOneOutTerms([event(p, action, reward)]);
+      if (action === p.candidateAction) expect(Math.abs(prior.direct + prior.correction - 1)).toBeGreaterThan(0.05);
+    }
+  });
+});
+
 describe('the clustered variance', () => {
   it('adds deviations within an image before squaring (by hand)', () => {
     // Mean 1; cluster sums of deviations 0, −2, 2; G/(G−1) · Σ s² / n = 1.5 · 8 / 4.
@@ -130,7 +233,36 @@ describe('comparing two policies over seeded replays with a known truth', () => 
     expect(Math.abs(mean - truth)).toBeLessThan((3 * spread) / Math.sqrt(400));
     // replayStudy counts the same replays (same seed) the same way.
     const study = replayStudy(images, { replays: 400, seed: 1, dropRate: 0.02 });
-    expect(study).toMatchObject({ truth, replays: 400, coverage: estimates.filter((e) => e.lower <= truth).length / 400, promotionRate: estimates.filter((e) => e.lower > 0).length / 400 });
+    expect(study).toMatchObject({ truth, replays: 400, coverage: estimates.filter((e) => e.lower <= truth).length / 400, promotionRate: estimates.filter((e) => e.lower > 0).length / 400,
+      detectableRate: estimates.filter((e) => e.lower > truth - 0.005).length / 400,
+    });
+  });
+
+  it('a study judged at several looks ends with the same estimates, and covers only where every look covers', () => {
+    const pool = images.slice(0, 1500);
+    const once = replayStudy(pool, { replays: 40, seed: 8, dropRate: 0.02 });
+    const thrice = replayStudy(pool, { replays: 40, seed: 8, dropRate: 0.02, looks: 3 });
+    expect(thrice).toMatchObject({ truth: once.truth, promotionRate: once.promotionRate, meanEstimate: once.meanEstimate });
+    expect(thrice.coverage).toBeLessThanOrEqual(once.coverage);
+    expect(thrice.coverage).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('where images come back (so the posterior reads their other rewards), both bounds still cover in at least 95% of 300 replays, without bias, and tighter', () => {
+    const random = new Random(6);
+    const pool = syntheticImages(700, 0.08, 0.7, 12);
+    const evaluation = Array.from({ length: 2100 }, () => pool[random.int(pool.length)]);
+    const poolTruth = trueDifference(evaluation);
+    expect(poolTruth).toBeGreaterThan(0.01);
+    const estimates = Array.from({ length: 300 }, () => comparePolicies(replayEvents(evaluation, random, 0.02)));
+    expect(estimates.filter((e) => e.lower <= poolTruth).length / 300).toBeGreaterThanOrEqual(0.95);
+    expect(estimates.filter((e) => e.upper >= poolTruth).length / 300).toBeGreaterThanOrEqual(0.95);
+    const mean = estimates.reduce((s, e) => s + e.value, 0) / 300;
+    const spread = Math.sqrt(estimates.reduce((s, e) => s + (e.value - mean) ** 2, 0) / 299);
+    expect(Math.abs(mean - poolTruth)).toBeLessThan((3 * spread) / Math.sqrt(300));
+    // Reading the image's other rewards makes most terms exact: the bounds are narrower than with the prior alone.
+    const alone = Array.from({ length: 50 }, () => comparePolicies(replayEvents(evaluation, random, 0.02), { evidence: 'none' }));
+    const width = (list: PairedEstimate[]) => list.reduce((s, e) => s + e.upper - e.lower, 0) / list.length;
+    expect(width(estimates)).toBeLessThan(0.8 * width(alone));
   });
 
   it('the clustered standard error describes the spread across replays that also draw new images, repeated ones included', () => {
@@ -149,12 +281,16 @@ describe('comparing two policies over seeded replays with a known truth', () => 
 
   it('the events the power formula asks for promote a better candidate in at least 80% of replays', () => {
     const [first] = replays(1, 2);
-    const needed = eventsNeeded(first.conditionalVariance, truth);
-    expect(needed).toBeLessThan(4000);
+    const needed = eventsNeeded(first.conditionalVariance, truth, 0.05, 0.8, first.correctionBound);
+    expect(needed).toBeGreaterThan(eventsNeeded(first.conditionalVariance, truth));
+    expect(needed).toBeLessThan(8000);
+    // The evaluation draws its images with replacement, as clients do; a candidate `truth` better than the active model
+    // on the pool is promoted when the lower bound is above the pool's difference minus `truth`.
     const random = new Random(3);
-    const pool = images.slice(0, needed);
-    const promoted = Array.from({ length: 200 }, () => comparePolicies(replayEvents(pool, random, 0.02)).lower > 0).filter(Boolean).length;
-    expect(promoted / 200).toBeGreaterThanOrEqual(0.8);
+    const pool = Array.from({ length: needed }, () => images[random.int(images.length)]);
+    const margin = trueDifference(pool) - truth;
+    const promoted = Array.from({ length: 100 }, () => comparePolicies(replayEvents(pool, random, 0.02)).lower > margin).filter(Boolean).length;
+    expect(promoted / 100).toBeGreaterThanOrEqual(0.8);
   });
 });
 
@@ -165,10 +301,18 @@ describe('the power formula', () => {
     expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 6);
     expect(eventsNeeded(0.02, 0.005, 0.05, 0.8)).toBe(Math.ceil(((Math.sqrt(2 * Math.log(20)) + 0.8416212) ** 2 * 0.02) / 0.005 ** 2));
   });
+
+  it('adds the floor of the bounds when the corrections barely vary: δ = radius + z·σ/√n + log(1/α)·B/(cap·n)', () => {
+    const n = eventsNeeded(0.005, 0.005, 0.05, 0.8, 2.2);
+    const gap = (m: number) => ((Math.sqrt(2 * Math.log(20)) + 0.8416212) * Math.sqrt(0.005)) / Math.sqrt(m) + (Math.log(20) * 2.2) / (BET_CAP * m);
+    expect(gap(n)).toBeLessThanOrEqual(0.005);
+    expect(gap(n - 2)).toBeGreaterThan(0.005);
+    expect(n).toBeGreaterThan(eventsNeeded(0.005, 0.005));
+  });
 });
 
 describe('the gate decision', () => {
-  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05 });
+  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05, correctionBound: 2.2 });
   const rules = { margin: 0, maxEvents: 5000 };
 
   it('promotes above the margin, rejects below it or when undecided too long, else gathers more events', () => {

@@ -1,9 +1,11 @@
 // The Node entry: the same app on @hono/node-server, with SQLite and a weights folder under one data directory.
 import { getRequestListener } from '@hono/node-server';
+import { createHash } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createApp } from '../app';
+import type { Sha256 } from '../auth';
 import { settingsFrom, type Env } from '../env';
 import { errorBody } from '../errors';
 import { simdEngineModule } from './simd_module';
@@ -14,6 +16,9 @@ import { webAssetServer } from './web_assets';
 const SETTING_NAMES = [
   'EXPLORATION', 'REWARD_WAIT_SECONDS', 'DEFAULT_REWARD', 'API_KEYS', 'READ_KEYS', 'ADMIN_TOKEN', 'ALLOW_ANONYMOUS', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_DAYS', 'EXPLORATION_SEED',
 ] as const;
+
+/** SHA-256 from node:crypto: the same digest as Web Crypto's, without a round trip through the thread pool. */
+export const nodeSha256: Sha256 = (bytes) => createHash('sha256').update(bytes).digest();
 
 /** The settings among environment variables (process.env by default). */
 export function envFrom(variables: Record<string, string | undefined>): Env {
@@ -63,7 +68,7 @@ export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env =
   const pruning = settings.retentionMs > 0 ? setInterval(() => {
     pruneExpired(storage, settings, now()).catch((error: unknown) => console.error('retention: prune failed:', error));
   }, pruneEveryMs).unref() : null;
-  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule(), now });
+  const app = createApp<Env>({ storage: () => storage, simdEngine: await simdEngineModule(), now, sha256: nodeSha256 });
   const asset = webAssetsDir ? await webAssetServer(webAssetsDir) : () => null;
   // A request no URL can be built from (a bad Host header) never reaches the app: it gets the JSON error too.
   const listener = getRequestListener((request) => asset(request) ?? app.fetch(request, env), {
@@ -82,9 +87,7 @@ export async function startNodeServer({ port, host = '127.0.0.1', dataDir, env =
       new Promise<void>((resolve, reject) =>
         server.close((error) => {
           if (pruning) clearInterval(pruning);
-          storage.close();
-          if (error) reject(error);
-          else resolve();
+          storage.close().then(() => (error ? reject(error) : resolve()), reject);
         }),
       ),
   };

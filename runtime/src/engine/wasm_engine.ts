@@ -4,7 +4,8 @@
 // lanes), every buffer is placed in the module's memory, and `logits` runs the stages over tiles of images, so a
 // dense layer's weight rows serve every image of a tile while they are in cache. The caller compiles the module
 // (wrangler imports the .wasm as a module; Node reads the file): this file stays free of Node and of fetch.
-import { checkBatch, headClasses, type HeadName, type Network } from './architecture';
+import { checkBatch, type Conv2dSpec, type DenseSpec, headClasses, type HeadName, type MaxPool2dSpec, type Network } from './architecture';
+import { assertNever, planStages } from './fusion';
 import type { ModelFile } from './safetensors';
 
 /** What the edge asks of an engine; CpuEngine (the reference) and WasmEngine both answer it. */
@@ -174,29 +175,34 @@ export class WasmEngine implements InferenceEngine {
     return new Float32Array(this.kernels.memory.buffer, at, floats(layout)).slice();
   }
 
+  /**
+   * The trunk as the shared plan's stages (fusion.ts). The kernels fuse a ReLU into a convolution or a dense layer; a
+   * max pool stays its own stage here, so the plan is asked for no pool fusion.
+   */
   private compileTrunk(): void {
     const trunk = this.network.trunk;
     let layout = this.input;
-    for (let i = 0; i < trunk.length; i++) {
-      const { layer } = trunk[i];
-      const relu = trunk[i + 1]?.layer.kind === 'relu';
+    for (const planned of planStages(trunk, () => false)) {
+      const { layer } = trunk[planned.at];
       let stage: Stage | undefined;
-      switch (layer.kind) {
-        case 'conv2d':
-          stage = this.conv2dStage(layer.name, layout, layer.outChannels, layer.kernelSize, layer.stride, layer.padding, relu);
-          if (relu) i++;
+      switch (planned.kind) {
+        case 'conv2d': {
+          const conv = layer as Conv2dSpec;
+          stage = this.conv2dStage(conv.name, layout, conv.outChannels, conv.kernelSize, conv.stride, conv.padding, planned.relu);
           break;
-        case 'dense':
-          stage = this.denseStage(layer.name, layout, layer.outFeatures, relu);
-          if (relu) i++;
+        }
+        case 'dense': {
+          const dense = layer as DenseSpec;
+          stage = this.denseStage(dense.name, layout, dense.outFeatures, planned.relu);
           break;
+        }
         case 'relu': {
           const count = floats(layout);
           stage = { inPlace: true, out: layout, run: (x, _, batch) => this.kernels.relu(x, batch * count) };
           break;
         }
         case 'maxpool2d': {
-          const { kernelSize: k, stride } = layer;
+          const { kernelSize: k, stride } = layer as MaxPool2dSpec;
           const from = layout;
           const out: Layout = { h: Math.floor((from.h - k) / stride) + 1, w: Math.floor((from.w - k) / stride) + 1, channels: from.channels, stride: from.stride };
           stage = { inPlace: false, out, run: (x, y, batch) => this.kernels.maxpool2d(x, batch, from.h, from.w, from.stride, k, stride, out.h, out.w, y) };
@@ -204,6 +210,8 @@ export class WasmEngine implements InferenceEngine {
         }
         case 'flatten':
           break; // a dense layer reads the pixels in place, its weights permuted to match (see denseStage)
+        default:
+          assertNever(planned, 'stage kind');
       }
       if (stage) {
         this.trunk.push(stage);

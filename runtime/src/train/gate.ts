@@ -1,5 +1,7 @@
 // The promotion gate: from the comparison of a pending candidate with the active model, promote, reject or keep
-// gathering events. The confidence sequence holds at every count, so deciding again after each pull costs no error.
+// gathering events. Deciding again after each pull is what the bounds are built for: the betting confidence sequence
+// holds at every count for a predictable reward model, and with the default one (which reads later events of an image
+// too) the replays measured the error over 5 looks at most 2% (docs/gate.md).
 import type { PairedEstimate } from './off_policy';
 
 export interface GateRules {

@@ -1,16 +1,17 @@
 // Off-policy comparison of two greedy policies on logged bandit events: a paired doubly robust estimate of
-// V(candidate) − V(active) (Dudík, Langford & Li 2011) with a cross-fitted reward model, a standard error clustered by
-// image, and a betting confidence sequence (Waudby-Smith & Ramdas 2023) that holds at any number of events.
+// V(candidate) − V(active) (Dudík, Langford & Li 2011) with a reward model that never reads the event it corrects, a
+// standard error clustered by image, and a betting confidence sequence (Waudby-Smith & Ramdas 2023).
 //
 // Event i shows image x_i, logs action a_i drawn with probability μ_i = μ(a_i|x_i) and reward r_i. With c_i and b_i the
-// candidate's and the active model's greedy actions and r̂ a reward model fitted on other images (cross-fitting):
-//   d_i = r̂(x_i, c_i) − r̂(x_i, b_i) + ([a_i = c_i] − [a_i = b_i]) / μ_i · (r_i − r̂(x_i, a_i))
-//   Δ̂   = (1/n) Σ d_i                          unbiased for any r̂, since E[[a = c]/μ | x] = 1
+// candidate's and the active model's greedy actions and r̂_i a reward model that does not depend on event i's action:
+//   d_i = r̂_i(x_i, c_i) − r̂_i(x_i, b_i) + ([a_i = c_i] − [a_i = b_i]) / μ_i · (r_i − r̂_i(x_i, a_i))
+//   Δ̂   = (1/n) Σ d_i                          unbiased for any such r̂, since E[[a = c]/μ | x] = 1
 // Where the two agree (c_i = b_i), d_i = 0 exactly: only disagreeing images carry information. The logging policy's
 // floor (every action at least γ/K) bounds the weights 1/μ, so nothing is clipped and nothing is biased.
-// The estimand is the difference on the evaluated images (the held-out images as they were logged): given them, the
-// direct part r̂(x, c) − r̂(x, b) is fixed and only the importance-weighted corrections vary, so the bounds and the power
+// The estimand is the difference on the evaluated images (the held-out images as they were logged): the direct part
+// r̂(x, c) − r̂(x, b) is the forecast and the importance-weighted corrections what it missed, so the bounds and the power
 // formula use the corrections' spread; the standard error clustered by image describes new sets of images as well.
+// The default r̂ is each image's label posterior given its other events (see below); `ridge` is the earlier linear fit.
 
 /** One logged event as the comparison needs it. */
 export interface ComparisonEvent {
@@ -53,6 +54,8 @@ export interface PairedEstimate {
   upper: number;
   /** α of each one-sided bound. */
   alpha: number;
+  /** The bound on each correction the confidence sequence scales by: the reward range's width times the largest weight. */
+  correctionBound: number;
 }
 
 export interface ComparisonOptions {
@@ -62,8 +65,20 @@ export interface ComparisonOptions {
   rewardRange?: readonly [number, number];
   /** Disagreeing events the confidence sequence is tuned for (tightest near it, valid at every count). */
   horizon?: number;
-  /** Folds of the cross-fitted reward model, split by image. */
+  /** Folds of the cross-fitted ridge reward model, split by image (only with `rewardModel: 'ridge'`). */
   folds?: number;
+  /**
+   * The reward model r̂: `posterior` (default), each image's label posterior from both models' probabilities and the
+   * image's other rewards; `ridge`, the earlier linear fit on each model's probability of the action, cross-fitted by
+   * image.
+   */
+  rewardModel?: 'posterior' | 'ridge';
+  /**
+   * What the posterior reads of the same image's rewards: `others` (default), every other event of the image (leave one
+   * out); `earlier`, only the events before it in the log (predictable); `none`, nothing (the prior alone, what an
+   * evaluation where no image comes back would have).
+   */
+  evidence?: 'others' | 'earlier' | 'none';
 }
 
 export const GATE_ALPHA = 0.05;
@@ -152,6 +167,165 @@ export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): 
   return { direct, correction: (sign / e.propensity) * (e.reward - rewardModel(e, e.action)) };
 }
 
+// ---- The label-posterior reward model: both models' probabilities and the image's other rewards. ----
+//
+// A reward of 1 names the image's digit and a reward of 0 rules one out, so every reward is evidence about the label,
+// and r̂(x, a) = low + (high − low) · P(label = a | evidence). The prior over the label is a product of the two models'
+// probabilities, q(a) ∝ p_c(a)^θ₁ · p_b(a)^θ₂, with θ fitted by maximum likelihood on the disagreeing events' rewards;
+// the same image's rewards multiply it by their likelihood. DR stays unbiased as long as nothing r̂ uses for event i
+// depends on event i's own action: given the images, the actions are drawn independently, so the other events of the
+// same image are fair evidence (leave one out, the default), and so are the earlier ones only (predictable, for a
+// sequence read in log order). Where another event of the image named its digit, r̂ is exact and the term is the true
+// difference with no variance at all: an evaluation whose images come back (held-out images are drawn again by the
+// clients, the replays draw test digits with replacement) is nearly as good as a labelled one on those images.
+
+/** Log-probabilities below this are clamped: a model's probability of 1e-30 is no stronger evidence than 2e-9. */
+const LOG_FLOOR = -20;
+/** Chance a reward says the opposite of the label (a client's mistake): keeps the posterior finite if one happens. */
+const EVIDENCE_NOISE = 0.001;
+/** Disagreeing events before the prior's θ is first fitted (θ = (0.5, 0.5), the geometric mean, until then). */
+const FIRST_REFIT = 8;
+/** Pull of θ toward (0.5, 0.5) in the fit (a Gaussian prior of variance 1 / this), so a few events cannot run it off. */
+const THETA_PENALTY = 1;
+const THETA_START: readonly [number, number] = [0.5, 0.5];
+
+const logOf = (p: number) => Math.max(LOG_FLOOR, Math.log(p));
+
+/** Clamped log-probabilities of a row, computed once per row (replays and fits read the same rows many times). */
+const logRows = new WeakMap<object, Float64Array>();
+function logsOf(row: ArrayLike<number>): Float64Array {
+  let logs = logRows.get(row as object);
+  if (!logs) {
+    logs = Float64Array.from(row, logOf);
+    logRows.set(row as object, logs);
+  }
+  return logs;
+}
+
+/** The prior over the label from both models' probabilities: softmax of θ₁ log p_c + θ₂ log p_b (plus `extra`). */
+export function labelPrior(event: ComparisonEvent, theta: readonly [number, number], extra?: ArrayLike<number>): Float64Array {
+  const [lc, lb] = [logsOf(event.candidateProbabilities), logsOf(event.activeProbabilities)];
+  const k = lc.length;
+  const scores = new Float64Array(k);
+  let top = -Infinity;
+  for (let a = 0; a < k; a++) {
+    scores[a] = theta[0] * lc[a] + theta[1] * lb[a] + (extra ? extra[a] : 0);
+    top = Math.max(top, scores[a]);
+  }
+  let total = 0;
+  for (let a = 0; a < k; a++) total += scores[a] = Math.exp(scores[a] - top);
+  for (let a = 0; a < k; a++) scores[a] /= total;
+  return scores;
+}
+
+/** A logged reward scaled to [0, 1]: 1 says the action is the digit, 0 that it is not. */
+const evidenceOf = (reward: number, [low, high]: readonly [number, number]) => Math.min(1, Math.max(0, (reward - low) / (high - low)));
+
+/** Gradient of the penalised log-likelihood Σ u log q(a) + (1 − u) log(1 − q(a)) of the rewards, in θ. */
+function priorGradient(seen: readonly { event: ComparisonEvent; u: number }[], theta: readonly [number, number]): [number, number] {
+  const g: [number, number] = [-THETA_PENALTY * (theta[0] - THETA_START[0]), -THETA_PENALTY * (theta[1] - THETA_START[1])];
+  for (const { event, u } of seen) {
+    const q = labelPrior(event, theta);
+    const [lc, lb] = [logsOf(event.candidateProbabilities), logsOf(event.activeProbabilities)];
+    let mean0 = 0;
+    let mean1 = 0;
+    for (let a = 0; a < q.length; a++) {
+      mean0 += q[a] * lc[a];
+      mean1 += q[a] * lb[a];
+    }
+    const qa = Math.min(1 - 1e-9, Math.max(1e-9, q[event.action]));
+    const weight = u - ((1 - u) * qa) / (1 - qa);
+    g[0] += weight * (lc[event.action] - mean0);
+    g[1] += weight * (lb[event.action] - mean1);
+  }
+  return g;
+}
+
+/** θ by Newton's method (Hessian by differences of the gradient), from `start`, kept in [0, 3]². */
+export function fitLabelPrior(seen: readonly { event: ComparisonEvent; u: number }[], start: readonly [number, number] = THETA_START): [number, number] {
+  let theta: [number, number] = [start[0], start[1]];
+  const h = 1e-4;
+  for (let step = 0; step < 20; step++) {
+    const g = priorGradient(seen, theta);
+    const g0 = priorGradient(seen, [theta[0] + h, theta[1]]);
+    const g1 = priorGradient(seen, [theta[0], theta[1] + h]);
+    const [a, b, c, d] = [(g0[0] - g[0]) / h, (g1[0] - g[0]) / h, (g0[1] - g[1]) / h, (g1[1] - g[1]) / h];
+    const det = a * d - b * c;
+    // A concave step where the Hessian allows it, else a small gradient step.
+    let move: [number, number] = a < 0 && det > 0 ? [-(d * g[0] - b * g[1]) / det, -(-c * g[0] + a * g[1]) / det] : [0.01 * g[0], 0.01 * g[1]];
+    const length = Math.hypot(move[0], move[1]);
+    if (length > 0.5) move = [(move[0] * 0.5) / length, (move[1] * 0.5) / length];
+    const next: [number, number] = [Math.min(3, Math.max(0, theta[0] + move[0])), Math.min(3, Math.max(0, theta[1] + move[1]))];
+    const change = Math.hypot(next[0] - theta[0], next[1] - theta[1]);
+    theta = next;
+    if (change < 1e-4) break;
+  }
+  return theta;
+}
+
+/**
+ * d_i for each event in log order, with r̂ the label posterior given only the events before it (see above). With
+ * `sameImageEvidence` off the posterior is the prior alone, what an evaluation where no image comes back would have.
+ */
+export function posteriorTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], sameImageEvidence = true): DoublyRobustTerm[] {
+  const [low, high] = rewardRange;
+  let theta: [number, number] = [THETA_START[0], THETA_START[1]];
+  let nextFit = FIRST_REFIT;
+  const seen: { event: ComparisonEvent; u: number }[] = [];
+  const evidence = new Map<number, Float64Array>();
+  return events.map((e) => {
+    if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
+    if (seen.length >= nextFit) {
+      theta = fitLabelPrior(seen, theta);
+      nextFit *= 2;
+    }
+    const posterior = labelPrior(e, theta, evidence.get(e.cluster));
+    const term = doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a]);
+    const u = evidenceOf(e.reward, rewardRange);
+    seen.push({ event: e, u });
+    if (sameImageEvidence) {
+      const ll = rewardLogLikelihood(e.action, u, posterior.length);
+      const total = evidence.get(e.cluster) ?? new Float64Array(ll.length);
+      for (let y = 0; y < ll.length; y++) total[y] += ll[y];
+      evidence.set(e.cluster, total);
+    }
+    return term;
+  });
+}
+
+/** Log-likelihood of one reward for each label: the action named (u = 1) or ruled out (u = 0). */
+function rewardLogLikelihood(action: number, u: number, classes: number): Float64Array {
+  const named = Math.log(u * (1 - EVIDENCE_NOISE) + (1 - u) * EVIDENCE_NOISE);
+  const ruledOut = Math.log(u * EVIDENCE_NOISE + (1 - u) * (1 - EVIDENCE_NOISE));
+  return Float64Array.from({ length: classes }, (_, y) => (y === action ? named : ruledOut));
+}
+
+/**
+ * d_i with r̂ the label posterior given every other event of the same image (before or after it) and θ fitted on the
+ * other fold of images: nothing r̂ uses for event i depends on event i's action, so each d_i is unbiased given the images.
+ */
+export function leaveOneOutTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], folds = DEFAULT_FOLDS): DoublyRobustTerm[] {
+  const disagreeing = events.flatMap((e) => (e.candidateAction === e.activeAction ? [] : [{ event: e, u: evidenceOf(e.reward, rewardRange) }]));
+  const thetas = Array.from({ length: folds }, (_, f) => fitLabelPrior(disagreeing.filter((d) => foldOf(d.event.cluster, folds) !== f)));
+  const totals = new Map<number, Float64Array>();
+  const own = disagreeing.map(({ event, u }) => {
+    const ll = rewardLogLikelihood(event.action, u, event.candidateProbabilities.length);
+    const total = totals.get(event.cluster) ?? new Float64Array(ll.length);
+    for (let y = 0; y < ll.length; y++) total[y] += ll[y];
+    totals.set(event.cluster, total);
+    return ll;
+  });
+  const [low, high] = rewardRange;
+  let next = 0;
+  return events.map((e) => {
+    if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
+    const mine = own[next++];
+    const others = (totals.get(e.cluster) as Float64Array).map((t, y) => t - mine[y]);
+    const posterior = labelPrior(e, thetas[foldOf(e.cluster, folds)], others);
+    return doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a]);
+  });
+}
+
 // ---- Standard error clustered by image. ----
 
 /** Mean of the terms and the per-event variance n·Var(mean), from cluster sums (Liang & Zeger), with G/(G−1). */
@@ -173,8 +347,16 @@ export function clusteredMean(terms: ArrayLike<number>, clusters: ArrayLike<numb
 /**
  * A lower confidence bound for the mean of observations in [0, 1], valid at every count (Waudby-Smith & Ramdas 2023,
  * predictable plug-in bets): m is excluded once the wealth Π (1 + λ_i (x_i − m)) of betting that the mean is above m
- * reaches 1/α. Bets λ_i = √(2 log(1/α) / (σ̂²_{i−1} · horizon)), capped at 1/(2m), use only earlier observations.
+ * reaches 1/α. Bets λ_i = √(2 log(1/α) / (σ̂²_{i−1} · horizon)), capped at BET_CAP/m, use only earlier observations.
  */
+/**
+ * The largest bet against a mean m is BET_CAP/m, which keeps every factor 1 + λ(x − m) at least 1 − BET_CAP > 0 (any cap
+ * below 1/m keeps the wealth a nonnegative supermartingale). It sets the bound's floor when the observations barely
+ * vary: with all of n at the mean, m is ruled out only beyond log(1/α) / (n · BET_CAP/m) below it (the rule of three
+ * at a cap of 1/m). 3/4 rather than the usual 1/2 takes a third off that floor.
+ */
+export const BET_CAP = 0.75;
+
 export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon: number): number {
   const n = xs.length;
   if (n === 0) return 0;
@@ -191,7 +373,7 @@ export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon:
   const threshold = Math.log(1 / alpha);
   const logWealth = (m: number) => {
     let total = 0;
-    const cap = 0.5 / m;
+    const cap = BET_CAP / m;
     for (let i = 0; i < n; i++) total += Math.log1p(Math.min(bets[i], cap) * (xs[i] - m));
     return total;
   };
@@ -231,7 +413,9 @@ export function comparePolicies(events: readonly ComparisonEvent[], options: Com
   if (n === 0) throw new Error('off-policy evaluation needs at least one event');
   const alpha = options.alpha ?? GATE_ALPHA;
   const rewardRange = options.rewardRange ?? [0, 1];
-  const terms = doublyRobustTerms(events, rewardRange, options.folds ?? DEFAULT_FOLDS);
+  const terms = (options.rewardModel ?? 'posterior') === 'ridge'
+    ? doublyRobustTerms(events, rewardRange, options.folds ?? DEFAULT_FOLDS)
+    : (options.evidence ?? 'others') === 'others' ? leaveOneOutTerms(events, rewardRange) : posteriorTerms(events, rewardRange, options.evidence === 'earlier');
   const { mean, variance, clusters } = clusteredMean(terms.map((t) => t.direct + t.correction), events.map((e) => e.cluster));
   const direct = terms.reduce((s, t) => s + t.direct, 0) / n;
   const corrections = terms.map((t) => t.correction);
@@ -241,23 +425,27 @@ export function comparePolicies(events: readonly ComparisonEvent[], options: Com
   const share = disagreeing.length / n;
   let lower = direct;
   let upper = direct;
+  // |correction| ≤ w·R with R the reward range's width and w the largest weight.
+  const bound = disagreeing.length > 0 ? (rewardRange[1] - rewardRange[0]) * Math.max(...disagreeing.map((i) => events[i].maxWeight)) : 0;
   if (disagreeing.length > 0) {
-    // |correction| ≤ w·R with R the reward range's width and w the largest weight.
-    const bound = (rewardRange[1] - rewardRange[0]) * Math.max(...disagreeing.map((i) => events[i].maxWeight));
     const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON);
     lower = direct + share * interval.lower;
     upper = direct + share * interval.upper;
   }
-  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), conditionalVariance, lower, upper, alpha };
+  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), conditionalVariance, lower, upper, alpha, correctionBound: bound };
 }
 
 /**
  * Events needed to promote a candidate truly `difference` better with probability `power`, for terms of this
- * per-event variance: n = (√(2 log(1/α)) + z_power)² σ² / δ², the confidence sequence's radius √(2 σ² log(1/α) / n)
- * in place of the normal quantile.
+ * per-event variance σ²: the n where δ = (√(2 log(1/α)) + z_power)·σ/√n + log(1/α)·B/(BET_CAP·n), the confidence
+ * sequence's radius √(2σ² log(1/α)/n) in place of the normal quantile, plus its floor where the corrections barely
+ * vary (see BET_CAP; B the bound on a correction, `correctionBound`; without it the floor is left out).
  */
-export function eventsNeeded(variance: number, difference: number, alpha = GATE_ALPHA, power = 0.8): number {
-  return Math.ceil(((Math.sqrt(2 * Math.log(1 / alpha)) + normalQuantile(power)) ** 2 * variance) / difference ** 2);
+export function eventsNeeded(variance: number, difference: number, alpha = GATE_ALPHA, power = 0.8, correctionBound = 0): number {
+  const b = (Math.sqrt(2 * Math.log(1 / alpha)) + normalQuantile(power)) * Math.sqrt(variance);
+  const a = (Math.log(1 / alpha) * correctionBound) / BET_CAP;
+  const root = (b + Math.sqrt(b * b + 4 * a * difference)) / (2 * difference);
+  return Math.ceil(root * root);
 }
 
 /** Φ⁻¹(p) by Acklam's rational approximation (relative error under 1.2e-9). */

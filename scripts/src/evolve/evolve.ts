@@ -307,7 +307,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
     await Promise.all([candidate.destroy(), current.destroy()]);
     lap('evaluate');
-    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE) };
+    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.correctionBound) };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
     if (gate.decision === 'promote') {

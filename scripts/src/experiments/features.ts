@@ -6,23 +6,24 @@
 import {
   argmaxRows, clusteringAccuracy, getGpu, kMeans, linearProbe, loadMnist, Model, normalizeRows, PipelineCache, readModel,
 } from '@seed/runtime';
-import { intFlag, parseFlags, writeFileAtomic } from '../lib/cli';
-import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
 import { meanAndSd } from './summary';
 
 
 export async function main(argv: string[]): Promise<void> {
-  const flags = parseFlags({ 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, seeds: { type: 'string' }, out: { type: 'string' } }, argv);
+  const flags = parseFlags({ 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, seeds: { type: 'string' }, temperature: { type: 'string' }, out: { type: 'string' } }, argv);
   const objective = objectiveFlag(flags['pretrain-objective']);
   const epochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective]);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
+  const temperature = numberFlag('temperature', flags.temperature, PRETRAIN_TEMPERATURE, 0.01, 10);
   const out = flags.out ?? `report/features-${objective}-e${epochs}`;
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);
   const data = loadMnist();
   const runs: { seed: number; probe: number; clusters: number; policyClusters: number; pretrainSeconds: number }[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs: epochs, labels: 0, seed }, (l) => console.error(l))).file);
+    const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs: epochs, labels: 0, seed, temperature }, (l) => console.error(l))).file);
     const model = new Model(cache, pretrained.network, pretrained.tensors);
     const dim = pretrained.network.features;
     const train = await model.features(data.train.images, data.train.count);
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`seed ${seed}: ${objective} ${epochs} epochs (${run.pretrainSeconds} s): linear probe ${(probe * 100).toFixed(2)}%, k-means clusters ${(clusters * 100).toFixed(2)}%, policy head as clusters ${(policyClusters * 100).toFixed(2)}%`);
   }
   const summary = (key: 'probe' | 'clusters' | 'policyClusters') => meanAndSd(runs.map((r) => r[key]));
-  const result = { objective, epochs, seeds, runs, probe: summary('probe'), clusters: summary('clusters'), policyClusters: summary('policyClusters'), adapter: gpu.description, date: new Date().toISOString() };
+  const result = { objective, epochs, ...(objective === 'contrastive' && { temperature }), seeds, runs, probe: summary('probe'), clusters: summary('clusters'), policyClusters: summary('policyClusters'), adapter: gpu.description, date: new Date().toISOString() };
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
   console.log(`${objective} ${epochs} epochs over ${seeds} seeds: linear probe ${pct(result.probe)}, k-means clusters ${pct(result.clusters)}, policy head as clusters ${pct(result.policyClusters)}`);
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,17 +1,21 @@
 // pnpm experiment:gate: a replay study of the promotion gate. Freezes candidate/active pairs from checkpoints of two
-// seeded supervised training runs, then for each pair draws an evaluation of MNIST test images (never trained on),
-// logs it as the edge would with the candidate as challenger, and replays it R times: every event's action redrawn
-// from its logged distribution, its reward read from the label, 2% of rewards dropped. Reports per pair the true
-// difference, the events the power formula asks for, the coverage of the lower bound and the promotion rate.
+// seeded supervised training runs, then for each pair draws an evaluation of MNIST test images (never trained on, drawn
+// with replacement as clients draw theirs), logs it as the edge would with the candidate as challenger, and replays it
+// R times: every event's action redrawn from its logged distribution, its reward read from the label, 2% of rewards
+// dropped. Reports per pair the true difference, the events the power formula asks for (and would ask for if no image
+// came back), the coverage of the lower bound, the promotion rate, and how often the lower bound is within 0.5 points
+// of the truth. Flags beyond the issue's: --exploration, --share, --seed, --reward-model posterior|ridge,
+// --evidence others|earlier|none, --looks K (judged after each of K pulls), --events N (a fixed size) and --distinct
+// (each image once).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
-  replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ReplayImage, type ReplayStudy,
+  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
+  replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ComparisonOptions, type ReplayImage, type ReplayStudy,
 } from '@seed/runtime';
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
 import { DETECTABLE_DIFFERENCE } from '../evolve/evolve';
-import { intFlag, numberFlag, parseFlags, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
 import { trainingProgress } from '../lib/progress';
 
@@ -38,7 +42,13 @@ export interface PairResult extends ReplayStudy {
   /** Events in the evaluation: the power formula's count for 0.5 points at the pilot's variance, capped. */
   events: number;
   eventsNeeded: number;
+  /** The variance per event of the last pilot (at about `eventsNeeded` events), which sized the evaluation (with --events, the evaluation's own). */
   pilotVariance: number;
+  /**
+   * The events needed if no image came back (the posterior reading none of the image's other rewards), from a pilot of
+   * PILOT_EVENTS: what an evaluation on fresh images would need (null with --events).
+   */
+  eventsNeededFreshImages: number | null;
   disagreement: number;
 }
 
@@ -46,7 +56,7 @@ export interface PairResult extends ReplayStudy {
  * The checkpoints of one seeded run, as each one's logits on the test images. They are cached in
  * `.cache/experiment-gate/` (the replays are what a rerun changes; the training is the slow part).
  */
-async function checkpoints(seed: number, data: ReturnType<typeof loadMnist>): Promise<Checkpoint[]> {
+export async function checkpoints(seed: number, data: ReturnType<typeof loadMnist>): Promise<Checkpoint[]> {
   const size = data.test.count * CLASSES;
   const file = join(ROOT_DIR, '.cache', 'experiment-gate', `checkpoints-s${seed}-${STAGES.join('-')}.f32`);
   let all: Float32Array;
@@ -74,7 +84,7 @@ async function checkpoints(seed: number, data: ReturnType<typeof loadMnist>): Pr
 }
 
 /** Each test image as the edge logs it with `candidate` as challenger beside `active`. */
-function loggedImages(active: Checkpoint, candidate: Checkpoint, data: ReturnType<typeof loadMnist>, exploration: Exploration, share: number): ReplayImage[] {
+export function loggedImages(active: Checkpoint, candidate: Checkpoint, data: ReturnType<typeof loadMnist>, exploration: Exploration, share: number): ReplayImage[] {
   const greedy = (c: Checkpoint) => argmaxRows(c.probabilities, data.test.count, CLASSES);
   const [activeActions, candidateActions] = [greedy(active), greedy(candidate)];
   return Array.from({ length: data.test.count }, (_, i) => {
@@ -94,10 +104,31 @@ function loggedImages(active: Checkpoint, candidate: Checkpoint, data: ReturnTyp
 }
 
 /** `count` evaluation events: test images drawn with replacement (an image can come back, as it can from clients). */
-const drawEvaluation = (images: ReplayImage[], count: number, random: Random) => Array.from({ length: count }, () => images[random.int(images.length)]);
+export const drawEvaluation = (images: ReplayImage[], count: number, random: Random) => Array.from({ length: count }, () => images[random.int(images.length)]);
+
+/** Pilot replays averaged for each size tried: one replay's variance is noisy. */
+const PILOT_REPLAYS = 3;
+
+/**
+ * The evaluation's size: the power formula's events for 0.5 points. The variance per event falls as the evaluation
+ * grows (more of its images come back, and a label named by one event makes the others exact), so the count is the
+ * fixed point n = needed(variance at n): pilots at the size tried, each step to the geometric mean of the size tried and
+ * the count it asks for, until they agree within 5%.
+ */
+function sizeEvaluation(images: ReplayImage[], random: Random, comparison: ComparisonOptions): { needed: number; variance: number } {
+  let size = PILOT_EVENTS;
+  let result = { needed: size, variance: 0 };
+  for (let step = 0; step < 8; step++) {
+    const pilot = replayStudy(drawEvaluation(images, size, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison });
+    result = { needed: eventsNeeded(pilot.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, pilot.correctionBound), variance: pilot.meanConditionalVariance };
+    if (Math.abs(result.needed - size) <= 0.05 * size || (size >= MAX_EVENTS && result.needed >= MAX_EVENTS)) break;
+    size = Math.max(100, Math.min(MAX_EVENTS, Math.round(Math.sqrt(size * result.needed))));
+  }
+  return result;
+}
 
 /** Pairs spread over true differences: every ordered pair of checkpoints, sorted by accuracy difference, evenly sampled. */
-function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Checkpoint][] {
+export function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Checkpoint][] {
   const pairs = all.flatMap((a) => all.filter((c) => c !== a).map((c) => [a, c] as [Checkpoint, Checkpoint]));
   // Within 3 points: the differences the gate has to tell apart.
   const close = pairs.filter(([a, c]) => Math.abs(c.accuracy - a.accuracy) <= 0.03).sort((p, q) => p[1].accuracy - p[0].accuracy - (q[1].accuracy - q[0].accuracy));
@@ -106,7 +137,10 @@ function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Checkpoint]
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const flags = parseFlags({ pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' } }, argv);
+  const flags = parseFlags({
+    pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' },
+    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' }, distinct: { type: 'boolean' },
+  }, argv);
   const pairCount = intFlag('pairs', flags.pairs, 20, 2, 200);
   const replays = intFlag('replays', flags.replays, 1000, 1, 100_000);
   // The edge's default EXPLORATION; the main job's softmax:1.0 is a flag away.
@@ -114,29 +148,49 @@ export async function main(argv: string[]): Promise<void> {
   const exploration = parseExploration(explorationText);
   const share = numberFlag('share', flags.share, 0.5, 0, 0.95, { exclusiveMin: true });
   const seed = intFlag('seed', flags.seed, 1);
+  const rewardModel = flags['reward-model'] ?? 'posterior';
+  const evidence = flags.evidence ?? 'others';
+  if (rewardModel !== 'posterior' && rewardModel !== 'ridge') throw new Error(`--reward-model is posterior or ridge, not ${rewardModel}`);
+  if (evidence !== 'others' && evidence !== 'earlier' && evidence !== 'none') throw new Error(`--evidence is others, earlier or none, not ${evidence}`);
+  const comparison: ComparisonOptions = { rewardModel, evidence };
+  // The gate judges a pending candidate after each pull: with --looks K the evaluation arrives in K pulls, judged after each.
+  const looks = intFlag('looks', flags.looks, 1, 1, 100);
+  // --events N: every evaluation has N events instead of the power formula's count (to compare estimators at one size).
+  const fixedEvents = flags.events === undefined ? null : intFlag('events', flags.events, 5000, 100, MAX_EVENTS);
+  // --distinct: every image of the evaluation appears once (drawn without replacement), so no image comes back; at most
+  // the 2,000 test digits, and only with --events.
+  const distinct = flags.distinct === true;
   const started = performance.now();
 
   const data = loadMnist();
+  if (distinct && (fixedEvents === null || fixedEvents > data.test.count)) throw new UsageError(`--distinct needs --events N with N at most ${data.test.count}`);
   const all = [...(await checkpoints(seed, data)), ...(await checkpoints(seed + 1, data))];
   const chosen = choosePairs(all, pairCount);
   const trainedAt = performance.now();
 
   const random = new Random(seed);
   const results: PairResult[] = [];
-  console.log('active   candidate  true Δ (points)  events  needed  disagree  coverage  promoted');
+  console.log('active   candidate  true Δ (points)  events  needed  fresh  disagree  coverage  promoted  within 0.5');
   for (const [active, candidate] of chosen) {
     const images = loggedImages(active, candidate, data, exploration, share);
-    // The pilot plays the evaluation once at a fixed size, as the lineage does, to size it for a 0.5-point difference.
-    const pilot = replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: 1, seed: random.int(2 ** 31), dropRate: 0.02 });
-    const needed = eventsNeeded(pilot.meanConditionalVariance, DETECTABLE_DIFFERENCE);
-    const events = Math.max(100, Math.min(MAX_EVENTS, needed));
-    const evaluation = drawEvaluation(images, events, random);
-    const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02 });
+    // Pilots play the evaluation at the sizes tried, as the lineage does, to size it for a 0.5-point difference; with
+    // --events the size is given and the formula reads the variance of the evaluation itself.
+    const sized = fixedEvents === null ? sizeEvaluation(images, random, comparison) : null;
+    const fresh = fixedEvents === null
+      ? replayStudy(drawEvaluation(images, PILOT_EVENTS, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison: { ...comparison, evidence: 'none' } })
+      : null;
+    const events = fixedEvents ?? Math.max(100, Math.min(MAX_EVENTS, sized!.needed));
+    const evaluation = distinct ? random.shuffle(images.slice()).slice(0, events) as ReplayImage[] : drawEvaluation(images, events, random);
+    const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02, detectable: DETECTABLE_DIFFERENCE, looks, comparison });
     const disagreement = evaluation.filter((e) => e.candidateAction !== e.activeAction).length / events;
-    const result: PairResult = { active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: pilot.meanConditionalVariance, disagreement, ...study };
+    const needed = sized?.needed ?? eventsNeeded(study.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, study.correctionBound);
+    const result: PairResult = {
+      active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: sized?.variance ?? study.meanConditionalVariance,
+      eventsNeededFreshImages: fresh && eventsNeeded(fresh.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, fresh.correctionBound), disagreement, ...study,
+    };
     results.push(result);
-    console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ` +
-      `${(disagreement * 100).toFixed(1).padStart(7)}%  ${(study.coverage * 100).toFixed(1).padStart(7)}%  ${(study.promotionRate * 100).toFixed(1).padStart(7)}%`);
+    console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ${String(result.eventsNeededFreshImages ?? '-').padStart(6)}  ` +
+      `${(disagreement * 100).toFixed(1).padStart(7)}%  ${(study.coverage * 100).toFixed(1).padStart(7)}%  ${(study.promotionRate * 100).toFixed(1).padStart(7)}%  ${(study.detectableRate * 100).toFixed(1).padStart(8)}%`);
   }
   const better = results.filter((r) => r.truth >= DETECTABLE_DIFFERENCE);
   const notBetter = results.filter((r) => r.truth <= 0);
@@ -145,11 +199,20 @@ export async function main(argv: string[]): Promise<void> {
     power: better.length ? better.reduce((s, r) => s + r.promotionRate, 0) / better.length : null,
     pairsBetter: better.length,
     maxEventsNeededBetter: better.length ? Math.max(...better.map((r) => r.eventsNeeded)) : null,
+    maxEventsNeededFreshImagesBetter: better.length && fixedEvents === null ? Math.max(...better.map((r) => r.eventsNeededFreshImages ?? 0)) : null,
     falsePromotion: notBetter.length ? Math.max(...notBetter.map((r) => r.promotionRate)) : null,
+    // Over every pair: how often the lower bound is within 0.5 points of the truth, the power for a candidate exactly
+    // 0.5 points better with errors like that pair's, at the events its evaluation has.
+    minDetectableRate: Math.min(...results.map((r) => r.detectableRate)),
     pairs: results.length,
     replays,
     exploration: explorationText,
     share,
+    rewardModel,
+    evidence,
+    looks,
+    fixedEvents,
+    distinct,
     seed,
     checkpoints: all.map((c) => ({ name: c.name, testAccuracy: c.accuracy })),
     results,
@@ -158,7 +221,8 @@ export async function main(argv: string[]): Promise<void> {
   };
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
   console.log(`minCoverage ${pct(summary.minCoverage)} over ${results.length} pairs × ${replays} replays; power ${pct(summary.power)} over ${better.length} pairs truly ≥ 0.5 points better ` +
-    `(events needed at most ${summary.maxEventsNeededBetter ?? 'n/a'}); false promotions at most ${pct(summary.falsePromotion)} over ${notBetter.length} pairs not better`);
+    `(events needed at most ${summary.maxEventsNeededBetter ?? 'n/a'}; on fresh images ${summary.maxEventsNeededFreshImagesBetter ?? 'n/a'}); false promotions at most ${pct(summary.falsePromotion)} over ${notBetter.length} pairs not better; ` +
+    `the lower bound within 0.5 points of the truth in at least ${pct(summary.minDetectableRate)} of replays for every pair`);
   if (flags.json) {
     writeFileAtomic(flags.json, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`wrote ${flags.json}`);

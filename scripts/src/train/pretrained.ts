@@ -17,6 +17,9 @@ export const DEFAULT_OBJECTIVE: PretrainObjective = 'contrastive';
 /** Epochs of each objective unless told otherwise (see docs/evolution.md, "Figures", for how they were chosen). */
 export const DEFAULT_PRETRAIN_EPOCHS: Record<PretrainObjective, number> = { rotation: 15, contrastive: 8 };
 
+/** NT-Xent's temperature in contrastive pretraining unless told otherwise (see docs/evolution.md, "Figures"). */
+export const PRETRAIN_TEMPERATURE = 0.2;
+
 export function objectiveFlag(value: string | undefined): PretrainObjective {
   if (value === undefined) return DEFAULT_OBJECTIVE;
   if (!(PRETRAIN_OBJECTIVES as readonly string[]).includes(value)) throw new UsageError(`--pretrain-objective must be ${PRETRAIN_OBJECTIVES.join(' or ')}, got "${value}"`);
@@ -49,12 +52,15 @@ export interface PretrainSettings {
   /** Labelled images for an optional supervised warm start after pretraining (8 epochs). */
   labels: number;
   seed: number;
+  /** NT-Xent's temperature (contrastive only; default PRETRAIN_TEMPERATURE). */
+  temperature?: number;
 }
 
 export async function pretrainedModel(settings: PretrainSettings, log: (line: string) => void = console.log): Promise<{ file: Uint8Array; testAccuracy: number; path: string }> {
   const { pretrainObjective: objective } = settings;
-  // `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
-  const path = join(ROOT_DIR, 'models', `pretrained-${objective}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
+  const temperature = settings.temperature ?? PRETRAIN_TEMPERATURE;
+  // `t`: the contrastive temperature; `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
+  const path = join(ROOT_DIR, 'models', `pretrained-${objective}${objective === 'contrastive' ? `-t${temperature}` : ''}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));
@@ -70,13 +76,16 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const started = performance.now();
   const data = loadMnist();
-  const result = await trainModel(model, data, { ...settings, heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002 }, trainingProgress(`pretrain (${objective}) `));
+  const result = await trainModel(model, data, {
+    pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective, labels: settings.labels, seed: settings.seed, contrastive: { temperature },
+    heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002,
+  }, trainingProgress(`pretrain (${objective}) `));
   if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
   const tensors = await model.tensors();
   const file = await writeModel(network, tensors, {
     version: 'v1', metrics: {
       testAccuracy: result.testAccuracy, labels: settings.labels, pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective,
-      pretrainSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      ...(objective === 'contrastive' && { temperature }), pretrainSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     },
   });
   await model.destroy();

@@ -6,13 +6,13 @@ import {
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
-import { architectureFor, objectiveFlag, startPolicyAtClusters } from './pretrained';
+import { architectureFor, objectiveFlag, PRETRAIN_TEMPERATURE, startPolicyAtClusters } from './pretrained';
 import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
   --pretrain-epochs N   self-supervised epochs on the 8,000 train images, no labels (default 2; 0 with --init)
   --pretrain-objective O  rotation (predict which of 4 turns) or contrastive (NT-Xent between two random affine
-                        views, with a projection head; default rotation here, contrastive in pnpm start)
+                        views at temperature ${PRETRAIN_TEMPERATURE}, with a projection head; default rotation here, contrastive in pnpm start)
   --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
   --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
@@ -45,6 +45,8 @@ export async function main(argv: string[]): Promise<void> {
   const pretrainObjective = flags['pretrain-objective'] === undefined ? 'rotation' : objectiveFlag(flags['pretrain-objective']);
   const plan = {
     pretrainObjective,
+    // The temperature the cached pretrained models use (pretrained.ts), here for the events phase's term as well.
+    contrastive: { temperature: PRETRAIN_TEMPERATURE },
     pretrainEpochs: intFlag('pretrain-epochs', flags['pretrain-epochs'], init ? 0 : 2),
     labels: intFlag('labels', flags.labels, init || eventsFile ? 0 : 8000, 0, 8000),
     epochs: intFlag('epochs', flags.epochs, 30),
