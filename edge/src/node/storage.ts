@@ -20,12 +20,7 @@ type Outcome = { changes: number[] } | { error: unknown };
  * this thread.
  */
 export function sqliteSql(db: Database.Database, commitGroup: (group: Group) => Promise<Outcome[]> = inlineCommitter(db)): SqliteSql {
-  const statements = new Map<string, Database.Statement>();
-  const prepare = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
-    return statement;
-  };
+  const prepare = statementCache(db);
   return {
     all: async <Row>(sql: string, ...params: SqlValue[]) => prepare(sql).all(...bind(params)) as Row[],
     first: async <Row>(sql: string, ...params: SqlValue[]) => (prepare(sql).get(...bind(params)) as Row | undefined) ?? null,
@@ -38,12 +33,23 @@ export interface SqliteSql extends SqlDatabase {
   drain(): Promise<void>;
 }
 
+/** Prepares each SQL text once. */
+function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+}
+
 // better-sqlite3 binds a BLOB from a Buffer only.
 const bind = (params: SqlValue[]) => params.map((p) => (p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
 
 /** Commits a group on this thread: the fsync holds the event loop. Each transaction runs nested, as a savepoint. */
 function inlineCommitter(db: Database.Database): (group: Group) => Promise<Outcome[]> {
-  const runAll = db.transaction((batch: SqlStatement[]) => batch.map((s) => db.prepare(s.sql).run(...bind(s.params)).changes));
+  const prepare = statementCache(db);
+  const runAll = db.transaction((batch: SqlStatement[]) => batch.map((s) => prepare(s.sql).run(...bind(s.params)).changes));
   const commit = db.transaction((group: Group): Outcome[] =>
     group.map((batch) => {
       try {
