@@ -6,6 +6,10 @@ import { KEY_SETTINGS } from './edge/keys.js';
 const root = new URL('..', import.meta.url).pathname;
 // Tests that run inside workerd (the Workers runtime) with D1 and R2 bindings; every other test runs on Node.
 const workersTests = 'test/edge/workers/**/*.test.ts';
+// Tests that start workerd through wrangler's platform proxy. Two workerd-backed suites at once (these, or these and
+// the Workers pool) have broken the proxy's synchronous channel mid-run ("false == true" in miniflare's fetch-sync,
+// then every later call of that suite failing): they run one at a time, after the Node tests, before the Workers pool.
+const proxyTests = ['test/edge/{api_d1,faults}.test.ts'];
 
 export default defineConfig({
   test: {
@@ -18,7 +22,8 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'node', exclude: [...configDefaults.exclude, workersTests] } },
+      { extends: true, test: { name: 'node', exclude: [...configDefaults.exclude, workersTests, ...proxyTests], sequence: { groupOrder: 0 } } },
+      { test: { name: 'proxy', root, include: proxyTests, pool: 'forks', testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false, sequence: { groupOrder: 1 } } },
       {
         plugins: [
           cloudflareTest(async () => {
@@ -33,7 +38,7 @@ export default defineConfig({
             };
           }),
         ],
-        test: { name: 'workers', root, include: [workersTests], testTimeout: 120_000, hookTimeout: 120_000 },
+        test: { name: 'workers', root, include: [workersTests], testTimeout: 120_000, hookTimeout: 120_000, sequence: { groupOrder: 2 } },
       },
     ],
   },
