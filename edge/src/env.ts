@@ -44,14 +44,18 @@ export interface Settings {
 
 export const ANONYMOUS_WARNING = 'warning: ALLOW_ANONYMOUS=true: predict and reward take requests without a key, and anyone can steer the model through rewards';
 
+export const EXPLORATION_SEED_WARNING =
+  'warning: EXPLORATION_SEED is set: exploration draws are a keyed hash of each event id, for reproducible experiments; a client that learns the seed can choose its draws, so leave it unset in production';
+
 const parsed = new WeakMap<Env, Settings>();
 
-/** Settings for a bindings object, parsed once (the anonymous warning is logged then); a bad value is a 500 that names the setting. */
+/** Settings for a bindings object, parsed once (the anonymous and exploration-seed warnings are logged then); a bad value is a 500 that names the setting. */
 export function settingsFrom(env: Env): Settings {
   let settings = parsed.get(env);
   if (!settings) {
     settings = parseSettings(env);
     if (settings.allowAnonymous) console.warn(ANONYMOUS_WARNING);
+    if (settings.explorationSeed) console.warn(EXPLORATION_SEED_WARNING);
     parsed.set(env, settings);
   }
   return settings;

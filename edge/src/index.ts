@@ -3,7 +3,7 @@ export { servingProblem } from './active_model';
 export { createApp, type App, type AppOptions } from './app';
 export { ANONYMOUS_KEY_ID, keyIdOf, type Role, type Sha256, webCryptoSha256 } from './auth';
 export type { AppEnv, AppVariables } from './app_env';
-export { ANONYMOUS_WARNING, type Env, type Settings } from './env';
+export { ANONYMOUS_WARNING, EXPLORATION_SEED_WARNING, settingsFrom, type Env, type Settings } from './env';
 export { SECURITY_HEADERS } from './security_headers';
 export { ApiError } from './errors';
 export { argmax, DEFAULT_SOFTMAX_FLOOR, explorationFloor, formatExploration, parseExploration, policyDistribution, sampleIndex, type Exploration } from './exploration';

@@ -1,10 +1,22 @@
 // EXPLORATION_SEED: each exploration draw a keyed hash of (key id, event id), so paired experiment runs log the same
 // actions whatever order their requests arrive in; without it the draws come from the app's random source.
-import { parseExploration, policyDistribution, seededDraw, type Env, type Storage } from '@seed/edge';
+import { EXPLORATION_SEED_WARNING, parseExploration, policyDistribution, seededDraw, settingsFrom, type Env, type Storage } from '@seed/edge';
 import { gridImage, readModel, WasmEngine } from '@seed/runtime/engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, json, KEY_SETTINGS, KEYS, LINEAR_ARCHITECTURE, modelFile } from './fixtures';
 import { edgeHarness, simdEngine, sqliteTarget, type StorageTarget } from './support';
+
+it('EXPLORATION_SEED logs one warning line when the settings are read, never the seed; unset, none', () => {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    settingsFrom({ EXPLORATION_SEED: 'secret-seed' });
+    settingsFrom({});
+    expect(warn.mock.calls).toEqual([[EXPLORATION_SEED_WARNING]]);
+    expect(EXPLORATION_SEED_WARNING).not.toContain('secret-seed');
+  } finally {
+    warn.mockRestore();
+  }
+});
 
 it('seededDraw: the same draw for the same seed, key and event; another for any other; uniform in [0, 1)', async () => {
   const first = await seededDraw('seed-a', 'k_1', 'e-1');
