@@ -10,3 +10,4 @@ export * from './policy_gradient';
 export * from './adam';
 export * from './augment';
 export * from './ntxent';
+export * from './scan';
