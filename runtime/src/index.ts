@@ -19,3 +19,4 @@ export * from './train/held_out';
 export * from './train/gate';
 export * from './train/replay';
 export * from './train/probe';
+export * from './train/clusters';

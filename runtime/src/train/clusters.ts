@@ -1,0 +1,256 @@
+// Clusters without labels on top of self-supervised features, in the manner of SCAN (Van Gansbeke et al. 2020):
+// every image's nearest neighbours in feature space (cosine) mostly show the same digit, so a classifier whose
+// prediction agrees between each image and its neighbours, while using every class about equally, finds the digits.
+// The head is fitted on frozen features here (small: [classes, dim] weights); the network then learns the clusters
+// it names as pseudo-labels (confidentLabels), the trunk included. Nothing here reads a label.
+import { Random } from '../engine/random';
+import { clusteringAccuracy, normalizeRows } from './probe';
+
+/**
+ * The `k` nearest rows of every row by dot product (cosine on unit rows), itself excluded: [rows, k] indices, each
+ * row's neighbours from nearest to farthest.
+ */
+export function nearestNeighbours(x: ArrayLike<number>, rows: number, dim: number, k: number): Int32Array {
+  if (k < 1 || k >= rows) throw new Error(`nearestNeighbours needs 1 ≤ k < rows, got k ${k} for ${rows} rows`);
+  const result = new Int32Array(rows * k);
+  const similarity = new Float64Array(rows);
+  const top = new Int32Array(k);
+  const topSimilarity = new Float64Array(k);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < rows; j++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += x[i * dim + d] * x[j * dim + d];
+      similarity[j] = s;
+    }
+    // Insertion into a sorted list of the k best so far (k is small).
+    let held = 0;
+    for (let j = 0; j < rows; j++) {
+      if (j === i) continue;
+      const s = similarity[j];
+      if (held === k && s <= topSimilarity[k - 1]) continue;
+      let at = held < k ? held++ : k - 1;
+      while (at > 0 && topSimilarity[at - 1] < s) {
+        top[at] = top[at - 1];
+        topSimilarity[at] = topSimilarity[at - 1];
+        at--;
+      }
+      top[at] = j;
+      topSimilarity[at] = s;
+    }
+    result.set(top, i * k);
+  }
+  return result;
+}
+
+export interface ScanShape {
+  classes: number;
+  dim: number;
+  /** Logits are (W·x + b) / temperature. */
+  temperature: number;
+  /** λ of the entropy term: how strongly every class must be used. */
+  entropyWeight: number;
+}
+
+/** Softmax of one row's logits (W·x + b) / temperature into `out`. */
+function probabilities(params: Float64Array, x: ArrayLike<number>, row: number, shape: ScanShape, out: Float64Array): void {
+  const { classes, dim, temperature } = shape;
+  let top = -Infinity;
+  for (let c = 0; c < classes; c++) {
+    let s = params[classes * dim + c];
+    for (let d = 0; d < dim; d++) s += params[c * dim + d] * x[row * dim + d];
+    out[c] = s / temperature;
+    top = Math.max(top, out[c]);
+  }
+  let total = 0;
+  for (let c = 0; c < classes; c++) total += out[c] = Math.exp(out[c] - top);
+  for (let c = 0; c < classes; c++) out[c] /= total;
+}
+
+/**
+ * SCAN's loss over pairs (anchor i, neighbour j), and its gradient in the head's parameters (weights [classes, dim]
+ * then biases [classes]) added into `grad` when given:
+ *
+ *   L = −(1/B)·Σ_pairs log(p_i · p_j) + λ·Σ_c m_c log m_c,   m = the mean of the 2B rows' probabilities
+ *
+ * The first term makes neighbours agree confidently; the second (minus the entropy of the mean assignment) keeps every
+ * class in use, without which all rows would fall into one cluster.
+ */
+export function scanLoss(params: Float64Array, x: ArrayLike<number>, anchors: ArrayLike<number>, neighbours: ArrayLike<number>, shape: ScanShape, grad?: Float64Array): number {
+  const { classes, dim, temperature, entropyWeight } = shape;
+  const pairs = anchors.length;
+  const rows = [...Array.from(anchors), ...Array.from(neighbours)];
+  const p = rows.map(() => new Float64Array(classes));
+  rows.forEach((row, r) => probabilities(params, x, row, shape, p[r]));
+  const mean = new Float64Array(classes);
+  for (const q of p) for (let c = 0; c < classes; c++) mean[c] += q[c] / rows.length;
+  const g = rows.map(() => new Float64Array(classes)); // ∂L/∂p of each row
+  let loss = 0;
+  for (let b = 0; b < pairs; b++) {
+    const [pa, pn] = [p[b], p[pairs + b]];
+    let dot = 0;
+    for (let c = 0; c < classes; c++) dot += pa[c] * pn[c];
+    dot = Math.max(dot, 1e-30);
+    loss -= Math.log(dot) / pairs;
+    for (let c = 0; c < classes; c++) {
+      g[b][c] -= pn[c] / dot / pairs;
+      g[pairs + b][c] -= pa[c] / dot / pairs;
+    }
+  }
+  for (let c = 0; c < classes; c++) {
+    const m = Math.max(mean[c], 1e-30);
+    loss += entropyWeight * m * Math.log(m);
+    const dm = (entropyWeight * (Math.log(m) + 1)) / rows.length;
+    for (const gr of g) gr[c] += dm;
+  }
+  if (grad) {
+    // Through the softmax: ∂L/∂z_c = p_c (g_c − p·g), and z = (W·x + b)/T.
+    rows.forEach((row, r) => {
+      let dot = 0;
+      for (let c = 0; c < classes; c++) dot += p[r][c] * g[r][c];
+      for (let c = 0; c < classes; c++) {
+        const dz = (p[r][c] * (g[r][c] - dot)) / temperature;
+        grad[classes * dim + c] += dz;
+        for (let d = 0; d < dim; d++) grad[c * dim + d] += dz * x[row * dim + d];
+      }
+    });
+  }
+  return loss;
+}
+
+export interface ScanOptions {
+  classes?: number;
+  temperature?: number;
+  entropyWeight?: number;
+  /** Heads fitted from different random starts; the one with the lowest loss is kept (see fitScanHead). */
+  heads?: number;
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+}
+
+export interface ScanHead {
+  /** [classes, dim] weights of logits W·x / temperature on the rows given (unit rows); no bias, see fitScanHead. */
+  weight: Float32Array;
+  temperature: number;
+  /** Each row's cluster and the probability the head gives it. */
+  clusters: Uint32Array;
+  confidence: Float32Array;
+  /** The head's loss over every (row, neighbour) pair. */
+  loss: number;
+}
+
+/** The measured defaults (docs/evolution.md, "Clusters"): λ 2, temperature 0.1, 8 heads of 1,500 Adam steps of 256 pairs. */
+export const SCAN_DEFAULTS: Readonly<Required<ScanOptions>> = { classes: 10, temperature: 0.1, entropyWeight: 2, heads: 8, steps: 1500, batch: 256, lr: 0.01, seed: 1 };
+
+/** One head from a random start: Adam on random (row, neighbour) pairs; the bias stays 0. */
+function fitOneHead(x: ArrayLike<number>, rows: number, neighbours: Int32Array, shape: ScanShape, options: Required<ScanOptions>, random: Random): ScanHead {
+  const { classes, dim, temperature } = shape;
+  const { steps, batch, lr } = options;
+  const k = neighbours.length / rows;
+  const weights = classes * dim;
+  const params = new Float64Array(weights + classes);
+  for (let i = 0; i < weights; i++) params[i] = (random.next() - 0.5) * 0.2;
+  const m = new Float64Array(weights);
+  const v = new Float64Array(weights);
+  const grad = new Float64Array(params.length);
+  const anchors = new Int32Array(batch);
+  const partners = new Int32Array(batch);
+  for (let t = 1; t <= steps; t++) {
+    for (let b = 0; b < batch; b++) {
+      anchors[b] = random.int(rows);
+      partners[b] = neighbours[anchors[b] * k + random.int(k)];
+    }
+    grad.fill(0);
+    scanLoss(params, x, anchors, partners, shape, grad);
+    for (let i = 0; i < weights; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * grad[i];
+      v[i] = 0.999 * v[i] + 0.001 * grad[i] * grad[i];
+      params[i] -= (lr * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+    }
+  }
+  const loss = scanLoss(params, x, Int32Array.from({ length: rows * k }, (_, i) => Math.floor(i / k)), neighbours, shape);
+  const clusters = new Uint32Array(rows);
+  const confidence = new Float32Array(rows);
+  const p = new Float64Array(classes);
+  for (let r = 0; r < rows; r++) {
+    probabilities(params, x, r, shape, p);
+    let top = 0;
+    for (let c = 1; c < classes; c++) if (p[c] > p[top]) top = c;
+    clusters[r] = top;
+    confidence[r] = p[top];
+  }
+  return { weight: Float32Array.from(params.subarray(0, weights)), temperature, clusters, confidence, loss };
+}
+
+/**
+ * Fits `heads` SCAN heads from different random starts on `x` (unit rows; `neighbours` from nearestNeighbours) and
+ * keeps the one with the lowest loss over every (row, neighbour) pair. Heads fall into different local optima (two
+ * digits merged, another split in two); on the contrastive features of three seeds the lowest loss picked a head at
+ * 88–93% each time, while the head agreeing most with the others (their medoid) picked 81–86%: the wrong optima
+ * are common and resemble each other. The bias is held at 0, so the argmax of W·x/|x| is that of W·x: the head
+ * carries over to unnormalised features unchanged (see scanPolicyHead).
+ */
+export function fitScanHead(x: ArrayLike<number>, rows: number, dim: number, neighbours: Int32Array, options: ScanOptions = {}): ScanHead & { heads: ScanHead[] } {
+  const settings = { ...SCAN_DEFAULTS, ...options };
+  if (neighbours.length % rows !== 0 || neighbours.length === 0) throw new Error(`neighbours must hold k indices per row for ${rows} rows`);
+  const shape: ScanShape = { classes: settings.classes, dim, temperature: settings.temperature, entropyWeight: settings.entropyWeight };
+  const random = new Random(settings.seed);
+  const heads = Array.from({ length: settings.heads }, () => fitOneHead(x, rows, neighbours, shape, settings, random));
+  const best = heads.reduce((a, b) => (b.loss < a.loss ? b : a));
+  return { ...best, heads };
+}
+
+/**
+ * The rows a head is sure of, as pseudo-labels: those whose cluster probability is at least `threshold`, but at most
+ * `perClass` of each cluster (its most confident), so that a large cluster does not crowd out the rest.
+ */
+export function confidentLabels(clusters: ArrayLike<number>, confidence: ArrayLike<number>, classes: number, threshold: number, perClass = Infinity): { indices: number[]; labels: Uint32Array } {
+  const byClass = Array.from({ length: classes }, () => [] as number[]);
+  for (let r = 0; r < clusters.length; r++) if (confidence[r] >= threshold) byClass[clusters[r]].push(r);
+  const indices = byClass.flatMap((rows) => rows.sort((a, b) => confidence[b] - confidence[a] || a - b).slice(0, perClass)).sort((a, b) => a - b);
+  return { indices, labels: Uint32Array.from(indices, (r) => clusters[r]) };
+}
+
+/**
+ * A policy head whose argmax is the SCAN clusters of `features` (the trunk's outputs of unlabelled images, not
+ * normalised): neighbours by cosine, heads fitted on the unit rows, and the kept head's weights divided by the
+ * temperature and the features' mean length, so that on a feature of average length the head's softmax is the SCAN
+ * head's; bias 0, so its argmax is exactly the SCAN head's. Returns the head's tensors ([k, dim] and [k]) and the fit.
+ */
+export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: number, options: ScanOptions & { neighbours?: number } = {}): { weight: Float32Array; bias: Float32Array; fit: ScanHead & { heads: ScanHead[] } } {
+  const unit = normalizeRows(features, rows, dim);
+  const neighbours = nearestNeighbours(unit, rows, dim, options.neighbours ?? SCAN_NEIGHBOURS);
+  const fit = fitScanHead(unit, rows, dim, neighbours, options);
+  let meanNorm = 0;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += features[r * dim + d] ** 2;
+    meanNorm += Math.sqrt(sum) / rows;
+  }
+  const scale = 1 / (fit.temperature * (meanNorm || 1));
+  return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(fit.weight.length / dim), fit };
+}
+
+/** Neighbours per image unless told otherwise (SCAN's 20). */
+export const SCAN_NEIGHBOURS = 20;
+
+/**
+ * A head of cluster rows renamed by a few labelled images: `clusters` are the head's argmax on them, `labels` their
+ * digits; each cluster becomes the digit the Hungarian assignment on those counts gives it (row `mapping[c]` of the
+ * new head is row c of the old). Returns new tensors; the rest are shared with `tensors`.
+ */
+export function nameClusters(tensors: ReadonlyMap<string, Float32Array>, head: string, clusters: ArrayLike<number>, labels: ArrayLike<number>, classes: number): Map<string, Float32Array> {
+  const weight = tensors.get(`${head}.weight`);
+  const bias = tensors.get(`${head}.bias`);
+  if (!weight || !bias || bias.length !== classes) throw new Error(`nameClusters: no ${classes}-class head "${head}" in the tensors`);
+  const dim = weight.length / classes;
+  const { mapping } = clusteringAccuracy(clusters, labels, classes);
+  const renamed = new Float32Array(weight.length);
+  const renamedBias = new Float32Array(classes);
+  mapping.forEach((digit, cluster) => {
+    renamed.set(weight.subarray(cluster * dim, (cluster + 1) * dim), digit * dim);
+    renamedBias[digit] = bias[cluster];
+  });
+  return new Map([...tensors, [`${head}.weight`, renamed], [`${head}.bias`, renamedBias]]);
+}
