@@ -3,12 +3,14 @@
 //
 // Terms: 'supervised' (cross-entropy on labels, policy head), 'rotation' (cross-entropy on the four rotations of
 // each image, rotation head), 'contrastive' (NT-Xent between two random affine views of each image, projection head)
-// and 'policy' (importance-weighted policy gradient on logged actions, policy head). The self-supervised terms read
-// the batch the policy term uploaded and make their own inputs from it on the GPU:
+// 'clusters' (SCAN: each image and one of its nearest neighbours, both warped, should get the same confident class
+// while the batch uses every class, policy head) and 'policy' (importance-weighted policy gradient on logged actions,
+// policy head). The self-supervised terms read the batch the policy term uploaded and make their own inputs from it
+// on the GPU:
 // L_total = α·L_self + (1−α)·L_reinforce.
 import {
-  augmentImages, AUGMENT_TRANSFORM_SIZE, DEFAULT_AUGMENT, ntxentBackward, ntxentLoss, policyGradient, randomTransform, rotateImages, softmaxCrossEntropy,
-  type AugmentRanges, type CrossEntropyShape, type NtXentShape, type PolicyGradientShape,
+  augmentImages, AUGMENT_TRANSFORM_SIZE, DEFAULT_AUGMENT, ntxentBackward, ntxentLoss, policyGradient, randomTransform, rotateImages, scanLoss, softmaxCrossEntropy,
+  SCAN_MAX_CLASSES, type AugmentRanges, type CrossEntropyShape, type NtXentShape, type PolicyGradientShape, type ScanLossShape,
 } from '@seed/kernels';
 import { Random } from '../engine/random';
 import { createStorage, readFloats } from '../gpu/buffers';
@@ -17,7 +19,7 @@ import { Adam, type AdamOptions } from './adam';
 import { Graph } from './graph';
 import type { Model } from './model';
 
-export type TermKind = 'supervised' | 'rotation' | 'contrastive' | 'policy';
+export type TermKind = 'supervised' | 'rotation' | 'contrastive' | 'clusters' | 'policy';
 
 export interface PolicyOptions {
   /** Importance weights are clipped at this value (c in min(π/p, c)). */
@@ -44,10 +46,18 @@ export interface StepOptions extends AdamOptions {
    * of each batch (the first ones) it makes two views of (default the whole batch).
    */
   contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number; images?: number };
+  /** The clustering term: its views' ranges, the entropy weight λ (default 2) and the seed of the views' draws. */
+  clusters?: { augment?: AugmentRanges; entropyWeight?: number; seed?: number };
 }
 
 /** The head each term trains. */
-const HEAD_OF: Record<TermKind, string> = { supervised: 'policy', policy: 'policy', rotation: 'rotation', contrastive: 'projection' };
+const HEAD_OF: Record<TermKind, string> = { supervised: 'policy', policy: 'policy', rotation: 'rotation', contrastive: 'projection', clusters: 'policy' };
+
+/** λ of the clustering term unless one is given (docs/evolution.md, "Clusters"). */
+export const DEFAULT_ENTROPY_WEIGHT = 2;
+
+/** The random views one term draws for each step: their ranges, count and the buffer they go to. */
+interface ViewDraws { random: Random; ranges: AugmentRanges; count: number; size: number; transforms: GPUBuffer }
 
 /** NT-Xent's temperature unless one is given: SimCLR's value for small batches. */
 export const DEFAULT_TEMPERATURE = 0.5;
@@ -61,6 +71,8 @@ export interface StepBatch {
   rewards?: Float32Array;
   /** 1 where the reward said "not this action" (a given reward of 0), else 0: the complementary term's samples. */
   negatives?: Float32Array;
+  /** [batch, C, H, W]: a nearest neighbour of each image, for the clustering term. */
+  partners?: Float32Array;
 }
 
 /** Per-step losses stay on the GPU until read: a ring of this many steps per term. */
@@ -86,22 +98,22 @@ export class TrainingStep {
     readonly model: Model,
     readonly options: StepOptions,
     private readonly terms: Term[],
-    private readonly inputs: { images: GPUBuffer; labels?: GPUBuffer; actions?: GPUBuffer; propensities?: GPUBuffer; rewards?: GPUBuffer; negatives?: GPUBuffer; transforms?: GPUBuffer },
+    private readonly inputs: { images: GPUBuffer; labels?: GPUBuffer; actions?: GPUBuffer; propensities?: GPUBuffer; rewards?: GPUBuffer; negatives?: GPUBuffer; pairs?: GPUBuffer },
     readonly adam: Adam,
     private readonly owned: GPUBuffer[],
-    /** Draws the contrastive term's views, when it has one. */
-    private readonly views?: { random: Random; ranges: AugmentRanges; count: number; size: number },
+    /** Draws the random views of the terms that warp their inputs (contrastive, clusters). */
+    private readonly views: ViewDraws[],
   ) {}
 
   static async create(model: Model, options: StepOptions): Promise<TrainingStep> {
     const { batch } = options;
     const { cache, store, network, gpu } = model;
-    const kinds = (['supervised', 'policy', 'rotation', 'contrastive'] as const).filter((k) => (options.terms[k] ?? 0) > 0);
+    const kinds = (['supervised', 'policy', 'rotation', 'contrastive', 'clusters'] as const).filter((k) => (options.terms[k] ?? 0) > 0);
     if (kinds.length === 0) throw new Error('a training step needs at least one term with a positive weight');
     if (kinds.includes('supervised') && kinds.includes('policy')) throw new Error('supervised and policy terms both use the policy head on one batch: choose one');
     if (kinds.includes('rotation') && !network.heads.rotation) throw new Error('the network has no rotation head');
     if (kinds.includes('contrastive') && !network.heads.projection) throw new Error('the network has no projection head (see withProjectionHead)');
-    let views: TrainingStep['views'];
+    const views: ViewDraws[] = [];
     const terms: Term[] = [];
     const owned: GPUBuffer[] = [];
     const buffer = (label: string, init: number | Float32Array | Uint32Array) => {
@@ -117,7 +129,7 @@ export class TrainingStep {
       const head = HEAD_OF[kind];
       const rotated = Math.min(batch, options.rotationImages ?? batch);
       const viewed = Math.min(batch, options.contrastive?.images ?? batch);
-      const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * viewed : batch;
+      const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * viewed : kind === 'clusters' ? 2 * batch : batch;
       const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
       const classes = network.heads[head]!.outFeatures;
       const losses = buffer(`${kind} loss`, samples * 4);
@@ -128,9 +140,9 @@ export class TrainingStep {
         // Two views of each of the first `viewed` images of the shared batch: rows n and n + viewed are a positive pair.
         inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
         if (height !== width) throw new Error('contrastive views need square inputs');
-        inputs.transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
-        views = { random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height };
-        before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms: inputs.transforms, augmented: graph.input }, 'augment batch'));
+        const transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
+        views.push({ random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms });
+        before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms, augmented: graph.input }, 'augment batch'));
         const shape: NtXentShape = { rows: samples, dim: network.heads.projection.outFeatures, temperature: options.contrastive?.temperature ?? DEFAULT_TEMPERATURE, scale: weight / samples };
         const probabilities = buffer('contrastive probabilities', samples * samples * 4);
         const norms = buffer('contrastive norms', samples * 4);
@@ -139,6 +151,16 @@ export class TrainingStep {
           await cache.prepare(ntxentLoss, shape, { z, loss: losses, probabilities, norms }, 'contrastive loss'),
           await cache.prepare(ntxentBackward, shape, { z, probabilities, norms, gradZ: graph.gradLogits.get(head)! }, 'contrastive loss backward'),
         ];
+      } else if (kind === 'clusters') {
+        // Each image of the batch and its partner (uploaded together: rows n and n + batch), each warped once.
+        if (height !== width) throw new Error('the clustering term warps its inputs: it needs square inputs');
+        if (classes > SCAN_MAX_CLASSES) throw new Error(`the clustering term handles at most ${SCAN_MAX_CLASSES} classes, the policy head has ${classes}`);
+        inputs.pairs = buffer('image pairs', samples * channels * height * width * 4);
+        const transforms = buffer('pair transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
+        views.push({ random: new Random((options.clusters?.seed ?? 1) + 7919), ranges: options.clusters?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms });
+        before.push(await cache.prepare(augmentImages, { batch: samples, views: samples, channels, size: height }, { images: inputs.pairs, transforms, augmented: graph.input }, 'augment pairs'));
+        const shape: ScanLossShape = { rows: samples, classes, entropyWeight: options.clusters?.entropyWeight ?? DEFAULT_ENTROPY_WEIGHT, scale: weight };
+        loss = [await cache.prepare(scanLoss, shape, { logits: graph.logits.get(head)!, loss: losses, probabilities: buffer('cluster probabilities', samples * classes * 4), gradLogits: graph.gradLogits.get(head)! }, 'clustering loss')];
       } else if (kind === 'rotation') {
         // The rotation term reads the shared batch: rotated into its own 4× larger input.
         inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
@@ -209,11 +231,15 @@ export class TrainingStep {
     write(this.inputs.propensities, batch.propensities, 'propensities');
     write(this.inputs.rewards, batch.rewards, 'rewards');
     write(this.inputs.negatives, batch.negatives ?? new Float32Array(this.options.batch), 'negatives');
-    if (this.views) {
-      const { random, ranges, count, size } = this.views;
-      const transforms = new Float32Array(count * AUGMENT_TRANSFORM_SIZE);
-      for (let v = 0; v < count; v++) transforms.set(randomTransform(ranges, size, () => random.next()), v * AUGMENT_TRANSFORM_SIZE);
-      write(this.inputs.transforms, transforms, 'view transforms');
+    if (this.inputs.pairs) {
+      if (!batch.partners) throw new Error('this training step needs partners (see neighbourSet)');
+      device.queue.writeBuffer(this.inputs.pairs, 0, batch.images);
+      device.queue.writeBuffer(this.inputs.pairs, batch.images.byteLength, batch.partners);
+    }
+    for (const { random, ranges, count, size, transforms } of this.views) {
+      const draws = new Float32Array(count * AUGMENT_TRANSFORM_SIZE);
+      for (let v = 0; v < count; v++) draws.set(randomTransform(ranges, size, () => random.next()), v * AUGMENT_TRANSFORM_SIZE);
+      device.queue.writeBuffer(transforms, 0, draws);
     }
     const adam = this.adam.prepareStep(lr);
     const encoder = device.createCommandEncoder({ label: 'training step' });

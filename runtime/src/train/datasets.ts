@@ -49,6 +49,25 @@ export function digitsSet(digits: Digits, withLabels: boolean, options: { shift?
   };
 }
 
+/**
+ * Digits with a partner for each: one of its `k` nearest neighbours in feature space (`neighbours`, [count, k] from
+ * nearestNeighbours), drawn afresh each time, for the clustering term (see TrainingStep). No labels, no shift: the
+ * term warps both images itself.
+ */
+export function neighbourSet(digits: Digits, neighbours: Int32Array, options: { seed?: number } = {}, inputSize = IMAGE_PIXELS): TrainingSet {
+  const k = neighbours.length / digits.count;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`neighbours must hold k ≥ 1 indices for each of the ${digits.count} digits, got ${neighbours.length}`);
+  const random = new Random(options.seed ?? 1);
+  return {
+    count: digits.count,
+    inputSize,
+    batch: (indices) => ({
+      images: gatherImages(digits.images, inputSize, indices),
+      partners: gatherImages(digits.images, inputSize, Array.from(indices, (i) => neighbours[i * k + random.int(k)])),
+    }),
+  };
+}
+
 /** A logged interaction: the image shown, the action taken with its propensity, and the reward it got. */
 export interface LoggedEvent {
   eventId: string;
