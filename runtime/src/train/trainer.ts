@@ -10,9 +10,15 @@ import { digitsSet, eventsSet, type LoggedEvent } from './datasets';
 import { labelledIndices } from './held_out';
 import { runEpochs, type EpochRecord, type Progress } from './loop';
 
-/** Self-supervised objectives: predicting which of 4 rotations an image shows, or NT-Xent between two random views. */
-export type PretrainObjective = 'rotation' | 'contrastive';
-export const PRETRAIN_OBJECTIVES: readonly PretrainObjective[] = ['rotation', 'contrastive'];
+/**
+ * Self-supervised objectives: predicting which of 4 rotations an image shows; NT-Xent between two random views; or
+ * `clusters`, NT-Xent and then the policy head fitted to SCAN clusters of the features (clusters.ts).
+ */
+export type PretrainObjective = 'rotation' | 'contrastive' | 'clusters';
+export const PRETRAIN_OBJECTIVES: readonly PretrainObjective[] = ['rotation', 'contrastive', 'clusters'];
+
+/** The loss term an objective pretrains the trunk with: `clusters` starts from contrastive features. */
+export const pretrainTerm = (objective: PretrainObjective): 'rotation' | 'contrastive' => (objective === 'rotation' ? 'rotation' : 'contrastive');
 
 /** The self-supervised term a network trains: contrastive when it has a projection head, else rotation if it can. */
 export function selfTerm(network: Network): PretrainObjective | undefined {
@@ -85,9 +91,10 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
   const contrastive = { seed: plan.seed, ...plan.contrastive };
   if (plan.pretrainEpochs > 0) {
     if (!objective) throw new Error('pretraining needs a rotation or projection head');
-    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { [objective]: 1 }, contrastive });
+    const term = pretrainTerm(objective);
+    const step = await TrainingStep.create(model, { batch: plan.batch, lr: plan.lr, terms: { [term]: 1 }, contrastive });
     // Shifted copies keep rotation prediction from settling on where the ink sits (contrastive views move the ink themselves).
-    const shift = objective === 'rotation' ? plan.shift ?? 2 : 0;
+    const shift = term === 'rotation' ? plan.shift ?? 2 : 0;
     await phase('pretrain', step, digitsSet(data.train, false, { shift, seed: plan.seed }), plan.pretrainEpochs, false);
   }
   if (plan.labels > 0 && plan.epochs > 0) {

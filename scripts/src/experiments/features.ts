@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`seed ${seed}: ${objective} ${epochs} epochs (${run.pretrainSeconds} s): linear probe ${(probe * 100).toFixed(2)}%, k-means clusters ${(clusters * 100).toFixed(2)}%, policy head as clusters ${(policyClusters * 100).toFixed(2)}%`);
   }
   const summary = (key: 'probe' | 'clusters' | 'policyClusters') => meanAndSd(runs.map((r) => r[key]));
-  const result = { objective, epochs, ...(objective === 'contrastive' && { temperature }), seeds, runs, probe: summary('probe'), clusters: summary('clusters'), policyClusters: summary('policyClusters'), adapter: gpu.description, date: new Date().toISOString() };
+  const result = { objective, epochs, ...(objective !== 'rotation' && { temperature }), seeds, runs, probe: summary('probe'), clusters: summary('clusters'), policyClusters: summary('policyClusters'), adapter: gpu.description, date: new Date().toISOString() };
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
   console.log(`${objective} ${epochs} epochs over ${seeds} seeds: linear probe ${pct(result.probe)}, k-means clusters ${pct(result.clusters)}, policy head as clusters ${pct(result.policyClusters)}`);
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,10 +1,13 @@
 // pnpm experiment:labels: does self-supervised pretraining help when labels are few? For each label budget and seed,
 // the same fine-tuning on the first N labelled train images, once from the pretrained model of an objective and once
 // from the random initialisation that pretraining started from; test accuracy (2,000 test images) per seed, mean and
-// spread. With 0 labels there is nothing to fine-tune: the score is k-means (k = 10) on the trunk's features of the
-// test digits, each cluster named by the Hungarian assignment (labels read for the score only).
+// spread. With 0 labels there is nothing to fine-tune: the score is the pretrained model's own clusters on the test
+// digits (its policy head's argmax where pretraining fitted the head to clusters, else k-means, k = 10, on the trunk's
+// features), each cluster named by the Hungarian assignment (labels read for the score only). With labels, a model
+// whose policy head holds clusters starts from that head with its clusters named by the labelled images (the
+// Hungarian assignment on them: the labels only say which cluster is which digit), else from a fresh head.
 import {
-  clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, normalizeRows, PipelineCache, readModel, trainModel,
+  argmaxRows, clusteringAccuracy, getGpu, IMAGE_PIXELS, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
@@ -40,12 +43,16 @@ export async function main(argv: string[]): Promise<void> {
       // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
       const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
       const network = pretrained.network;
+      // The clusters objective fits the policy head to clusters; the others' heads are not scored as clusters here.
+      const clusterHeaded = objective === 'clusters';
       const accuracy = async (start: Map<string, Float32Array>, name: string) => {
         const model = new Model(cache, network, start);
         let score: number;
         if (labels === 0) {
-          const features = normalizeRows(await model.features(data.test.images, data.test.count), data.test.count, network.features);
-          score = clusteringAccuracy(kMeans(features, data.test.count, network.features, 10, { seed }), data.test.labels, 10).accuracy;
+          const clusters = clusterHeaded
+            ? argmaxRows(await model.logits(data.test.images, data.test.count), data.test.count, 10)
+            : kMeans(normalizeRows(await model.features(data.test.images, data.test.count), data.test.count, network.features), data.test.count, network.features, 10, { seed });
+          score = clusteringAccuracy(clusters, data.test.labels, 10).accuracy;
         } else {
           const rates = name === 'pretrained' ? { lr: headLr, trunkLrScale } : { lr, trunkLrScale: 1 };
           const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, seed, ...rates },
@@ -55,11 +62,23 @@ export async function main(argv: string[]): Promise<void> {
         await model.destroy();
         return score;
       };
-      // With labels the digits are named directly: the pretrained trunk gets the fresh policy head the scratch run has
-      // (the cluster head would first have to be renamed, which 100 labels cannot do in 60 epochs).
+      // With labels and a cluster head, the labelled images name the clusters (rows of the head permuted); without
+      // one the pretrained trunk gets the fresh policy head the scratch run has.
       const fresh = initialParameters(network, seed);
       const policy = network.heads.policy.name;
-      const start = labels === 0 ? pretrained.tensors : new Map([...pretrained.tensors, [`${policy}.weight`, fresh.get(`${policy}.weight`)!], [`${policy}.bias`, fresh.get(`${policy}.bias`)!]]);
+      let start = pretrained.tensors;
+      if (labels > 0 && clusterHeaded) {
+        const model = new Model(cache, network, pretrained.tensors);
+        // The fine-tuning's labelled images (the first N of the split).
+        const named = Array.from({ length: labels }, (_, i) => i);
+        const images = new Float32Array(named.length * IMAGE_PIXELS);
+        named.forEach((j, i) => images.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+        const clusters = argmaxRows(await model.logits(images, named.length), named.length, 10);
+        await model.destroy();
+        start = nameClusters(pretrained.tensors, policy, clusters, Uint32Array.from(named, (j) => data.train.labels[j]), 10);
+      } else if (labels > 0) {
+        start = new Map([...pretrained.tensors, [`${policy}.weight`, fresh.get(`${policy}.weight`)!], [`${policy}.bias`, fresh.get(`${policy}.bias`)!]]);
+      }
       const run = { labels, seed, pretrained: await accuracy(start, 'pretrained'), scratch: await accuracy(fresh, 'scratch') };
       runs.push(run);
       console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%, from scratch ${(run.scratch * 100).toFixed(2)}%`);

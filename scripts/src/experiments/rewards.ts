@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const summary = checkpoints.map((interactions, i) => ({ interactions, ...meanAndSd(runs.map((r) => r.accuracy[i])) }));
   for (const s of summary) console.log(`${String(s.interactions).padStart(6)} interactions: ${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)} over ${seeds} seeds`);
-  const result = { start: init ?? `${objective} ${pretrainEpochs} epochs${objective === 'contrastive' ? ` at temperature ${temperature}` : ''}`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
+  const result = { start: init ?? `${objective} ${pretrainEpochs} epochs${objective !== 'rotation' ? ` at temperature ${temperature}` : ''}`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, lineChart({
     title: 'Learning from rewards only: test accuracy against interactions', xLabel: 'interactions', yLabel: 'percent',

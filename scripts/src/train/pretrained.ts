@@ -1,10 +1,10 @@
 // The self-supervised model for an objective, seed and epoch count, trained once and cached under models/ (the main
 // job and the experiments share it); the file name carries the objective. A cached file that no longer reads is
-// trained again.
+// trained again. The `clusters` model is the contrastive one (cached too) with its policy head fitted to SCAN clusters.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildNetwork, clusterHead, getGpu, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
+  buildNetwork, clusterHead, getGpu, scanPolicyHead, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
   withProjectionHead, writeModel, type MnistSplit, type PretrainObjective,
 } from '@seed/runtime';
 import { UsageError, writeFileAtomic } from '../lib/cli';
@@ -15,7 +15,7 @@ import { trainingProgress } from '../lib/progress';
 export const DEFAULT_OBJECTIVE: PretrainObjective = 'contrastive';
 
 /** Epochs of each objective unless told otherwise (see docs/evolution.md, "Figures", for how they were chosen). */
-export const DEFAULT_PRETRAIN_EPOCHS: Record<PretrainObjective, number> = { rotation: 15, contrastive: 8 };
+export const DEFAULT_PRETRAIN_EPOCHS: Record<PretrainObjective, number> = { rotation: 15, contrastive: 8, clusters: 8 };
 
 /** NT-Xent's temperature in contrastive pretraining unless told otherwise (see docs/evolution.md, "Figures"). */
 export const PRETRAIN_TEMPERATURE = 0.2;
@@ -26,19 +26,31 @@ export function objectiveFlag(value: string | undefined): PretrainObjective {
   return value as PretrainObjective;
 }
 
-/** The seed network, with a projection head when the objective is contrastive. */
+/** The seed network, with a projection head when the objective is contrastive (or clusters, which starts from it). */
 export function architectureFor(objective: PretrainObjective) {
-  return buildNetwork(objective === 'contrastive' ? withProjectionHead(SEED_ARCHITECTURE, 64) : SEED_ARCHITECTURE);
+  return buildNetwork(objective === 'rotation' ? SEED_ARCHITECTURE : withProjectionHead(SEED_ARCHITECTURE, 64));
 }
+
+/** How the policy head is set to clusters: spherical k-means centres, or a SCAN head (runtime/src/train/clusters.ts). */
+export type ClusterMethod = 'kmeans' | 'scan';
 
 /**
  * Sets the policy head to the clusters of the train images' features (no labels read), so that rewards only have to
  * name them; returns the model's test accuracy afterwards.
  */
-export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed: number): Promise<number> {
+export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed: number, method: ClusterMethod = 'kmeans', log: (line: string) => void = () => {}): Promise<number> {
   const { network } = model;
   const features = await model.features(data.train.images, data.train.count);
-  const head = clusterHead(features, data.train.count, network.features, network.heads.policy.outFeatures, { seed });
+  const k = network.heads.policy.outFeatures;
+  let head: { weight: Float32Array; bias: Float32Array };
+  if (method === 'scan') {
+    const started = performance.now();
+    const scan = scanPolicyHead(features, data.train.count, network.features, { classes: k, seed });
+    log(`SCAN heads' losses ${scan.fit.heads.map((h) => h.loss.toFixed(3)).join(', ')}: kept ${scan.fit.loss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    head = scan;
+  } else {
+    head = clusterHead(features, data.train.count, network.features, k, { seed });
+  }
   const tensors = await model.tensors();
   tensors.set(`${network.heads.policy.name}.weight`, head.weight);
   tensors.set(`${network.heads.policy.name}.bias`, head.bias);
@@ -52,7 +64,7 @@ export interface PretrainSettings {
   /** Labelled images for an optional supervised warm start after pretraining (8 epochs). */
   labels: number;
   seed: number;
-  /** NT-Xent's temperature (contrastive only; default PRETRAIN_TEMPERATURE). */
+  /** NT-Xent's temperature (contrastive and clusters; default PRETRAIN_TEMPERATURE). */
   temperature?: number;
 }
 
@@ -60,7 +72,7 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   const { pretrainObjective: objective } = settings;
   const temperature = settings.temperature ?? PRETRAIN_TEMPERATURE;
   // `t`: the contrastive temperature; `h`: the labelled warm start skips the images the gate holds out (the main job evaluates on them).
-  const path = join(ROOT_DIR, 'models', `pretrained-${objective}${objective === 'contrastive' ? `-t${temperature}` : ''}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
+  const path = join(ROOT_DIR, 'models', `pretrained-${objective}${objective !== 'rotation' ? `-t${temperature}` : ''}-e${settings.pretrainEpochs}-l${settings.labels}${settings.labels ? 'h' : ''}-s${settings.seed}.safetensors`);
   if (existsSync(path)) {
     try {
       const bytes = new Uint8Array(readFileSync(path));
@@ -71,11 +83,12 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
       log(`retraining: ${(error as Error).message}`);
     }
   }
+  if (objective === 'clusters') return clustersFromContrastive(settings, temperature, path, log);
   const gpu = await getGpu(undefined, log);
-  const network = architectureFor(objective);
-  const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const started = performance.now();
   const data = loadMnist();
+  const network = architectureFor(objective);
+  const model = new Model(new PipelineCache(gpu), network, initialParameters(network, settings.seed));
   const result = await trainModel(model, data, {
     pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective, labels: settings.labels, seed: settings.seed, contrastive: { temperature },
     heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002,
@@ -91,4 +104,27 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
   await model.destroy();
   writeFileAtomic(path, file);
   return { file, testAccuracy: result.testAccuracy, path };
+}
+
+/**
+ * The `clusters` model: the contrastive model of the same settings (cached), its policy head fitted to SCAN clusters
+ * of the train images' features (labels unread). With labels the warm start has already named the digits, so the
+ * contrastive model is kept as it is.
+ */
+async function clustersFromContrastive(settings: PretrainSettings, temperature: number, path: string, log: (line: string) => void): Promise<{ file: Uint8Array; testAccuracy: number; path: string }> {
+  const contrastive = await pretrainedModel({ ...settings, pretrainObjective: 'contrastive' }, log);
+  const parsed = await readModel(contrastive.file);
+  const started = performance.now();
+  const data = loadMnist();
+  const model = new Model(new PipelineCache(await getGpu(undefined, log)), parsed.network, parsed.tensors);
+  const testAccuracy = settings.pretrainEpochs > 0 && settings.labels === 0 ? await startPolicyAtClusters(model, data, settings.seed, 'scan', log) : contrastive.testAccuracy;
+  const file = await writeModel(parsed.network, await model.tensors(), {
+    version: 'v1', metrics: {
+      ...parsed.metadata.metrics, testAccuracy, pretrainObjective: 'clusters',
+      clusterSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+    },
+  });
+  await model.destroy();
+  writeFileAtomic(path, file);
+  return { file, testAccuracy, path };
 }

@@ -11,8 +11,9 @@ import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
   --pretrain-epochs N   self-supervised epochs on the 8,000 train images, no labels (default 2; 0 with --init)
-  --pretrain-objective O  rotation (predict which of 4 turns) or contrastive (NT-Xent between two random affine
-                        views at temperature ${PRETRAIN_TEMPERATURE}, with a projection head; default rotation here, contrastive in pnpm start)
+  --pretrain-objective O  rotation (predict which of 4 turns), contrastive (NT-Xent between two random affine views at
+                        temperature ${PRETRAIN_TEMPERATURE}, with a projection head; the policy head then starts at k-means clusters)
+                        or clusters (the same, the policy head fitted to SCAN clusters); default rotation here
   --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
   --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
@@ -76,8 +77,8 @@ export async function main(argv: string[]): Promise<void> {
   const metricLines: string[] = [];
   const started = performance.now();
   const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
-  if (pretrainObjective === 'contrastive' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
-    result.testAccuracy = await startPolicyAtClusters(model, data, plan.seed);
+  if (pretrainObjective !== 'rotation' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
+    result.testAccuracy = await startPolicyAtClusters(model, data, plan.seed, pretrainObjective === 'clusters' ? 'scan' : 'kmeans', (line) => console.error(line));
   }
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
