@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  argmaxRows, clusteringAccuracy, confidentLabels, fitScanHead, nameClusters, nearestNeighbours, normalizeRows, Random, scanLoss, scanPolicyHead,
+  argmaxRows, clusteringAccuracy, fitScanHead, nameClusters, nearestNeighbours, normalizeRows, Random, scanLoss, scanPolicyHead,
   type ScanShape,
 } from '@seed/runtime';
 import { scanLossRef } from '@seed/kernels';
@@ -104,15 +104,6 @@ describe('scanPolicyHead', () => {
     }
     expect(Array.from(argmaxRows(logits, rows, 4))).toEqual(Array.from(head.fit.clusters));
     expect(clusteringAccuracy(head.fit.clusters, labels, 4).accuracy).toBeGreaterThan(0.95);
-  });
-});
-
-describe('confidentLabels', () => {
-  it('keeps the rows at or above the threshold, at most perClass of each cluster, the surest first', () => {
-    const clusters = [0, 0, 0, 1, 1, 2];
-    const confidence = [0.9, 0.99, 0.95, 0.5, 0.97, 0.96];
-    expect(confidentLabels(clusters, confidence, 3, 0.9)).toEqual({ indices: [0, 1, 2, 4, 5], labels: Uint32Array.from([0, 0, 0, 1, 2]) });
-    expect(confidentLabels(clusters, confidence, 3, 0.9, 1)).toEqual({ indices: [1, 4, 5], labels: Uint32Array.from([0, 1, 2]) });
   });
 });
 

@@ -1,8 +1,8 @@
 // Clusters without labels on top of self-supervised features, in the manner of SCAN (Van Gansbeke et al. 2020):
 // every image's nearest neighbours in feature space (cosine) mostly show the same digit, so a classifier whose
 // prediction agrees between each image and its neighbours, while using every class about equally, finds the digits.
-// The head is fitted on frozen features here (small: [classes, dim] weights); the network then learns the clusters
-// it names as pseudo-labels (confidentLabels), the trunk included. Nothing here reads a label.
+// The head is fitted on frozen features here (small: [classes, dim] weights) and becomes the policy head, so that
+// rewards (or a few labels, nameClusters) only have to name its clusters. Nothing here reads a label.
 import { Random } from '../engine/random';
 import { clusteringAccuracy, normalizeRows } from './probe';
 
@@ -76,43 +76,50 @@ function probabilities(params: Float64Array, x: ArrayLike<number>, row: number, 
  * class in use, without which all rows would fall into one cluster.
  */
 export function scanLoss(params: Float64Array, x: ArrayLike<number>, anchors: ArrayLike<number>, neighbours: ArrayLike<number>, shape: ScanShape, grad?: Float64Array): number {
-  const { classes, dim, temperature, entropyWeight } = shape;
+  const { classes: C, dim, temperature, entropyWeight } = shape;
   const pairs = anchors.length;
-  const rows = [...Array.from(anchors), ...Array.from(neighbours)];
-  const p = rows.map(() => new Float64Array(classes));
-  rows.forEach((row, r) => probabilities(params, x, row, shape, p[r]));
-  const mean = new Float64Array(classes);
-  for (const q of p) for (let c = 0; c < classes; c++) mean[c] += q[c] / rows.length;
-  const g = rows.map(() => new Float64Array(classes)); // ∂L/∂p of each row
+  const R = 2 * pairs;
+  const rowOf = (r: number) => (r < pairs ? anchors[r] : neighbours[r - pairs]);
+  // Flat [R, C] probabilities and ∂L/∂p: this runs thousands of times per head.
+  const p = new Float64Array(R * C);
+  const g = new Float64Array(R * C);
+  const out = new Float64Array(C);
+  const mean = new Float64Array(C);
+  for (let r = 0; r < R; r++) {
+    probabilities(params, x, rowOf(r), shape, out);
+    p.set(out, r * C);
+    for (let c = 0; c < C; c++) mean[c] += out[c] / R;
+  }
   let loss = 0;
   for (let b = 0; b < pairs; b++) {
-    const [pa, pn] = [p[b], p[pairs + b]];
+    const [a, n] = [b * C, (pairs + b) * C];
     let dot = 0;
-    for (let c = 0; c < classes; c++) dot += pa[c] * pn[c];
+    for (let c = 0; c < C; c++) dot += p[a + c] * p[n + c];
     dot = Math.max(dot, 1e-30);
     loss -= Math.log(dot) / pairs;
-    for (let c = 0; c < classes; c++) {
-      g[b][c] -= pn[c] / dot / pairs;
-      g[pairs + b][c] -= pa[c] / dot / pairs;
+    for (let c = 0; c < C; c++) {
+      g[a + c] -= p[n + c] / dot / pairs;
+      g[n + c] -= p[a + c] / dot / pairs;
     }
   }
-  for (let c = 0; c < classes; c++) {
+  for (let c = 0; c < C; c++) {
     const m = Math.max(mean[c], 1e-30);
     loss += entropyWeight * m * Math.log(m);
-    const dm = (entropyWeight * (Math.log(m) + 1)) / rows.length;
-    for (const gr of g) gr[c] += dm;
+    const dm = (entropyWeight * (Math.log(m) + 1)) / R;
+    for (let r = 0; r < R; r++) g[r * C + c] += dm;
   }
   if (grad) {
     // Through the softmax: ∂L/∂z_c = p_c (g_c − p·g), and z = (W·x + b)/T.
-    rows.forEach((row, r) => {
+    for (let r = 0; r < R; r++) {
+      const base = rowOf(r) * dim;
       let dot = 0;
-      for (let c = 0; c < classes; c++) dot += p[r][c] * g[r][c];
-      for (let c = 0; c < classes; c++) {
-        const dz = (p[r][c] * (g[r][c] - dot)) / temperature;
-        grad[classes * dim + c] += dz;
-        for (let d = 0; d < dim; d++) grad[c * dim + d] += dz * x[row * dim + d];
+      for (let c = 0; c < C; c++) dot += p[r * C + c] * g[r * C + c];
+      for (let c = 0; c < C; c++) {
+        const dz = (p[r * C + c] * (g[r * C + c] - dot)) / temperature;
+        grad[C * dim + c] += dz;
+        for (let d = 0; d < dim; d++) grad[c * dim + d] += dz * x[base + d];
       }
-    });
+    }
   }
   return loss;
 }
@@ -199,17 +206,6 @@ export function fitScanHead(x: ArrayLike<number>, rows: number, dim: number, nei
   const heads = Array.from({ length: settings.heads }, () => fitOneHead(x, rows, neighbours, shape, settings, random));
   const best = heads.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { ...best, heads };
-}
-
-/**
- * The rows a head is sure of, as pseudo-labels: those whose cluster probability is at least `threshold`, but at most
- * `perClass` of each cluster (its most confident), so that a large cluster does not crowd out the rest.
- */
-export function confidentLabels(clusters: ArrayLike<number>, confidence: ArrayLike<number>, classes: number, threshold: number, perClass = Infinity): { indices: number[]; labels: Uint32Array } {
-  const byClass = Array.from({ length: classes }, () => [] as number[]);
-  for (let r = 0; r < clusters.length; r++) if (confidence[r] >= threshold) byClass[clusters[r]].push(r);
-  const indices = byClass.flatMap((rows) => rows.sort((a, b) => confidence[b] - confidence[a] || a - b).slice(0, perClass)).sort((a, b) => a - b);
-  return { indices, labels: Uint32Array.from(indices, (r) => clusters[r]) };
 }
 
 /**
