@@ -104,6 +104,9 @@ describe('scanPolicyHead', () => {
     }
     expect(Array.from(argmaxRows(logits, rows, 4))).toEqual(Array.from(head.fit.clusters));
     expect(clusteringAccuracy(head.fit.clusters, labels, 4).accuracy).toBeGreaterThan(0.95);
+    // As soft as a k-means head: mean row length × mean feature length = the sharpness (3).
+    const meanLength = (v: ArrayLike<number>, count: number) => Array.from({ length: count }, (_, r) => Math.hypot(...Array.from({ length: 6 }, (_, d) => v[r * 6 + d]))).reduce((a, b) => a + b, 0) / count;
+    expect(meanLength(head.weight, 4) * meanLength(x, rows)).toBeCloseTo(3, 4);
   });
 });
 

@@ -4,7 +4,7 @@
 // The head is fitted on frozen features here (small: [classes, dim] weights) and becomes the policy head, so that
 // rewards (or a few labels, nameClusters) only have to name its clusters. Nothing here reads a label.
 import { Random } from '../engine/random';
-import { clusteringAccuracy, normalizeRows } from './probe';
+import { clusteringAccuracy, DEFAULT_SHARPNESS, normalizeRows } from './probe';
 
 /**
  * The `k` nearest rows of every row by dot product (cosine on unit rows), itself excluded: [rows, k] indices, each
@@ -210,22 +210,28 @@ export function fitScanHead(x: ArrayLike<number>, rows: number, dim: number, nei
 
 /**
  * A policy head whose argmax is the SCAN clusters of `features` (the trunk's outputs of unlabelled images, not
- * normalised): neighbours by cosine, heads fitted on the unit rows, and the kept head's weights divided by the
- * temperature and the features' mean length, so that on a feature of average length the head's softmax is the SCAN
- * head's; bias 0, so its argmax is exactly the SCAN head's. Returns the head's tensors ([k, dim] and [k]) and the fit.
+ * normalised): neighbours by cosine, heads fitted on the unit rows, bias 0, so its argmax is exactly the kept SCAN
+ * head's. Its scale is clusterHead's: the weights times sharpness / (mean row length of W · mean length of the
+ * features), so logits span about ±sharpness as k-means centres do. The SCAN head itself is far sharper (temperature
+ * 0.1), and a head that sure tries almost no other digit for a cluster under softmax exploration, so the rewards
+ * could not name it. Returns the head's tensors ([k, dim] and [k]) and the fit.
  */
-export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: number, options: ScanOptions & { neighbours?: number } = {}): { weight: Float32Array; bias: Float32Array; fit: ScanHead & { heads: ScanHead[] } } {
+export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: number, options: ScanOptions & { neighbours?: number; sharpness?: number } = {}): { weight: Float32Array; bias: Float32Array; fit: ScanHead & { heads: ScanHead[] } } {
   const unit = normalizeRows(features, rows, dim);
   const neighbours = nearestNeighbours(unit, rows, dim, options.neighbours ?? SCAN_NEIGHBOURS);
   const fit = fitScanHead(unit, rows, dim, neighbours, options);
-  let meanNorm = 0;
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += features[r * dim + d] ** 2;
-    meanNorm += Math.sqrt(sum) / rows;
-  }
-  const scale = 1 / (fit.temperature * (meanNorm || 1));
-  return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(fit.weight.length / dim), fit };
+  const classes = fit.weight.length / dim;
+  const meanLength = (x: ArrayLike<number>, count: number) => {
+    let total = 0;
+    for (let r = 0; r < count; r++) {
+      let sum = 0;
+      for (let d = 0; d < dim; d++) sum += x[r * dim + d] ** 2;
+      total += Math.sqrt(sum) / count;
+    }
+    return total || 1;
+  };
+  const scale = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanLength(fit.weight, classes) * meanLength(features, rows));
+  return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(classes), fit };
 }
 
 /** Neighbours per image unless told otherwise (SCAN's 20). */

@@ -196,6 +196,9 @@ export function clusteringAccuracy(clusters: ArrayLike<number>, labels: ArrayLik
   return { accuracy: right / labels.length, mapping };
 }
 
+/** How far apart a cluster head's logits are, about ±sharpness: soft enough that softmax exploration tries other digits. */
+export const DEFAULT_SHARPNESS = 3;
+
 /**
  * A policy head whose argmax is the nearest of `k` cluster centres by cosine (spherical k-means on the features,
  * no labels): weight row c = β·ĉ_c with β = sharpness / mean |f|, bias 0. The rewards then only have to name the
@@ -212,7 +215,7 @@ export function clusterHead(features: ArrayLike<number>, rows: number, dim: numb
     for (let d = 0; d < dim; d++) sum += features[r * dim + d] ** 2;
     meanNorm += Math.sqrt(sum) / rows;
   }
-  const beta = (options.sharpness ?? 3) / (meanNorm || 1);
+  const beta = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanNorm || 1);
   const weight = Float32Array.from(normalizeRows(centres, k, dim), (v) => v * beta);
   return { weight, bias: new Float32Array(k), clusters };
 }
