@@ -23,6 +23,25 @@ const MAX_DISCARDED_BYTES = 64 * MiB;
 
 const textDecoder = new TextDecoder();
 
+/**
+ * A body of unknown length (chunked) or declared over the limit, read chunk by chunk: past `maxBytes` the bytes are
+ * counted and dropped, past MAX_DISCARDED_BYTES more the request is refused with the connection closed.
+ */
+async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number, refuse: (closeConnection: boolean) => ApiError): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.length;
+    if (size <= maxBytes) chunks.push(read.value);
+    else if (size > maxBytes + MAX_DISCARDED_BYTES) throw refuse(true);
+  }
+  if (size > maxBytes) throw refuse(false);
+  const bytes = new Uint8Array(size);
+  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
+  return bytes;
+}
+
 /** Refuses a body over `maxBytes` before anything parses it, and records its size for finer limits. */
 export const limitBody = (maxBytes: number) =>
   createMiddleware<{ Variables: { bodyBytes: number } }>(async (c, next) => {
@@ -32,22 +51,22 @@ export const limitBody = (maxBytes: number) =>
     };
     const declared = c.req.header('Transfer-Encoding') ? Number.NaN : Number(c.req.header('Content-Length'));
     if (declared > maxBytes + MAX_DISCARDED_BYTES) throw refuse(true);
-    const body = c.req.raw.body;
-    if (!body) {
-      c.set('bodyBytes', 0);
-      return next();
+    let bytes: Uint8Array<ArrayBuffer>;
+    if (declared <= maxBytes) {
+      // A declared length within the limit: the HTTP parser delivers exactly that many bytes, so the body is read at
+      // once. On the Node entry this reads the socket directly instead of through the web stream @hono/node-server
+      // builds for `body` (a Request, an AbortSignal and a ReadableStream per request: ~100 µs of a predict).
+      bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+    } else {
+      const body = c.req.raw.body;
+      if (!body) {
+        c.set('bodyBytes', 0);
+        return next();
+      }
+      bytes = await readWithin(body, maxBytes, refuse);
     }
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      size += read.value.length;
-      if (size <= maxBytes) chunks.push(read.value);
-      else if (size > maxBytes + MAX_DISCARDED_BYTES) throw refuse(true);
-    }
+    const size = bytes.length;
     if (size > maxBytes) throw refuse(false);
-    const bytes = new Uint8Array(size);
-    chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
     // The routes read the body through Hono's cache (c.req.json(), .text(), .arrayBuffer()): it is put there, not into
     // a new Request (a copy of the request and a second stream to read). A JSON route's text is decoded at once.
     // (Hono keeps promises there; its type says otherwise.)

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   soak: () => import('./reliability/soak'),
   bench: () => import('./bench/bench'),
   'bench:docs': () => import('./bench/docs'),
+  'bench:requests': () => import('./bench/request_cost'),
   profile: () => import('./bench/profile'),
   'export-onnx': () => import('./interop/export_onnx'),
   'build:wasm': () => import('./build/wasm'),

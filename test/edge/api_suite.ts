@@ -320,6 +320,41 @@ export function describeEdgeApi(name: string, open: () => Promise<StorageTarget>
       expect(await versionOf()).toBe('v1');
     });
 
+    it('promote, rollback and challenger changes reach the very next predict and GET /health', async () => {
+      const harness = await servingHarness({ ...SETTINGS, EXPLORATION: 'softmax:1', REWARD_WAIT_SECONDS: '0' });
+      const { request } = harness;
+      expect((await request('PUT', '/v1/models/v2', { body: await modelFile('v2', 2, 'v1'), token: ADMIN_TOKEN })).status).toBe(201);
+      const served: unknown[][] = [];
+      // Two predictions per step: the first right after the change, the second from whatever the first left behind.
+      const step = async () => {
+        for (let i = 0; i < 2; i++) await harness.predict({ pixels: gridImage(i + 1) });
+        served.push(['health', null, ((await json(await request('GET', '/health'))) as { model: { version: string } }).model.version]);
+      };
+      await step();
+      expect((await request('PUT', '/v1/challenger', { json: { version: 'v2' }, token: ADMIN_TOKEN })).status).toBe(200);
+      await step();
+      expect((await request('DELETE', '/v1/challenger', { token: ADMIN_TOKEN })).status).toBe(204);
+      await step();
+      expect((await request('POST', '/v1/models/v2/promote', { token: ADMIN_TOKEN })).status).toBe(200);
+      await step();
+      expect((await request('PUT', '/v1/challenger', { json: { version: 'v1' }, token: ADMIN_TOKEN })).status).toBe(200);
+      await step();
+      expect((await request('POST', '/v1/rollback', { token: ADMIN_TOKEN })).status).toBe(200);
+      // v1 is active again and the challenger, so no challenger serves.
+      await step();
+      const { events } = await exportAll(harness);
+      const logged = events.map((e) => [e.modelVersion, e.challengerVersion]);
+      const steps = [0, 1, 2, 3, 4, 5].map((s) => [...logged.slice(2 * s, 2 * s + 2), served[s]]);
+      expect(steps).toEqual([
+        [['v1', null], ['v1', null], ['health', null, 'v1']],
+        [['v1', 'v2'], ['v1', 'v2'], ['health', null, 'v1']],
+        [['v1', null], ['v1', null], ['health', null, 'v1']],
+        [['v2', null], ['v2', null], ['health', null, 'v2']],
+        [['v2', 'v1'], ['v2', 'v1'], ['health', null, 'v2']],
+        [['v1', null], ['v1', null], ['health', null, 'v1']],
+      ]);
+    });
+
     it('access: every route × every caller answers as documented', async () => {
       const { app } = await servingHarness();
       const call: Parameters<typeof accessMismatches>[0] = async (method, path, { token, json: body, body: bytes }) =>

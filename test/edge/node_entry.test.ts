@@ -96,6 +96,16 @@ it('answers every route × every caller as documented over HTTP, with the securi
         headers: { ...(init.json !== undefined && { 'Content-Type': 'application/json' }), ...(init.token && { Authorization: `Bearer ${init.token}` }) },
       });
     expect(await accessMismatches(call, 'v1')).toEqual([]);
+    // The body read both ways (see limitBody): with its Content-Length at once, and chunked, without one, as a stream.
+    const body = (eventId: string) => JSON.stringify({ pixels: gridImage(3), eventId });
+    const chunked = (text: string) => new Blob([text]).stream();
+    const answers = await Promise.all([
+      fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: body('declared') }),
+      fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...client }, body: chunked(body('chunked')), duplex: 'half' } as RequestInit),
+    ]);
+    const [declared, streamed] = await Promise.all(answers.map((answer) => json(answer)));
+    expect([answers[0].status, answers[1].status, declared.eventId, streamed.eventId]).toEqual([200, 200, 'declared', 'chunked']);
+    expect(streamed.probabilities).toEqual(declared.probabilities);
     const { headers } = await fetch(`${url}/health`);
     expect([headers.get('Content-Security-Policy'), headers.get('X-Content-Type-Options'), headers.get('Referrer-Policy')]).toEqual([
       expect.stringContaining("frame-ancestors 'none'"),

@@ -58,6 +58,29 @@ it('padding, stride, several channels, counts not a multiple of 4 or 32, unfused
   ], [1, 3, 40], 3);
 });
 
+it('a max pool fused into the convolution where windows do not overlap: with and without ReLU, stride over size, 32 + 4 + 1 channels', async () => {
+  const architecture: LayerSpec[] = [
+    { kind: 'input', shape: [2, 17, 15] },
+    { kind: 'conv2d', name: 'c1', inChannels: 2, outChannels: 37, kernelSize: 3, stride: 1, padding: 1 },
+    { kind: 'relu' },
+    { kind: 'maxpool2d', kernelSize: 2, stride: 2 }, // 17×15 → 8×7: the last row and column are never pooled
+    { kind: 'conv2d', name: 'c2', inChannels: 37, outChannels: 6, kernelSize: 2, stride: 1, padding: 0 }, // no relu
+    { kind: 'maxpool2d', kernelSize: 2, stride: 3 }, // 7×6 → 2×2, gaps between windows
+    { kind: 'conv2d', name: 'c3', inChannels: 6, outChannels: 4, kernelSize: 1, stride: 1, padding: 0 },
+    { kind: 'relu' },
+    { kind: 'maxpool2d', kernelSize: 2, stride: 1 }, // overlapping windows: its own stage
+    { kind: 'flatten' },
+    { kind: 'dense', name: 'p', inFeatures: 4, outFeatures: 10, head: 'policy' },
+  ];
+  const network = buildNetwork(architecture);
+  expect(new WasmEngine(await simdEngineModule(), { network, tensors: initialParameters(network, 8) }).stages).toEqual([
+    'conv2d+relu+maxpool2d', 'conv2d+maxpool2d', 'conv2d+relu', 'maxpool2d',
+  ]);
+  await check('fused pools', architecture, [1, 3, 33], 8);
+  const seed = buildNetwork(SEED_ARCHITECTURE);
+  expect(new WasmEngine(await simdEngineModule(), { network: seed, tensors: initialParameters(seed, 1) }).stages[0]).toBe('conv2d+relu+maxpool2d');
+});
+
 it('a pool or relu straight on the input, a dense-only network, two convolutions', async () => {
   await check('pool first', [
     { kind: 'input', shape: [1, 28, 28] },

@@ -3,6 +3,7 @@ import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { CachedModelRegistry } from '../storage/cached_registry';
 import { SqlEventLog } from '../storage/event_log';
 import { SqlModelRegistry } from '../storage/model_registry';
 import { applyMigrations, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from '../storage/sql';
@@ -271,7 +272,11 @@ export async function openSqlite(path: string): Promise<SqliteConnection> {
   };
 }
 
-/** Opens (or creates) `dataDir/seed.sqlite` and `dataDir/weights/`, applying pending migrations. */
+/**
+ * Opens (or creates) `dataDir/seed.sqlite` and `dataDir/weights/`, applying pending migrations. The process owns the
+ * directory: the active model and challenger are remembered in memory (storage/cached_registry.ts), forgotten on each
+ * change made through this storage, and read again at most a second after a change by another process.
+ */
 export async function openNodeStorage(dataDir: string): Promise<NodeStorage> {
   await mkdir(dataDir, { recursive: true });
   const { sql, close } = await openSqlite(join(dataDir, 'seed.sqlite'));
@@ -281,9 +286,13 @@ export async function openNodeStorage(dataDir: string): Promise<NodeStorage> {
     await close();
     throw error;
   }
+  const models = new CachedModelRegistry(new SqlModelRegistry(sql, fileBlobs(join(dataDir, 'weights'))));
   return {
     events: new SqlEventLog(sql),
-    models: new SqlModelRegistry(sql, fileBlobs(join(dataDir, 'weights'))),
-    close,
+    models,
+    close: () => {
+      models.close();
+      return close();
+    },
   };
 }

@@ -22,7 +22,8 @@ export function assertNever(value: never, what: string): never {
 
 /**
  * Plans the trunk's stages. `canFusePool(conv, pool)` says whether the convolution at trunk index `conv` may take the
- * max pool at `pool` (the CPU engine always can; the GPU graph, when training, only where its kernels allow).
+ * max pool at `pool` (the CPU engine always can; the WASM engine when the windows do not overlap; the GPU graph, when
+ * training, only where its kernels allow).
  */
 export function planStages(trunk: Network['trunk'], canFusePool: (conv: number, pool: number) => boolean): Stage[] {
   const stages: Stage[] = [];

@@ -5,7 +5,7 @@
 // dense layer's weight rows serve every image of a tile while they are in cache. The caller compiles the module
 // (wrangler imports the .wasm as a module; Node reads the file): this file stays free of Node and of fetch.
 import { checkBatch, type Conv2dSpec, type DenseSpec, headClasses, type HeadName, type MaxPool2dSpec, type Network } from './architecture';
-import { assertNever, planStages } from './fusion';
+import { assertNever, planStages, stageEnd } from './fusion';
 import type { ModelFile } from './safetensors';
 
 /** What the edge asks of an engine; CpuEngine (the reference) and WasmEngine both answer it. */
@@ -19,7 +19,7 @@ export interface InferenceEngine {
 
 interface SimdKernels {
   memory: WebAssembly.Memory;
-  conv2d(x: number, batch: number, h: number, w: number, cin: number, weight: number, bias: number, o4: number, k: number, stride: number, pad: number, oh: number, ow: number, out: number, relu: number): void;
+  conv2d(x: number, batch: number, h: number, w: number, cin: number, weight: number, bias: number, o4: number, k: number, stride: number, pad: number, oh: number, ow: number, out: number, relu: number, pk: number, ps: number): void;
   maxpool2d(x: number, batch: number, h: number, w: number, c4: number, k: number, stride: number, oh: number, ow: number, out: number): void;
   relu(x: number, count: number): void;
   dense(x: number, batch: number, inCount: number, weight: number, bias: number, baseline: number, o4: number, out: number, relu: number, list: number, meta: number, block: number): void;
@@ -42,6 +42,8 @@ interface Stage {
 
 const pad4 = (n: number) => (n + 3) & ~3;
 const floats = (layout: Layout) => layout.h * layout.w * layout.stride;
+/** An activation after a max pool (no padding: windows that would cross the edge are dropped). */
+const pooled = (from: Layout, { kernelSize: k, stride }: MaxPool2dSpec): Layout => ({ ...from, h: Math.floor((from.h - k) / stride) + 1, w: Math.floor((from.w - k) / stride) + 1 });
 /** Per buffer, in floats: a tile holds as many images as fit, at most MAX_TILE. */
 const TILE_FLOATS = 1 << 19;
 const MAX_TILE = 32;
@@ -54,6 +56,8 @@ export class WasmEngine implements InferenceEngine {
   readonly inputSize: number;
   /** Images per tile. */
   readonly tile: number;
+  /** The trunk's stages as the kernels run them, fused layers joined by `+` (e.g. `conv2d+relu+maxpool2d`). */
+  readonly stages: string[] = [];
   private readonly kernels: SimdKernels;
   private readonly tensors: Map<string, Float32Array>;
   private readonly input: Layout;
@@ -176,19 +180,22 @@ export class WasmEngine implements InferenceEngine {
   }
 
   /**
-   * The trunk as the shared plan's stages (fusion.ts). The kernels fuse a ReLU into a convolution or a dense layer; a
-   * max pool stays its own stage here, so the plan is asked for no pool fusion.
+   * The trunk as the shared plan's stages (fusion.ts). The kernels fuse a ReLU into a convolution or a dense layer, and
+   * a max pool into the convolution before it when its windows do not overlap (stride ≥ size: overlapping ones would
+   * sum the convolution's shared outputs twice); any other pool stays its own stage.
    */
   private compileTrunk(): void {
     const trunk = this.network.trunk;
+    const poolAt = (at: number) => trunk[at].layer as MaxPool2dSpec;
     let layout = this.input;
-    for (const planned of planStages(trunk, () => false)) {
+    for (const planned of planStages(trunk, (_, pool) => poolAt(pool).stride >= poolAt(pool).kernelSize)) {
       const { layer } = trunk[planned.at];
       let stage: Stage | undefined;
       switch (planned.kind) {
         case 'conv2d': {
           const conv = layer as Conv2dSpec;
-          stage = this.conv2dStage(conv.name, layout, conv.outChannels, conv.kernelSize, conv.stride, conv.padding, planned.relu);
+          const pool = planned.pool === undefined ? undefined : poolAt(planned.pool);
+          stage = this.conv2dStage(conv.name, layout, conv.outChannels, conv.kernelSize, conv.stride, conv.padding, planned.relu, pool);
           break;
         }
         case 'dense': {
@@ -204,7 +211,7 @@ export class WasmEngine implements InferenceEngine {
         case 'maxpool2d': {
           const { kernelSize: k, stride } = layer as MaxPool2dSpec;
           const from = layout;
-          const out: Layout = { h: Math.floor((from.h - k) / stride) + 1, w: Math.floor((from.w - k) / stride) + 1, channels: from.channels, stride: from.stride };
+          const out = pooled(from, layer as MaxPool2dSpec);
           stage = { inPlace: false, out, run: (x, y, batch) => this.kernels.maxpool2d(x, batch, from.h, from.w, from.stride, k, stride, out.h, out.w, y) };
           break;
         }
@@ -214,14 +221,18 @@ export class WasmEngine implements InferenceEngine {
           assertNever(planned, 'stage kind');
       }
       if (stage) {
+        this.stages.push(trunk.slice(planned.at, stageEnd(planned) + 1).map(({ layer }) => layer.kind).join('+'));
         this.trunk.push(stage);
         layout = stage.out;
       }
     }
   }
 
-  /** weight[ky, kx, ic, oc] from PyTorch's [oc, ic, ky, kx], input channels at the input's stride, outputs padded to 4. */
-  private conv2dStage(name: string, from: Layout, outChannels: number, k: number, stride: number, padding: number, relu: boolean): Stage {
+  /**
+   * weight[ky, kx, ic, oc] from PyTorch's [oc, ic, ky, kx], input channels at the input's stride, outputs padded to 4;
+   * with `pool`, the kernel writes the pooled activation only.
+   */
+  private conv2dStage(name: string, from: Layout, outChannels: number, k: number, stride: number, padding: number, relu: boolean, pool?: MaxPool2dSpec): Stage {
     const weight = this.param(name, 'weight');
     const o4 = pad4(outChannels);
     const laidOut = new Float32Array(k * k * from.stride * o4);
@@ -234,11 +245,13 @@ export class WasmEngine implements InferenceEngine {
     bias.set(this.param(name, 'bias'));
     const weightAt = this.place(laidOut);
     const biasAt = this.place(bias);
-    const out: Layout = { h: Math.floor((from.h + 2 * padding - k) / stride) + 1, w: Math.floor((from.w + 2 * padding - k) / stride) + 1, channels: outChannels, stride: o4 };
+    const convolved: Layout = { h: Math.floor((from.h + 2 * padding - k) / stride) + 1, w: Math.floor((from.w + 2 * padding - k) / stride) + 1, channels: outChannels, stride: o4 };
+    const out = pool ? pooled(convolved, pool) : convolved;
+    const [pk, ps] = pool ? [pool.kernelSize, pool.stride] : [1, 1];
     return {
       inPlace: false,
       out,
-      run: (x, y, batch) => this.kernels.conv2d(x, batch, from.h, from.w, from.stride, weightAt, biasAt, o4, k, stride, padding, out.h, out.w, y, relu ? 1 : 0),
+      run: (x, y, batch) => this.kernels.conv2d(x, batch, from.h, from.w, from.stride, weightAt, biasAt, o4, k, stride, padding, out.h, out.w, y, relu ? 1 : 0, pk, ps),
     };
   }
 

@@ -1,4 +1,5 @@
-;; The edge's inference kernels in WebAssembly with 128-bit SIMD: convolution, max pool, ReLU and a dense layer.
+;; The edge's inference kernels in WebAssembly with 128-bit SIMD: convolution (with its ReLU and max pool fused), max
+;; pool, ReLU and a dense layer.
 ;; `runtime/src/engine/wasm_engine.ts` plans the network, lays the weights out and calls these; `pnpm build:wasm`
 ;; assembles this file into simd_engine.wasm (wabt), and a test fails when the two differ.
 ;;
@@ -11,17 +12,21 @@
   ;; out[n, oy, ox, oc] = max(floor, bias[oc] + Σ x[n, iy, ix, ic] · weight[ky, kx, ic, oc]) over the window's taps.
   ;; weight is [ky][kx][ic < cin][oc < o4]; cin is the input's channels per pixel, o4 the output's (a multiple of 4).
   ;; Zero inputs (a digit's background) are skipped; 32 output channels are summed in registers at a time.
+  ;; With a max pool fused (pk×pk windows, stride ps; pk = ps = 1 when none), (oy, ox) is a pooled pixel: it starts at
+  ;; the floor and takes the max of the convolution at each (oy·ps + wy, ox·ps + wx) of its window, so the unpooled
+  ;; activation is never written. The caller fuses only windows that do not overlap (ps ≥ pk): nothing is summed twice.
   (func (export "conv2d")
     (param $x i32) (param $batch i32) (param $h i32) (param $w i32) (param $cin i32)
     (param $weight i32) (param $bias i32) (param $o4 i32) (param $k i32) (param $stride i32) (param $pad i32)
-    (param $oh i32) (param $ow i32) (param $out i32) (param $relu i32)
+    (param $oh i32) (param $ow i32) (param $out i32) (param $relu i32) (param $pk i32) (param $ps i32)
     (local $n i32) (local $oy i32) (local $ox i32) (local $oc i32) (local $ky i32) (local $kx i32)
     (local $iy i32) (local $ix i32) (local $ic i32) (local $px i32) (local $wp i32) (local $optr i32)
     (local $xbase i32) (local $rowBytes i32) (local $v f32) (local $s v128) (local $floor v128)
+    (local $wy i32) (local $wx i32) (local $cy i32) (local $cx i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
     (local.set $floor (if (result v128) (local.get $relu) (then (v128.const f32x4 0 0 0 0)) (else (f32x4.splat (f32.const -inf)))))
-    ;; one weight row (ic) is o4 floats
+    ;; one weight row (ic) is o4 floats, as is one output pixel
     (local.set $rowBytes (i32.shl (local.get $o4) (i32.const 2)))
     (local.set $optr (local.get $out))
     (block $batchDone (loop $eachImage
@@ -31,86 +36,100 @@
       (loop $eachRow
         (local.set $ox (i32.const 0))
         (loop $eachColumn
+          ;; the output pixel starts at the floor; each convolution output of its window is max-ed into it
           (local.set $oc (i32.const 0))
-          ;; 32 channels at a time
-          (block $wideDone (loop $wide
-            (br_if $wideDone (i32.gt_u (i32.add (local.get $oc) (i32.const 32)) (local.get $o4)))
-            (local.set $wp (i32.add (local.get $bias) (i32.shl (local.get $oc) (i32.const 2))))
-            (local.set $a0 (v128.load offset=0 (local.get $wp)))
-            (local.set $a1 (v128.load offset=16 (local.get $wp)))
-            (local.set $a2 (v128.load offset=32 (local.get $wp)))
-            (local.set $a3 (v128.load offset=48 (local.get $wp)))
-            (local.set $a4 (v128.load offset=64 (local.get $wp)))
-            (local.set $a5 (v128.load offset=80 (local.get $wp)))
-            (local.set $a6 (v128.load offset=96 (local.get $wp)))
-            (local.set $a7 (v128.load offset=112 (local.get $wp)))
-            (local.set $ky (i32.const 0))
-            (loop $eachKy
-              (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)) (local.get $ky)))
-              ;; unsigned: a row above the image is out of range too
-              (if (i32.lt_u (local.get $iy) (local.get $h)) (then
-                (local.set $kx (i32.const 0))
-                (loop $eachKx
-                  (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $pad)) (local.get $kx)))
-                  (if (i32.lt_u (local.get $ix) (local.get $w)) (then
-                    (local.set $px (i32.add (local.get $xbase) (i32.shl (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cin)) (i32.const 2))))
-                    (local.set $wp (i32.add (local.get $weight) (i32.shl (i32.add (i32.mul (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $k)) (local.get $kx)) (local.get $cin)) (local.get $o4)) (local.get $oc)) (i32.const 2))))
-                    (local.set $ic (i32.const 0))
-                    (loop $eachIc
-                      (local.set $v (f32.load (local.get $px)))
-                      (if (f32.ne (local.get $v) (f32.const 0)) (then
-                        (local.set $s (f32x4.splat (local.get $v)))
-                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 (local.get $wp)))))
-                        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $wp)))))
-                        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $wp)))))
-                        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $wp)))))
-                        (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 (local.get $wp)))))
-                        (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 (local.get $wp)))))
-                        (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 (local.get $wp)))))
-                        (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 (local.get $wp)))))))
-                      (local.set $px (i32.add (local.get $px) (i32.const 4)))
-                      (local.set $wp (i32.add (local.get $wp) (local.get $rowBytes)))
-                      (br_if $eachIc (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (i32.const 1))) (local.get $cin))))))
-                  (br_if $eachKx (i32.lt_u (local.tee $kx (i32.add (local.get $kx) (i32.const 1))) (local.get $k))))))
-              (br_if $eachKy (i32.lt_u (local.tee $ky (i32.add (local.get $ky) (i32.const 1))) (local.get $k))))
-            (local.set $wp (i32.add (local.get $optr) (i32.shl (local.get $oc) (i32.const 2))))
-            (v128.store offset=0 (local.get $wp) (f32x4.max (local.get $a0) (local.get $floor)))
-            (v128.store offset=16 (local.get $wp) (f32x4.max (local.get $a1) (local.get $floor)))
-            (v128.store offset=32 (local.get $wp) (f32x4.max (local.get $a2) (local.get $floor)))
-            (v128.store offset=48 (local.get $wp) (f32x4.max (local.get $a3) (local.get $floor)))
-            (v128.store offset=64 (local.get $wp) (f32x4.max (local.get $a4) (local.get $floor)))
-            (v128.store offset=80 (local.get $wp) (f32x4.max (local.get $a5) (local.get $floor)))
-            (v128.store offset=96 (local.get $wp) (f32x4.max (local.get $a6) (local.get $floor)))
-            (v128.store offset=112 (local.get $wp) (f32x4.max (local.get $a7) (local.get $floor)))
-            (local.set $oc (i32.add (local.get $oc) (i32.const 32)))
-            (br $wide)))
-          ;; the rest, 4 channels at a time
-          (block $narrowDone (loop $narrow
-            (br_if $narrowDone (i32.ge_u (local.get $oc) (local.get $o4)))
-            (local.set $a0 (v128.load (i32.add (local.get $bias) (i32.shl (local.get $oc) (i32.const 2)))))
-            (local.set $ky (i32.const 0))
-            (loop $eachKy4
-              (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $stride)) (local.get $pad)) (local.get $ky)))
-              (if (i32.lt_u (local.get $iy) (local.get $h)) (then
-                (local.set $kx (i32.const 0))
-                (loop $eachKx4
-                  (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $stride)) (local.get $pad)) (local.get $kx)))
-                  (if (i32.lt_u (local.get $ix) (local.get $w)) (then
-                    (local.set $px (i32.add (local.get $xbase) (i32.shl (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cin)) (i32.const 2))))
-                    (local.set $wp (i32.add (local.get $weight) (i32.shl (i32.add (i32.mul (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $k)) (local.get $kx)) (local.get $cin)) (local.get $o4)) (local.get $oc)) (i32.const 2))))
-                    (local.set $ic (i32.const 0))
-                    (loop $eachIc4
-                      (local.set $v (f32.load (local.get $px)))
-                      (if (f32.ne (local.get $v) (f32.const 0)) (then
-                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.splat (local.get $v)) (v128.load (local.get $wp)))))))
-                      (local.set $px (i32.add (local.get $px) (i32.const 4)))
-                      (local.set $wp (i32.add (local.get $wp) (local.get $rowBytes)))
-                      (br_if $eachIc4 (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (i32.const 1))) (local.get $cin))))))
-                  (br_if $eachKx4 (i32.lt_u (local.tee $kx (i32.add (local.get $kx) (i32.const 1))) (local.get $k))))))
-              (br_if $eachKy4 (i32.lt_u (local.tee $ky (i32.add (local.get $ky) (i32.const 1))) (local.get $k))))
-            (v128.store (i32.add (local.get $optr) (i32.shl (local.get $oc) (i32.const 2))) (f32x4.max (local.get $a0) (local.get $floor)))
-            (local.set $oc (i32.add (local.get $oc) (i32.const 4)))
-            (br $narrow)))
+          (loop $init
+            (v128.store (i32.add (local.get $optr) (local.get $oc)) (local.get $floor))
+            (br_if $init (i32.lt_u (local.tee $oc (i32.add (local.get $oc) (i32.const 16))) (local.get $rowBytes))))
+          (local.set $wy (i32.const 0))
+          (loop $eachWy
+            (local.set $cy (i32.add (i32.mul (local.get $oy) (local.get $ps)) (local.get $wy)))
+            (local.set $wx (i32.const 0))
+            (loop $eachWx
+              (local.set $cx (i32.add (i32.mul (local.get $ox) (local.get $ps)) (local.get $wx)))
+              (local.set $oc (i32.const 0))
+              ;; 32 channels at a time
+              (block $wideDone (loop $wide
+                (br_if $wideDone (i32.gt_u (i32.add (local.get $oc) (i32.const 32)) (local.get $o4)))
+                (local.set $wp (i32.add (local.get $bias) (i32.shl (local.get $oc) (i32.const 2))))
+                (local.set $a0 (v128.load offset=0 (local.get $wp)))
+                (local.set $a1 (v128.load offset=16 (local.get $wp)))
+                (local.set $a2 (v128.load offset=32 (local.get $wp)))
+                (local.set $a3 (v128.load offset=48 (local.get $wp)))
+                (local.set $a4 (v128.load offset=64 (local.get $wp)))
+                (local.set $a5 (v128.load offset=80 (local.get $wp)))
+                (local.set $a6 (v128.load offset=96 (local.get $wp)))
+                (local.set $a7 (v128.load offset=112 (local.get $wp)))
+                (local.set $ky (i32.const 0))
+                (loop $eachKy
+                  (local.set $iy (i32.add (i32.sub (i32.mul (local.get $cy) (local.get $stride)) (local.get $pad)) (local.get $ky)))
+                  ;; unsigned: a row above the image is out of range too
+                  (if (i32.lt_u (local.get $iy) (local.get $h)) (then
+                    (local.set $kx (i32.const 0))
+                    (loop $eachKx
+                      (local.set $ix (i32.add (i32.sub (i32.mul (local.get $cx) (local.get $stride)) (local.get $pad)) (local.get $kx)))
+                      (if (i32.lt_u (local.get $ix) (local.get $w)) (then
+                        (local.set $px (i32.add (local.get $xbase) (i32.shl (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cin)) (i32.const 2))))
+                        (local.set $wp (i32.add (local.get $weight) (i32.shl (i32.add (i32.mul (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $k)) (local.get $kx)) (local.get $cin)) (local.get $o4)) (local.get $oc)) (i32.const 2))))
+                        (local.set $ic (i32.const 0))
+                        (loop $eachIc
+                          (local.set $v (f32.load (local.get $px)))
+                          (if (f32.ne (local.get $v) (f32.const 0)) (then
+                            (local.set $s (f32x4.splat (local.get $v)))
+                            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 (local.get $wp)))))
+                            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $wp)))))
+                            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $wp)))))
+                            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $wp)))))
+                            (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 (local.get $wp)))))
+                            (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 (local.get $wp)))))
+                            (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 (local.get $wp)))))
+                            (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 (local.get $wp)))))))
+                          (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                          (local.set $wp (i32.add (local.get $wp) (local.get $rowBytes)))
+                          (br_if $eachIc (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (i32.const 1))) (local.get $cin))))))
+                      (br_if $eachKx (i32.lt_u (local.tee $kx (i32.add (local.get $kx) (i32.const 1))) (local.get $k))))))
+                  (br_if $eachKy (i32.lt_u (local.tee $ky (i32.add (local.get $ky) (i32.const 1))) (local.get $k))))
+                (local.set $wp (i32.add (local.get $optr) (i32.shl (local.get $oc) (i32.const 2))))
+                (v128.store offset=0 (local.get $wp) (f32x4.max (v128.load offset=0 (local.get $wp)) (local.get $a0)))
+                (v128.store offset=16 (local.get $wp) (f32x4.max (v128.load offset=16 (local.get $wp)) (local.get $a1)))
+                (v128.store offset=32 (local.get $wp) (f32x4.max (v128.load offset=32 (local.get $wp)) (local.get $a2)))
+                (v128.store offset=48 (local.get $wp) (f32x4.max (v128.load offset=48 (local.get $wp)) (local.get $a3)))
+                (v128.store offset=64 (local.get $wp) (f32x4.max (v128.load offset=64 (local.get $wp)) (local.get $a4)))
+                (v128.store offset=80 (local.get $wp) (f32x4.max (v128.load offset=80 (local.get $wp)) (local.get $a5)))
+                (v128.store offset=96 (local.get $wp) (f32x4.max (v128.load offset=96 (local.get $wp)) (local.get $a6)))
+                (v128.store offset=112 (local.get $wp) (f32x4.max (v128.load offset=112 (local.get $wp)) (local.get $a7)))
+                (local.set $oc (i32.add (local.get $oc) (i32.const 32)))
+                (br $wide)))
+              ;; the rest, 4 channels at a time
+              (block $narrowDone (loop $narrow
+                (br_if $narrowDone (i32.ge_u (local.get $oc) (local.get $o4)))
+                (local.set $a0 (v128.load (i32.add (local.get $bias) (i32.shl (local.get $oc) (i32.const 2)))))
+                (local.set $ky (i32.const 0))
+                (loop $eachKy4
+                  (local.set $iy (i32.add (i32.sub (i32.mul (local.get $cy) (local.get $stride)) (local.get $pad)) (local.get $ky)))
+                  (if (i32.lt_u (local.get $iy) (local.get $h)) (then
+                    (local.set $kx (i32.const 0))
+                    (loop $eachKx4
+                      (local.set $ix (i32.add (i32.sub (i32.mul (local.get $cx) (local.get $stride)) (local.get $pad)) (local.get $kx)))
+                      (if (i32.lt_u (local.get $ix) (local.get $w)) (then
+                        (local.set $px (i32.add (local.get $xbase) (i32.shl (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cin)) (i32.const 2))))
+                        (local.set $wp (i32.add (local.get $weight) (i32.shl (i32.add (i32.mul (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $k)) (local.get $kx)) (local.get $cin)) (local.get $o4)) (local.get $oc)) (i32.const 2))))
+                        (local.set $ic (i32.const 0))
+                        (loop $eachIc4
+                          (local.set $v (f32.load (local.get $px)))
+                          (if (f32.ne (local.get $v) (f32.const 0)) (then
+                            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (f32x4.splat (local.get $v)) (v128.load (local.get $wp)))))))
+                          (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                          (local.set $wp (i32.add (local.get $wp) (local.get $rowBytes)))
+                          (br_if $eachIc4 (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (i32.const 1))) (local.get $cin))))))
+                      (br_if $eachKx4 (i32.lt_u (local.tee $kx (i32.add (local.get $kx) (i32.const 1))) (local.get $k))))))
+                  (br_if $eachKy4 (i32.lt_u (local.tee $ky (i32.add (local.get $ky) (i32.const 1))) (local.get $k))))
+                (local.set $wp (i32.add (local.get $optr) (i32.shl (local.get $oc) (i32.const 2))))
+                (v128.store (local.get $wp) (f32x4.max (v128.load (local.get $wp)) (local.get $a0)))
+                (local.set $oc (i32.add (local.get $oc) (i32.const 4)))
+                (br $narrow)))
+              (br_if $eachWx (i32.lt_u (local.tee $wx (i32.add (local.get $wx) (i32.const 1))) (local.get $pk))))
+            (br_if $eachWy (i32.lt_u (local.tee $wy (i32.add (local.get $wy) (i32.const 1))) (local.get $pk))))
           (local.set $optr (i32.add (local.get $optr) (local.get $rowBytes)))
           (br_if $eachColumn (i32.lt_u (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow))))
         (br_if $eachRow (i32.lt_u (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $oh))))
