@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<void> {
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);
   const data = loadMnist();
-  const runs: { labels: number; seed: number; pretrained: number; scratch: number }[] = [];
+  const runs: { labels: number; seed: number; pretrained: number; scratch: number; named?: number }[] = [];
   for (const labels of budgets) {
     for (let seed = 1; seed <= seeds; seed++) {
       // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
@@ -67,29 +67,37 @@ export async function main(argv: string[]): Promise<void> {
       const fresh = initialParameters(network, seed);
       const policy = network.heads.policy.name;
       let start = pretrained.tensors;
+      let named: number | undefined;
       if (labels > 0 && clusterHeaded) {
         const model = new Model(cache, network, pretrained.tensors);
         // The fine-tuning's labelled images (the first N of the split).
-        const named = Array.from({ length: labels }, (_, i) => i);
-        const images = new Float32Array(named.length * IMAGE_PIXELS);
-        named.forEach((j, i) => images.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
-        const clusters = argmaxRows(await model.logits(images, named.length), named.length, 10);
+        const labelled = Array.from({ length: labels }, (_, i) => i);
+        const images = new Float32Array(labelled.length * IMAGE_PIXELS);
+        labelled.forEach((j, i) => images.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+        const clusters = argmaxRows(await model.logits(images, labelled.length), labelled.length, 10);
         await model.destroy();
-        start = nameClusters(pretrained.tensors, policy, clusters, Uint32Array.from(named, (j) => data.train.labels[j]), 10);
+        start = nameClusters(pretrained.tensors, policy, clusters, Uint32Array.from(labelled, (j) => data.train.labels[j]), 10);
+        // The clusters as the labels named them, before any fine-tuning: what the labels alone add.
+        const renamed = new Model(cache, network, start);
+        named = await renamed.accuracy(data.test.images, data.test.labels);
+        await renamed.destroy();
       } else if (labels > 0) {
         start = new Map([...pretrained.tensors, [`${policy}.weight`, fresh.get(`${policy}.weight`)!], [`${policy}.bias`, fresh.get(`${policy}.bias`)!]]);
       }
-      const run = { labels, seed, pretrained: await accuracy(start, 'pretrained'), scratch: await accuracy(fresh, 'scratch') };
+      const run = { labels, seed, pretrained: await accuracy(start, 'pretrained'), scratch: await accuracy(fresh, 'scratch'), ...(named !== undefined && { named }) };
       runs.push(run);
-      console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%, from scratch ${(run.scratch * 100).toFixed(2)}%`);
+      const namedText = named === undefined ? '' : ` (clusters named by the labels, before fine-tuning: ${(named * 100).toFixed(2)}%)`;
+      console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%${namedText}, from scratch ${(run.scratch * 100).toFixed(2)}%`);
     }
   }
   const pct = (s: { mean: number; sd: number }) => `${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)}`;
   const summaries = budgets.map((labels) => {
     const of = runs.filter((r) => r.labels === labels);
     const summary = (key: 'pretrained' | 'scratch') => meanAndSd(of.map((r) => r[key]));
-    const row = { labels, pretrained: summary('pretrained'), scratch: summary('scratch'), wins: of.filter((r) => r.pretrained > r.scratch).length };
-    console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
+    const namedRuns = of.filter((r) => r.named !== undefined);
+    const named = namedRuns.length ? meanAndSd(namedRuns.map((r) => r.named!)) : undefined;
+    const row = { labels, pretrained: summary('pretrained'), scratch: summary('scratch'), ...(named && { named }), wins: of.filter((r) => r.pretrained > r.scratch).length };
+    console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}${named ? ` (named clusters before fine-tuning ${pct(named)})` : ''}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
     return row;
   });
   const result = { objective, pretrainEpochs, epochs, lr, headLr, trunkLrScale, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
