@@ -4,7 +4,7 @@
 // The head is fitted on frozen features here (small: [classes, dim] weights) and becomes the policy head, so that
 // rewards (or a few labels, nameClusters) only have to name its clusters. Nothing here reads a label.
 import { Random } from '../engine/random';
-import { clusteringAccuracy, DEFAULT_SHARPNESS, normalizeRows } from './probe';
+import { clusteringAccuracy, DEFAULT_SHARPNESS, meanRowLength, normalizeRows } from './probe';
 
 /**
  * The `k` nearest rows of every row by dot product (cosine on unit rows), itself excluded: [rows, k] indices, each
@@ -239,16 +239,7 @@ export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: n
   const neighbours = nearestNeighbours(unit, rows, dim, options.neighbours ?? SCAN_NEIGHBOURS);
   const fit = fitScanHead(unit, rows, dim, neighbours, options);
   const classes = fit.weight.length / dim;
-  const meanLength = (x: ArrayLike<number>, count: number) => {
-    let total = 0;
-    for (let r = 0; r < count; r++) {
-      let sum = 0;
-      for (let d = 0; d < dim; d++) sum += x[r * dim + d] ** 2;
-      total += Math.sqrt(sum) / count;
-    }
-    return total || 1;
-  };
-  const scale = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanLength(fit.weight, classes) * meanLength(features, rows));
+  const scale = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanRowLength(fit.weight, classes, dim) * meanRowLength(features, rows, dim));
   return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(classes), fit };
 }
 

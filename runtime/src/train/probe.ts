@@ -196,6 +196,17 @@ export function clusteringAccuracy(clusters: ArrayLike<number>, labels: ArrayLik
   return { accuracy: right / labels.length, mapping };
 }
 
+/** The mean Euclidean length of `rows` rows of `dim` values (1 when it is 0, so it can divide). */
+export function meanRowLength(x: ArrayLike<number>, rows: number, dim: number): number {
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += x[r * dim + d] ** 2;
+    total += Math.sqrt(sum) / rows;
+  }
+  return total || 1;
+}
+
 /** How far apart a cluster head's logits are, about ±sharpness: soft enough that softmax exploration tries other digits. */
 export const DEFAULT_SHARPNESS = 3;
 
@@ -209,13 +220,7 @@ export function clusterHead(features: ArrayLike<number>, rows: number, dim: numb
   const clusters = kMeans(unit, rows, dim, k, { seed: options.seed });
   const centres = new Float64Array(k * dim);
   for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) centres[clusters[r] * dim + d] += unit[r * dim + d];
-  let meanNorm = 0;
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += features[r * dim + d] ** 2;
-    meanNorm += Math.sqrt(sum) / rows;
-  }
-  const beta = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanNorm || 1);
+  const beta = (options.sharpness ?? DEFAULT_SHARPNESS) / meanRowLength(features, rows, dim);
   const weight = Float32Array.from(normalizeRows(centres, k, dim), (v) => v * beta);
   return { weight, bias: new Float32Array(k), clusters };
 }
