@@ -51,13 +51,14 @@ export function scanLossRef(s: ScanLossShape, logits: ArrayLike<number>): { loss
   for (let k = 0; k < K; k++) negativeEntropy += mean[k] * Math.log(Math.max(mean[k], 1e-30));
   const loss = new Float64Array(R);
   const gradLogits = new Float64Array(R * K);
+  const g = new Float64Array(K);
   for (let r = 0; r < R; r++) {
     const q = (r + N) % R;
     let dot = 0;
     for (let k = 0; k < K; k++) dot += p[r * K + k] * p[q * K + k];
     dot = Math.max(dot, 1e-30);
     loss[r] = -Math.log(dot) + lambda * negativeEntropy;
-    const g = Float64Array.from({ length: K }, (_, k) => -p[q * K + k] / (N * dot) + (lambda * (Math.log(Math.max(mean[k], 1e-30)) + 1)) / R);
+    for (let k = 0; k < K; k++) g[k] = -p[q * K + k] / (N * dot) + (lambda * (Math.log(Math.max(mean[k], 1e-30)) + 1)) / R;
     let pg = 0;
     for (let k = 0; k < K; k++) pg += p[r * K + k] * g[k];
     for (let k = 0; k < K; k++) gradLogits[r * K + k] = s.scale * p[r * K + k] * (g[k] - pg);

@@ -3,6 +3,8 @@
 // prediction agrees between each image and its neighbours, while using every class about equally, finds the digits.
 // The head is fitted on frozen features here (small: [classes, dim] weights) and becomes the policy head, so that
 // rewards (or a few labels, nameClusters) only have to name its clusters. Nothing here reads a label.
+import { scanLossRef } from '@seed/kernels';
+import { argmaxRows } from '../engine/cpu_engine';
 import { Random } from '../engine/random';
 import { clusteringAccuracy, DEFAULT_SHARPNESS, meanRowLength, normalizeRows } from './probe';
 
@@ -69,77 +71,50 @@ export interface ScanShape {
   entropyWeight: number;
 }
 
-/** Softmax of one row's logits (W·x + b) / temperature into `out`. */
-function probabilities(params: Float64Array, x: ArrayLike<number>, row: number, shape: ScanShape, out: Float64Array): void {
-  const { classes, dim, temperature } = shape;
-  let top = -Infinity;
-  for (let c = 0; c < classes; c++) {
-    let s = params[classes * dim + c];
-    for (let d = 0; d < dim; d++) s += params[c * dim + d] * x[row * dim + d];
-    out[c] = s / temperature;
-    top = Math.max(top, out[c]);
+/** The logits (W·x_r + b) / temperature of the given rows, [rows.length, classes]. */
+function headLogits(params: Float64Array, x: ArrayLike<number>, rows: ArrayLike<number>, shape: ScanShape): Float64Array {
+  const { classes: C, dim, temperature } = shape;
+  const logits = new Float64Array(rows.length * C);
+  for (let r = 0; r < rows.length; r++) {
+    const base = rows[r] * dim;
+    for (let c = 0; c < C; c++) {
+      let s = params[C * dim + c];
+      for (let d = 0; d < dim; d++) s += params[c * dim + d] * x[base + d];
+      logits[r * C + c] = s / temperature;
+    }
   }
-  let total = 0;
-  for (let c = 0; c < classes; c++) total += out[c] = Math.exp(out[c] - top);
-  for (let c = 0; c < classes; c++) out[c] /= total;
+  return logits;
 }
 
 /**
- * SCAN's loss over pairs (anchor i, neighbour j), and its gradient in the head's parameters (weights [classes, dim]
- * then biases [classes]) added into `grad` when given:
+ * SCAN's loss over pairs (anchor i, neighbour j) for a head on frozen features, and its gradient in the head's
+ * parameters (weights [classes, dim] then biases [classes]) added into `grad` when given. The loss of the logits is
+ * the clustering kernel's own reference (scanLossRef, see scan_loss.wgsl):
  *
  *   L = −(1/B)·Σ_pairs log(p_i · p_j) + λ·Σ_c m_c log m_c,   m = the mean of the 2B rows' probabilities
  *
  * The first term makes neighbours agree confidently; the second (minus the entropy of the mean assignment) keeps every
  * class in use, without which all rows would fall into one cluster.
  */
-export function scanLoss(params: Float64Array, x: ArrayLike<number>, anchors: ArrayLike<number>, neighbours: ArrayLike<number>, shape: ScanShape, grad?: Float64Array): number {
+export function scanHeadLoss(params: Float64Array, x: ArrayLike<number>, anchors: ArrayLike<number>, neighbours: ArrayLike<number>, shape: ScanShape, grad?: Float64Array): number {
   const { classes: C, dim, temperature, entropyWeight } = shape;
-  const pairs = anchors.length;
-  const R = 2 * pairs;
-  const rowOf = (r: number) => (r < pairs ? anchors[r] : neighbours[r - pairs]);
-  // Flat [R, C] probabilities and ∂L/∂p: this runs thousands of times per head.
-  const p = new Float64Array(R * C);
-  const g = new Float64Array(R * C);
-  const out = new Float64Array(C);
-  const mean = new Float64Array(C);
-  for (let r = 0; r < R; r++) {
-    probabilities(params, x, rowOf(r), shape, out);
-    p.set(out, r * C);
-    for (let c = 0; c < C; c++) mean[c] += out[c] / R;
-  }
-  let loss = 0;
-  for (let b = 0; b < pairs; b++) {
-    const [a, n] = [b * C, (pairs + b) * C];
-    let dot = 0;
-    for (let c = 0; c < C; c++) dot += p[a + c] * p[n + c];
-    dot = Math.max(dot, 1e-30);
-    loss -= Math.log(dot) / pairs;
-    for (let c = 0; c < C; c++) {
-      g[a + c] -= p[n + c] / dot / pairs;
-      g[n + c] -= p[a + c] / dot / pairs;
-    }
-  }
-  for (let c = 0; c < C; c++) {
-    const m = Math.max(mean[c], 1e-30);
-    loss += entropyWeight * m * Math.log(m);
-    const dm = (entropyWeight * (Math.log(m) + 1)) / R;
-    for (let r = 0; r < R; r++) g[r * C + c] += dm;
-  }
+  // Rows i and i + B are a pair, as the kernel's reference reads them.
+  const rows = Int32Array.from({ length: 2 * anchors.length }, (_, r) => (r < anchors.length ? anchors[r] : neighbours[r - anchors.length]));
+  const { loss, gradLogits } = scanLossRef({ rows: rows.length, classes: C, entropyWeight, scale: 1 }, headLogits(params, x, rows, shape));
   if (grad) {
-    // Through the softmax: ∂L/∂z_c = p_c (g_c − p·g), and z = (W·x + b)/T.
-    for (let r = 0; r < R; r++) {
-      const base = rowOf(r) * dim;
-      let dot = 0;
-      for (let c = 0; c < C; c++) dot += p[r * C + c] * g[r * C + c];
+    // z = (W·x + b)/T.
+    for (let r = 0; r < rows.length; r++) {
+      const base = rows[r] * dim;
       for (let c = 0; c < C; c++) {
-        const dz = (p[r * C + c] * (g[r * C + c] - dot)) / temperature;
+        const dz = gradLogits[r * C + c] / temperature;
         grad[C * dim + c] += dz;
         for (let d = 0; d < dim; d++) grad[c * dim + d] += dz * x[base + d];
       }
     }
   }
-  return loss;
+  let total = 0;
+  for (const l of loss) total += l;
+  return total / rows.length;
 }
 
 export interface ScanOptions {
@@ -158,9 +133,8 @@ export interface ScanHead {
   /** [classes, dim] weights of logits W·x / temperature on the rows given (unit rows); no bias, see fitScanHead. */
   weight: Float32Array;
   temperature: number;
-  /** Each row's cluster and the probability the head gives it. */
+  /** Each row's cluster: the head's argmax. */
   clusters: Uint32Array;
-  confidence: Float32Array;
   /** The head's loss over every (row, neighbour) pair. */
   loss: number;
 }
@@ -187,25 +161,16 @@ function fitOneHead(x: ArrayLike<number>, rows: number, neighbours: Int32Array, 
       partners[b] = neighbours[anchors[b] * k + random.int(k)];
     }
     grad.fill(0);
-    scanLoss(params, x, anchors, partners, shape, grad);
+    scanHeadLoss(params, x, anchors, partners, shape, grad);
     for (let i = 0; i < weights; i++) {
       m[i] = 0.9 * m[i] + 0.1 * grad[i];
       v[i] = 0.999 * v[i] + 0.001 * grad[i] * grad[i];
       params[i] -= (lr * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
     }
   }
-  const loss = scanLoss(params, x, Int32Array.from({ length: rows * k }, (_, i) => Math.floor(i / k)), neighbours, shape);
-  const clusters = new Uint32Array(rows);
-  const confidence = new Float32Array(rows);
-  const p = new Float64Array(classes);
-  for (let r = 0; r < rows; r++) {
-    probabilities(params, x, r, shape, p);
-    let top = 0;
-    for (let c = 1; c < classes; c++) if (p[c] > p[top]) top = c;
-    clusters[r] = top;
-    confidence[r] = p[top];
-  }
-  return { weight: Float32Array.from(params.subarray(0, weights)), temperature, clusters, confidence, loss };
+  const loss = scanHeadLoss(params, x, Int32Array.from({ length: rows * k }, (_, i) => Math.floor(i / k)), neighbours, shape);
+  const clusters = argmaxRows(headLogits(params, x, Int32Array.from({ length: rows }, (_, r) => r), shape), rows, classes);
+  return { weight: Float32Array.from(params.subarray(0, weights)), temperature, clusters, loss };
 }
 
 /**
@@ -232,15 +197,15 @@ export function fitScanHead(x: ArrayLike<number>, rows: number, dim: number, nei
  * head's. Its scale is clusterHead's: the weights times sharpness / (mean row length of W · mean length of the
  * features), so logits span about ±sharpness as k-means centres do. The SCAN head itself is far sharper (temperature
  * 0.1), and a head that sure tries almost no other digit for a cluster under softmax exploration, so the rewards
- * could not name it. Returns the head's tensors ([k, dim] and [k]) and the fit.
+ * could not name it. Returns the head's tensors ([k, dim] and [k]), the fit and the neighbours it was fitted on.
  */
-export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: number, options: ScanOptions & { neighbours?: number; sharpness?: number } = {}): { weight: Float32Array; bias: Float32Array; fit: ScanHead & { heads: ScanHead[] } } {
+export function scanPolicyHead(features: ArrayLike<number>, rows: number, dim: number, options: ScanOptions & { neighbours?: number; sharpness?: number } = {}): { weight: Float32Array; bias: Float32Array; fit: ScanHead & { heads: ScanHead[] }; neighbours: Int32Array } {
   const unit = normalizeRows(features, rows, dim);
   const neighbours = nearestNeighbours(unit, rows, dim, options.neighbours ?? SCAN_NEIGHBOURS);
   const fit = fitScanHead(unit, rows, dim, neighbours, options);
   const classes = fit.weight.length / dim;
   const scale = (options.sharpness ?? DEFAULT_SHARPNESS) / (meanRowLength(fit.weight, classes, dim) * meanRowLength(features, rows, dim));
-  return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(classes), fit };
+  return { weight: Float32Array.from(fit.weight, (w) => w * scale), bias: new Float32Array(classes), fit, neighbours };
 }
 
 /** Neighbours per image unless told otherwise (SCAN's 20). */
