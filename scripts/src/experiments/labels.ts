@@ -7,7 +7,7 @@
 // whose policy head holds clusters starts from that head with its clusters named by the labelled images (the
 // Hungarian assignment on them: the labels only say which cluster is which digit), else from a fresh head.
 import {
-  argmaxRows, clusteringAccuracy, getGpu, IMAGE_PIXELS, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, trainModel,
+  argmaxRows, clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, subset, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
@@ -71,12 +71,10 @@ export async function main(argv: string[]): Promise<void> {
       if (labels > 0 && clusterHeaded) {
         const model = new Model(cache, network, pretrained.tensors);
         // The fine-tuning's labelled images (the first N of the split).
-        const labelled = Array.from({ length: labels }, (_, i) => i);
-        const images = new Float32Array(labelled.length * IMAGE_PIXELS);
-        labelled.forEach((j, i) => images.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
-        const clusters = argmaxRows(await model.logits(images, labelled.length), labelled.length, 10);
+        const labelled = subset(data.train, Array.from({ length: labels }, (_, i) => i));
+        const clusters = argmaxRows(await model.logits(labelled.images, labelled.count), labelled.count, 10);
         await model.destroy();
-        start = nameClusters(pretrained.tensors, policy, clusters, Uint32Array.from(labelled, (j) => data.train.labels[j]), 10);
+        start = nameClusters(pretrained.tensors, policy, clusters, labelled.labels, 10);
         // The clusters as the labels named them, before any fine-tuning: what the labels alone add.
         const renamed = new Model(cache, network, start);
         named = await renamed.accuracy(data.test.images, data.test.labels);

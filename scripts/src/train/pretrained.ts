@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildNetwork, clusterHead, getGpu, nearestNeighbours, neighbourSet, normalizeRows, runEpochs, SCAN_NEIGHBOURS, scanPolicyHead, TrainingStep, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
+  buildNetwork, clusterHead, getGpu, neighbourSet, runEpochs, scanPolicyHead, TrainingStep, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
   withProjectionHead, writeModel, type MnistSplit, type PretrainObjective,
 } from '@seed/runtime';
 import { UsageError, writeFileAtomic } from '../lib/cli';
@@ -39,13 +39,13 @@ export type ClusterMethod = 'kmeans' | 'scan';
 
 /**
  * Sets the policy head to the clusters of the train images' features (no labels read), so that rewards only have to
- * name them; returns the model's test accuracy afterwards.
+ * name them; returns the model's test accuracy afterwards, and with SCAN the neighbours the head was fitted on.
  */
-export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed: number, method: ClusterMethod = 'kmeans', log: (line: string) => void = () => {}): Promise<number> {
+export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed: number, method: ClusterMethod = 'kmeans', log: (line: string) => void = () => {}): Promise<{ testAccuracy: number; neighbours?: Int32Array }> {
   const { network } = model;
   const features = await model.features(data.train.images, data.train.count);
   const k = network.heads.policy.outFeatures;
-  let head: { weight: Float32Array; bias: Float32Array };
+  let head: { weight: Float32Array; bias: Float32Array; neighbours?: Int32Array };
   if (method === 'scan') {
     const started = performance.now();
     const scan = scanPolicyHead(features, data.train.count, network.features, { classes: k, seed });
@@ -58,7 +58,7 @@ export async function startPolicyAtClusters(model: Model, data: MnistSplit, seed
   tensors.set(`${network.heads.policy.name}.weight`, head.weight);
   tensors.set(`${network.heads.policy.name}.bias`, head.bias);
   model.store.upload(tensors);
-  return model.accuracy(data.test.images, data.test.labels);
+  return { testAccuracy: await model.accuracy(data.test.images, data.test.labels), neighbours: head.neighbours };
 }
 
 export interface PretrainSettings {
@@ -104,7 +104,7 @@ export async function pretrainedModel(settings: PretrainSettings, log: (line: st
     pretrainEpochs: settings.pretrainEpochs, pretrainObjective: objective, labels: settings.labels, seed: settings.seed, contrastive: { temperature },
     heldOutSalt: '', epochs: settings.labels ? 8 : 0, alpha: 0.5, batch: 64, lr: 0.002,
   }, trainingProgress(`pretrain (${objective}) `));
-  if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = await startPolicyAtClusters(model, data, settings.seed);
+  if (objective === 'contrastive' && settings.pretrainEpochs > 0 && settings.labels === 0) result.testAccuracy = (await startPolicyAtClusters(model, data, settings.seed)).testAccuracy;
   const tensors = await model.tensors();
   const file = await writeModel(network, tensors, {
     version: 'v1', metrics: {
@@ -130,10 +130,10 @@ async function clustersFromContrastive(settings: PretrainSettings, temperature: 
   const model = new Model(new PipelineCache(await getGpu(undefined, log)), parsed.network, parsed.tensors);
   let testAccuracy = contrastive.testAccuracy;
   if (settings.pretrainEpochs > 0 && settings.labels === 0) {
-    testAccuracy = await startPolicyAtClusters(model, data, settings.seed, 'scan', log);
-    if (settings.clusterEpochs) {
-      const unit = normalizeRows(await model.features(data.train.images, data.train.count), data.train.count, parsed.network.features);
-      const neighbours = nearestNeighbours(unit, data.train.count, parsed.network.features, SCAN_NEIGHBOURS);
+    const start = await startPolicyAtClusters(model, data, settings.seed, 'scan', log);
+    testAccuracy = start.testAccuracy;
+    if (settings.clusterEpochs && start.neighbours) {
+      const { neighbours } = start;
       model.store.resetOptimizer();
       const step = await TrainingStep.create(model, {
         batch: 64, lr: CLUSTER_TUNING_LR, terms: { clusters: 0.8, contrastive: 0.2 },

@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
   if (pretrainObjective !== 'rotation' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
-    result.testAccuracy = await startPolicyAtClusters(model, data, plan.seed, pretrainObjective === 'clusters' ? 'scan' : 'kmeans', (line) => console.error(line));
+    result.testAccuracy = (await startPolicyAtClusters(model, data, plan.seed, pretrainObjective === 'clusters' ? 'scan' : 'kmeans', (line) => console.error(line))).testAccuracy;
   }
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
