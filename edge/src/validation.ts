@@ -43,6 +43,9 @@ async function readWithin(body: ReadableStream<Uint8Array>, maxBytes: number, re
 }
 
 /** Refuses a body over `maxBytes` before anything parses it, and records its size for finer limits. */
+/** Whether the request's Content-Type is JSON (`application/json`, or a `+json` type), parameters allowed. */
+const sentAsJson = (c: Context): boolean => /^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '');
+
 export const limitBody = (maxBytes: number) =>
   createMiddleware<{ Variables: { bodyBytes: number } }>(async (c, next) => {
     const refuse = (closeConnection: boolean) => {
@@ -72,7 +75,7 @@ export const limitBody = (maxBytes: number) =>
     // (Hono keeps promises there; its type says otherwise.)
     const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
     cache.arrayBuffer = Promise.resolve(bytes.buffer);
-    if (/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) cache.text = Promise.resolve(textDecoder.decode(bytes));
+    if (sentAsJson(c)) cache.text = Promise.resolve(textDecoder.decode(bytes));
     c.set('bodyBytes', size);
     await next();
   });
@@ -95,7 +98,7 @@ type ValidationResult = { target: keyof ValidationTargets } & ({ success: true }
 
 /** What every route's zod validation ends in: a 400 `invalid_<target>`, or a 415 for a JSON body without the JSON type. */
 export const validationHook = (result: ValidationResult, c: Context): undefined => {
-  if (result.target === 'json' && !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) throw unsupportedMediaType();
+  if (result.target === 'json' && !sentAsJson(c)) throw unsupportedMediaType();
   if (!result.success) throw new ApiError(400, `invalid_${result.target === 'json' ? 'body' : result.target}`, describeIssues(result.error.issues));
 };
 
