@@ -15,7 +15,7 @@ export type { ModelListing, ModelSummary } from './routes/models';
 export type { ExportLine } from './routes/events';
 export { d1Sql, d1Storage, r2Blobs } from './storage/d1';
 export { SqlEventLog } from './storage/event_log';
-export { CachedModelRegistry, REGISTRY_CACHE_MS } from './storage/cached_registry';
+export { CachedModelRegistry, REGISTRY_CACHE_MS, type RegistryReads } from './storage/cached_registry';
 export { SqlModelRegistry } from './storage/model_registry';
 export { applyMigrations, StorageError, type Migration, type SqlDatabase, type SqlStatement, type SqlValue } from './storage/sql';
 export type * from './storage/types';

@@ -1,5 +1,6 @@
-// The Node entry's registry cache (storage/cached_registry.ts): reads remembered and shared, forgotten on every change
-// made through it, read again after a change by another process, and read through once closed.
+// The registry cache (storage/cached_registry.ts): on the Node entry reads remembered and shared, forgotten on every
+// change made through it, read again after a change by another process, and read through once closed; on Workers
+// remembered by value only, so no request awaits a read another request started.
 import { CachedModelRegistry, REGISTRY_CACHE_MS, type ActiveModelRecord, type ChallengerRecord, type ModelRegistry } from '@seed/edge';
 import { openNodeStorage } from '@seed/edge/node';
 import { readModel } from '@seed/runtime/engine';
@@ -68,6 +69,57 @@ describe('CachedModelRegistry', () => {
     state.fail = true;
     await expect(cached.active()).rejects.toThrow('database is closed');
     await expect(cached.challenger()).rejects.toThrow('database is closed');
+  });
+});
+
+describe('CachedModelRegistry by value (the Workers entry)', () => {
+  /** A registry whose reads wait until the test lets them finish, in the order they were made. */
+  function gatedRegistry() {
+    const state = { version: 'v1', reads: 0 };
+    const waiting: (() => void)[] = [];
+    const read = () =>
+      new Promise<ActiveModelRecord>((resolve) => {
+        state.reads++;
+        const version = state.version;
+        waiting.push(() => resolve({ version } as ActiveModelRecord));
+      });
+    const registry = {
+      active: read,
+      challenger: read,
+      promote: async (version: string) => {
+        state.version = version;
+        return { version } as ActiveModelRecord;
+      },
+    } as unknown as ModelRegistry;
+    const finish = async () => {
+      for (const release of waiting.splice(0)) release();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    };
+    return { state, registry, finish };
+  }
+
+  it('lets concurrent callers each read until one read has come back, then remembers its answer', async () => {
+    const { state, registry, finish } = gatedRegistry();
+    const cached = new CachedModelRegistry(registry, REGISTRY_CACHE_MS, 'by-value');
+    const first = [cached.active(), cached.active()];
+    expect(state.reads).toBe(2);
+    await finish();
+    expect((await Promise.all(first)).map((a) => a?.version)).toEqual(['v1', 'v1']);
+    expect((await cached.active())?.version).toBe('v1');
+    expect(state.reads).toBe(2);
+  });
+
+  it('does not remember a read begun before a change made through it', async () => {
+    const { state, registry, finish } = gatedRegistry();
+    const cached = new CachedModelRegistry(registry, REGISTRY_CACHE_MS, 'by-value');
+    const before = cached.active();
+    await cached.promote('v2', 0);
+    await finish();
+    expect((await before)?.version).toBe('v1');
+    const after = cached.active();
+    await finish();
+    expect((await after)?.version).toBe('v2');
+    expect(state.reads).toBe(2);
   });
 });
 

@@ -1,41 +1,69 @@
 // The model registry with the active model and the challenger remembered in memory, so a prediction reads neither from
-// the database. For the Node entry, whose process owns its data directory: every change to the registry goes through
-// this object, which forgets what it remembered as soon as the change is committed, so the very next request sees it.
-// A change made to the same SQLite file by another process (a second server on the same directory, the sqlite3 shell)
-// is seen within `maxAgeMs`, when a remembered record is read again. Not used on Workers: there each isolate would keep
-// its own copy, and a promotion through one isolate would leave the others serving the old model.
+// the database. Every change to the registry made through this object forgets what it remembered as soon as the change
+// is committed, so the very next request through it sees the change. A change made elsewhere is seen within
+// `maxAgeMs`, when a remembered record is read again:
+// - the Node entry (one per process, reads shared among concurrent callers): another process on the same SQLite file
+//   (a second server on the same directory, the sqlite3 shell);
+// - the Workers entry (one per isolate, remembered by value: workerd ties a read's promise to the request that made
+//   it, so concurrent requests each read for themselves until one read has come back): another isolate, where an admin
+//   promoted or set the challenger. Each event logs the version that answered it and the challenger it was mixed
+//   with, so a request served a second late by the old model is still logged truthfully, and the gate still judges a
+//   candidate on the events logged with it.
 import type { ActiveModelRecord, AddModelOutcome, ChallengerRecord, ModelRecord, ModelRegistry } from './types';
 import type { ModelMetadata } from '@seed/runtime/engine';
 
 /** How long a remembered record is served before it is read again (changes by another process). */
 export const REGISTRY_CACHE_MS = 1000;
 
-/** One read remembered for `maxAgeMs`: callers that ask meanwhile share it; a read that fails is not remembered. */
+/**
+ * One read remembered for `maxAgeMs`. Shared (Node): callers that ask while it runs share it. By value (Workers): only
+ * a read that has come back is remembered. A read that fails is never remembered, nor one begun before a forget().
+ */
 class RememberedRead<T> {
   private readonly read: () => Promise<T>;
   private readonly maxAgeMs: number;
+  private readonly shared: boolean;
   private current: { at: number; value: Promise<T> } | null = null;
+  /** Counts forget() calls: a by-value read remembers its answer only if none came between its start and its end. */
+  private generation = 0;
 
-  constructor(read: () => Promise<T>, maxAgeMs: number) {
+  constructor(read: () => Promise<T>, maxAgeMs: number, shared: boolean) {
     this.read = read;
     this.maxAgeMs = maxAgeMs;
+    this.shared = shared;
   }
 
   get(): Promise<T> {
     const now = performance.now();
     if (this.current && now - this.current.at < this.maxAgeMs) return this.current.value;
-    const fresh = { at: now, value: this.read() };
-    this.current = fresh;
-    fresh.value.catch(() => {
-      if (this.current === fresh) this.current = null;
-    });
-    return fresh.value;
+    const value = this.read();
+    if (this.shared) {
+      const fresh = { at: now, value };
+      this.current = fresh;
+      value.catch(() => {
+        if (this.current === fresh) this.current = null;
+      });
+    } else {
+      const generation = this.generation;
+      value.then(
+        (answer) => {
+          // A promise already settled with a plain value: any request may await it.
+          if (this.generation === generation) this.current = { at: now, value: Promise.resolve(answer) };
+        },
+        () => {},
+      );
+    }
+    return value;
   }
 
   forget(): void {
+    this.generation++;
     this.current = null;
   }
 }
+
+/** How reads are remembered: shared among concurrent callers (Node, the default) or by value only (Workers). */
+export type RegistryReads = 'shared' | 'by-value';
 
 export class CachedModelRegistry implements ModelRegistry {
   private readonly registry: ModelRegistry;
@@ -43,10 +71,10 @@ export class CachedModelRegistry implements ModelRegistry {
   private readonly challengerRead: RememberedRead<ChallengerRecord | null>;
   private closed = false;
 
-  constructor(registry: ModelRegistry, maxAgeMs = REGISTRY_CACHE_MS) {
+  constructor(registry: ModelRegistry, maxAgeMs = REGISTRY_CACHE_MS, reads: RegistryReads = 'shared') {
     this.registry = registry;
-    this.activeRead = new RememberedRead(() => registry.active(), maxAgeMs);
-    this.challengerRead = new RememberedRead(() => registry.challenger(), maxAgeMs);
+    this.activeRead = new RememberedRead(() => registry.active(), maxAgeMs, reads === 'shared');
+    this.challengerRead = new RememberedRead(() => registry.challenger(), maxAgeMs, reads === 'shared');
   }
 
   /** Forgets everything and reads through from now on: after the database is closed, each read fails as it would. */

@@ -5,6 +5,7 @@ import { gridImage, readModel, softmaxRows, WasmEngine } from '@seed/runtime/eng
 import simdEngine from '@seed/runtime/engine/simd_engine.wasm';
 import { beforeAll, expect, it, vi } from 'vitest';
 import worker, { app, scheduledPrune } from '../../../edge/src/worker';
+import { REGISTRY_CACHE_MS } from '../../../edge/src/storage/cached_registry';
 import { accessMismatches, json, KEYS, modelFile, readExport } from '../fixtures';
 
 const admin = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
@@ -130,4 +131,17 @@ it('the cron trigger prunes read events older than RETENTION_DAYS from D1 withou
   expect(log).toHaveBeenCalledWith(expect.stringMatching(/^retention: pruned \d+ events and \d+ rewards$/));
   log.mockRestore();
   expect(await mine()).toEqual(['cron-3']);
+});
+
+it(`remembers the active model per isolate: a promotion through the Worker is seen at once, one written straight into D1 (as another isolate would) within REGISTRY_CACHE_MS (${REGISTRY_CACHE_MS} ms)`, async () => {
+  for (const version of ['viso1', 'viso2']) expect((await call(`/v1/models/${version}`, { method: 'PUT', headers: admin, body: await modelFile(version) })).status).toBe(201);
+  const answeredBy = async () => ((await json(await postJson('/v1/predict', { pixels: gridImage(5) }))) as { modelVersion: string }).modelVersion;
+  expect((await call('/v1/models/viso1/promote', { method: 'POST', headers: admin })).status).toBe(200);
+  expect(await answeredBy()).toBe('viso1');
+  await env.DB.prepare('INSERT INTO promotions (version, promoted_at) VALUES (?, ?)').bind('viso2', Date.now()).run();
+  const written = Date.now();
+  expect(await answeredBy()).toBe('viso1');
+  await new Promise((resolve) => setTimeout(resolve, REGISTRY_CACHE_MS + 100));
+  expect(await answeredBy()).toBe('viso2');
+  expect(Date.now() - written).toBeLessThan(REGISTRY_CACHE_MS + 2000);
 });
