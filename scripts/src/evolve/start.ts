@@ -13,7 +13,7 @@ import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../trai
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
 import { simulateClients, type RewardRule } from './simulate';
-import { REWARD_RECIPE } from './recipe';
+import { explorationAt, explorationSchedule, REWARD_RECIPE } from './recipe';
 import { lineageChart, lineChart } from '../lib/svg';
 
 export interface GenerationRow {
@@ -105,22 +105,33 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
   const explorationSeed = options.pairing === undefined ? undefined : createHash('sha256').update(`${options.pairing}\nexploration`).digest('hex');
   console.log(`starting the edge API (${settings.server === 'wrangler' ? 'wrangler dev, local D1 and R2' : 'Node entry, SQLite'}) in ${runDir}`);
   // The keys reach wrangler through an env file, never the command line (pnpm echoes that into the log).
-  const edge = await startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration: settings.exploration, explorationSeed }, join(runDir, 'edge'));
-  const { url } = edge;
+  const serve = (exploration: string) => startEdge(settings.server, { adminToken, apiKeys: clientKeys, rewardWaitSeconds: 5, exploration, explorationSeed }, join(runDir, 'edge'));
+  let exploration = explorationAt(settings.exploration, 0);
+  let edge = await serve(exploration);
   const stop = () => edge.stop();
   const onSignal = () => void stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const admin = new ApiClient(url, { adminToken });
-    const honest = clientKeys.slice(0, CLIENT_KEYS).map((apiKey) => new ApiClient(url, { apiKey }));
+    let admin = new ApiClient(edge.url, { adminToken });
+    const clientsOf = (url: string) => clientKeys.slice(0, CLIENT_KEYS).map((apiKey) => new ApiClient(url, { apiKey }));
+    let honest = clientsOf(edge.url);
     await admin.upload('v1', file);
     await admin.promote('v1');
     const rows: GenerationRow[] = [{ generation: 0, version: 'v1', events: 0, onlineReward: 0, testAccuracy }];
     const header = 'gen  version  events  online reward  test accuracy  judged  candidate − active, points [95% bounds] on events  decision  challenger';
-    console.log(`published v1 at ${url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%)\n${header}`);
+    console.log(`published v1 at ${edge.url} (test accuracy ${(testAccuracy * 100).toFixed(2)}%, exploration ${exploration})\n${header}`);
     let events = 0;
     for (let generation = 1; generation <= settings.generations; generation++) {
+      // The schedule's next setting: the edge restarts with it on the same storage, as a deployment would with a new EXPLORATION.
+      if (explorationAt(settings.exploration, events) !== exploration) {
+        exploration = explorationAt(settings.exploration, events);
+        await edge.stop();
+        edge = await serve(exploration);
+        admin = new ApiClient(edge.url, { adminToken });
+        honest = clientsOf(edge.url);
+        console.log(`the edge restarted with exploration ${exploration} after ${events} interactions`);
+      }
       const bar = new ProgressBar();
       const honestEvents = settings.eventsPerGeneration;
       const extraEvents = options.extraClient ? Math.round((honestEvents * options.extraClient.share) / (1 - options.extraClient.share)) : 0;
@@ -131,7 +142,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
           events: honestEvents, seed, split: 'train', concurrency: 32, dropRate: 0.02, ...eventIds('h'),
           onProgress: (done) => bar.update(`generation ${generation}: clients`, done / honestEvents, `${done}/${honestEvents}`),
         }),
-        options.extraClient && simulateClients(new ApiClient(url, { apiKey: clientKeys[CLIENT_KEYS] }), {
+        options.extraClient && simulateClients(new ApiClient(edge.url, { apiKey: clientKeys[CLIENT_KEYS] }), {
           events: extraEvents, seed: seed + 500, split: 'train', concurrency: 4, dropRate: 0.02, reward: options.extraClient.reward, ...eventIds('x'),
         }),
       ]);
@@ -189,7 +200,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),
     minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
-    exploration: text('exploration') ?? REWARD_RECIPE.exploration,
+    /** The edge's exploration by interactions logged (REWARD_RECIPE.exploration; --exploration SETTING[,SETTING@N…]). */
+    exploration: explorationSchedule(text('exploration') ?? REWARD_RECIPE.exploration),
     seed: intFlag('seed', text('seed'), 1),
     server: server as EntryName,
   };

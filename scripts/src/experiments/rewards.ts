@@ -1,6 +1,7 @@
 // pnpm experiment:rewards: learning from rewards alone, offline, with small rounds. From a model pretrained without
 // labels (the cached one of an objective, or --init), each round logs interactions with the current policy through
-// the edge's own exploration (the propensity is the exact probability of the drawn action) on random train images,
+// the edge's own exploration (the propensity is the exact probability of the drawn action; the recipe's schedule, or
+// --exploration, gives the setting by the interactions logged before the round) on random train images,
 // rewards 1 for the true digit and 0 otherwise, and retrains on every event so far; the test accuracy is taken at each
 // checkpoint (250, 500, 1,000, 2,000, 4,000 interactions by default), per seed, then mean and spread.
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFla
 import { trainingProgress } from '../lib/progress';
 import { lineChart } from '../lib/svg';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
-import { REWARD_RECIPE } from '../evolve/recipe';
+import { explorationAt, explorationSchedule, REWARD_RECIPE } from '../evolve/recipe';
 import { meanAndSd } from './summary';
 
 
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     },
   };
   const explorationText = flags.exploration ?? REWARD_RECIPE.exploration;
-  const exploration = parseExploration(explorationText);
+  const schedule = explorationSchedule(explorationText);
   const out = flags.out ?? `report/rewards-${init ? 'init' : objective}`;
 
   const gpu = await getGpu(undefined, (line) => console.error(line));
@@ -64,6 +65,8 @@ export async function main(argv: string[]): Promise<void> {
       const pixels = new Float32Array(count * IMAGE_PIXELS);
       indices.forEach((j, i) => pixels.set(data.train.images.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
       const logits = await model.logits(pixels, count);
+      // The schedule's setting for the interactions logged before this round, as the main job's edge would use.
+      const exploration = parseExploration(explorationAt(schedule, events.length));
       let total = 0;
       indices.forEach((j, i) => {
         const distribution = policyDistribution(logits.subarray(i * 10, i * 10 + 10), exploration);

@@ -1,0 +1,42 @@
+// The reward recipe's exploration schedule: parsed as the edge parses EXPLORATION, and looked up by interactions logged.
+import { explorationAt, explorationSchedule, REWARD_RECIPE } from '@seed/scripts/evolve/recipe';
+import { describe, expect, it } from 'vitest';
+
+describe('explorationSchedule', () => {
+  it('reads one setting as holding throughout, and steps with @N in order', () => {
+    expect(explorationSchedule('epsilon:0.1')).toEqual([{ from: 0, exploration: 'epsilon:0.1' }]);
+    expect(explorationSchedule('softmax:1.0, softmax:0.5@100,greedy@2000')).toEqual([
+      { from: 0, exploration: 'softmax:1.0' },
+      { from: 100, exploration: 'softmax:0.5' },
+      { from: 2000, exploration: 'greedy' },
+    ]);
+  });
+
+  it('refuses what the edge would refuse, a first step with @N, a later one without, and steps out of order', () => {
+    for (const [bad, message] of [
+      ['softmax:0', /EXPLORATION must be/],
+      ['softmax:1@10', /without @N/],
+      ['softmax:1,epsilon:0.1', /followed by @N/],
+      ['softmax:1,epsilon:0.1@x', /followed by @N/],
+      ['softmax:1,epsilon:0.1@10@20', /followed by @N/],
+      ['softmax:1,epsilon:0.1@500,greedy@500', /must increase/],
+    ] as const) {
+      expect(() => explorationSchedule(bad), bad).toThrow(message);
+    }
+  });
+});
+
+describe('explorationAt', () => {
+  const schedule = explorationSchedule('softmax:1.0,softmax:0.25:0.02@4000,greedy@10000');
+
+  it('gives each step from its @N on, the first before any', () => {
+    expect([0, 3999, 4000, 9999, 10000, 1e9].map((n) => explorationAt(schedule, n))).toEqual([
+      'softmax:1.0', 'softmax:1.0', 'softmax:0.25:0.02', 'softmax:0.25:0.02', 'greedy', 'greedy',
+    ]);
+  });
+
+  it('the recipe names the clusters at softmax 1 for the main job\'s first generation, then exploits', () => {
+    const recipe = explorationSchedule(REWARD_RECIPE.exploration);
+    expect([explorationAt(recipe, 0), explorationAt(recipe, 4000)]).toEqual(['softmax:1.0', 'softmax:0.25:0.02']);
+  });
+});
