@@ -37,6 +37,6 @@ describe('explorationAt', () => {
 
   it('the recipe names the clusters at softmax 1 for the main job\'s first generation, then exploits', () => {
     const recipe = explorationSchedule(REWARD_RECIPE.exploration);
-    expect([explorationAt(recipe, 0), explorationAt(recipe, 4000)]).toEqual(['softmax:1.0', 'softmax:0.25:0.02']);
+    expect([explorationAt(recipe, 0), explorationAt(recipe, 4000)]).toEqual(['softmax:1.0', 'softmax:0.2:0.01']);
   });
 });
