@@ -14,17 +14,19 @@ export type WorkerEnv = Cloudflare.Env & Env;
 const isolateLimiter = new MemoryRateLimiter();
 
 /**
- * The isolate's registry cache (storage/cached_registry.ts, by value): a prediction reads the active model and the
- * challenger from D1 at most once per REGISTRY_CACHE_MS per isolate. A change through this isolate is seen by its next
- * request; one through another isolate within REGISTRY_CACHE_MS. Kept per D1 binding, so a Worker given another
- * database starts afresh.
+ * The isolate's storage, built once per D1 binding (the wrappers hold no request state) with its registry cache
+ * (storage/cached_registry.ts, by value): a prediction reads the active model and the challenger from D1 at most once
+ * per REGISTRY_CACHE_MS per isolate. A change through this isolate is seen by its next request; one through another
+ * isolate within REGISTRY_CACHE_MS.
  */
-let isolateRegistry: { db: WorkerEnv['DB']; models: CachedModelRegistry } | undefined;
+let isolateStorage: { db: WorkerEnv['DB']; storage: Storage } | undefined;
 
 function workerStorage(env: WorkerEnv): Storage {
-  const storage = d1Storage(env.DB, env.WEIGHTS);
-  if (isolateRegistry?.db !== env.DB) isolateRegistry = { db: env.DB, models: new CachedModelRegistry(storage.models, REGISTRY_CACHE_MS, 'by-value') };
-  return { ...storage, models: isolateRegistry.models };
+  if (isolateStorage?.db !== env.DB) {
+    const storage = d1Storage(env.DB, env.WEIGHTS);
+    isolateStorage = { db: env.DB, storage: { ...storage, models: new CachedModelRegistry(storage.models, REGISTRY_CACHE_MS, 'by-value') } };
+  }
+  return isolateStorage.storage;
 }
 
 export const app = createApp<WorkerEnv>({

@@ -124,8 +124,9 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
     let events = 0;
     for (let generation = 1; generation <= settings.generations; generation++) {
       // The schedule's next setting: the edge restarts with it on the same storage, as a deployment would with a new EXPLORATION.
-      if (explorationAt(settings.exploration, events) !== exploration) {
-        exploration = explorationAt(settings.exploration, events);
+      const scheduled = explorationAt(settings.exploration, events);
+      if (scheduled !== exploration) {
+        exploration = scheduled;
         await edge.stop();
         edge = await serve(exploration);
         admin = new ApiClient(edge.url, { adminToken });
