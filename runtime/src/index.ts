@@ -20,3 +20,4 @@ export * from './train/gate';
 export * from './train/replay';
 export * from './train/probe';
 export * from './train/clusters';
+export * from './train/self_training';

@@ -1,12 +1,15 @@
 // The seed's training recipe: self-supervised pretraining (rotation prediction or contrastive views), an optional
 // supervised warm start, and the fused update from logged events, L_total = α·L_self + (1−α)·L_reinforce, L_self being
 // the objective the network has a head for. Each phase is one loop over its data.
-import type { MnistSplit } from '../data/mnist';
+import type { Digits, MnistSplit } from '../data/mnist';
+import { IMAGE_PIXELS } from '../engine/architecture';
 import { subset } from '../data/mnist';
 import type { Model } from '../model/model';
 import type { Network } from '../engine/architecture';
 import { TrainingStep, type PolicyOptions, type StepOptions } from '../model/training_step';
-import { digitsSet, eventsSet, type LoggedEvent } from './datasets';
+import { softmaxRows } from '../engine/cpu_engine';
+import { digitsSet, eventsSet, type LoggedEvent, type TrainingSet } from './datasets';
+import { confidentPicks, roundFractions, type PseudoLabel } from './self_training';
 import { labelledIndices } from './held_out';
 import { runEpochs, type EpochRecord, type Progress } from './loop';
 
@@ -73,16 +76,9 @@ export const meanReward = (events: readonly LoggedEvent[]): number => events.red
 export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan, hooks: TrainHooks = {}): Promise<TrainResult> {
   const records: EpochRecord[] = [];
   const imagesPerSecond: Partial<Record<string, number>> = {};
-  const evaluate = async () => ({ testAccuracy: await model.accuracy(data.test.images, data.test.labels) });
 
-  const phase = async (name: string, step: TrainingStep, set: ReturnType<typeof digitsSet>, epochs: number, withAccuracy: boolean) => {
-    model.store.resetOptimizer();
-    const phaseRecords = await runEpochs(step, set, {
-      phase: name, epochs, seed: plan.seed + records.length, lr: plan.lr,
-      // Small sets make many short epochs: about ten evaluations a phase.
-      evaluate: withAccuracy ? evaluate : undefined, evaluateEvery: Math.ceil(epochs / 10), onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
-    });
-    step.destroy();
+  const phase = async (name: string, step: TrainingStep, set: TrainingSet, epochs: number, withAccuracy: boolean) => {
+    const phaseRecords = await runPhase(model, data, step, set, { name, epochs, seed: plan.seed + records.length, lr: plan.lr, withAccuracy }, hooks);
     records.push(...phaseRecords);
     imagesPerSecond[name] = phaseRecords.reduce((s, r) => s + r.imagesPerSecond, 0) / phaseRecords.length;
   };
@@ -119,6 +115,96 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     await phase('events', step, eventsSet(plan.events, { shift: plan.shift ?? 2, seed: plan.seed }), epochs, true);
   }
   const last = records.at(-1);
-  const testAccuracy = typeof last?.testAccuracy === 'number' ? last.testAccuracy : (await evaluate()).testAccuracy;
+  const testAccuracy = typeof last?.testAccuracy === 'number' ? last.testAccuracy : await model.accuracy(data.test.images, data.test.labels);
   return { records, testAccuracy, imagesPerSecond };
+}
+
+/** The images at `indices` with the labels given (not the data set's). */
+function withLabels(images: Float32Array, indices: readonly number[], labels: readonly number[]): Digits {
+  const set = subset({ images, labels: new Uint8Array(images.length / IMAGE_PIXELS), count: images.length / IMAGE_PIXELS }, indices);
+  set.labels.set(labels);
+  return set;
+}
+
+/** One phase: a fresh optimiser state, the epochs over the set, the step's buffers freed; test accuracy about ten times. */
+async function runPhase(
+  model: Model, data: MnistSplit, step: TrainingStep, set: TrainingSet, phase: { name: string; epochs: number; seed: number; lr: number; withAccuracy: boolean }, hooks: TrainHooks,
+): Promise<EpochRecord[]> {
+  model.store.resetOptimizer();
+  const evaluate = async () => ({ testAccuracy: await model.accuracy(data.test.images, data.test.labels) });
+  try {
+    return await runEpochs(step, set, {
+      phase: phase.name, epochs: phase.epochs, seed: phase.seed, lr: phase.lr,
+      // Small sets make many short epochs: about ten evaluations a phase.
+      evaluate: phase.withAccuracy ? evaluate : undefined, evaluateEvery: Math.ceil(phase.epochs / 10), onProgress: hooks.onProgress, onEpoch: hooks.onEpoch,
+    });
+  } finally {
+    step.destroy();
+  }
+}
+
+export interface SelfTrainPlan {
+  /** Indices of the labelled train images: the only labels read. Every other train image is unlabelled. */
+  labelled: readonly number[];
+  rounds: number;
+  /** Share of each class the first and the last round take (see roundFractions; defaults 0.5 and 0.9). */
+  first?: number;
+  last?: number;
+  /**
+   * Each labelled image appears this many times in a round's set (default: about 2,000 labelled samples in all, 20
+   * times for 100 labels), so a hundred labels still count beside thousands of pseudo-labels.
+   */
+  repeat?: number;
+  /** Epochs of each round (at least minSteps steps), the self-supervised term's weight beside the labels, and the usual rates. */
+  epochs: number;
+  minSteps?: number;
+  alpha: number;
+  batch: number;
+  lr: number;
+  trunkLrScale?: number;
+  seed: number;
+  shift?: number;
+  contrastive?: StepOptions['contrastive'];
+}
+
+export interface SelfTrainRound {
+  fraction: number;
+  /** The unlabelled images the round trained on, with the class the model gave each. */
+  picks: PseudoLabel[];
+  testAccuracy: number;
+}
+
+/**
+ * Self-training (see self_training.ts): each round, the model names the unlabelled train images it is surest of, per
+ * class, then trains on them and the labelled images (cross-entropy) beside its self-supervised term. The policy head
+ * should already name the classes (clusters named by the labels, or a fine-tuned head): round 1 trusts its argmax.
+ */
+export async function selfTrain(model: Model, data: MnistSplit, plan: SelfTrainPlan, hooks: TrainHooks = {}): Promise<TrainResult & { rounds: SelfTrainRound[] }> {
+  const records: EpochRecord[] = [];
+  const rounds: SelfTrainRound[] = [];
+  const labelled = new Set(plan.labelled);
+  if (labelled.size === 0) throw new Error('self-training needs at least one labelled image');
+  const classes = model.network.heads.policy.outFeatures;
+  const repeat = plan.repeat ?? Math.max(1, Math.round(2000 / labelled.size));
+  for (const [round, fraction] of roundFractions(plan.rounds, plan.first, plan.last).entries()) {
+    const probabilities = softmaxRows(await model.logits(data.train.images, data.train.count), data.train.count, classes);
+    const picks = confidentPicks(probabilities, data.train.count, classes, fraction, labelled);
+    // The labelled images with their labels, `repeat` times, then the picks with the class the model gave them.
+    const labels = subset(data.train, plan.labelled).labels;
+    const set = withLabels(data.train.images, [...Array.from({ length: repeat }, () => plan.labelled).flat(), ...picks.map((p) => p.index)],
+      [...Array.from({ length: repeat }, () => Array.from(labels)).flat(), ...picks.map((p) => p.label)]);
+    const self = selfTerm(model.network);
+    const terms = self && plan.alpha > 0 ? { supervised: 1 - plan.alpha, [self]: plan.alpha } : { supervised: 1 };
+    const step = await TrainingStep.create(model, {
+      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, rotationImages: Math.max(1, Math.floor(plan.batch / 4)),
+      contrastive: { images: Math.max(1, Math.floor(plan.batch / 2)), seed: plan.seed + round, ...plan.contrastive },
+    });
+    const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / set.count));
+    const phaseRecords = await runPhase(model, data, step, digitsSet(set, true, { shift: plan.shift ?? 2, seed: plan.seed + round }),
+      { name: `self-training ${round + 1}/${plan.rounds}`, epochs, seed: plan.seed * 100 + round, lr: plan.lr, withAccuracy: true }, hooks);
+    records.push(...phaseRecords);
+    rounds.push({ fraction, picks, testAccuracy: phaseRecords.at(-1)!.testAccuracy as number });
+  }
+  const imagesPerSecond = { 'self-training': records.reduce((s, r) => s + r.imagesPerSecond, 0) / records.length };
+  return { records, testAccuracy: rounds.at(-1)!.testAccuracy, imagesPerSecond, rounds };
 }

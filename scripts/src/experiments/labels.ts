@@ -5,9 +5,11 @@
 // digits (its policy head's argmax where pretraining fitted the head to clusters, else k-means, k = 10, on the trunk's
 // features), each cluster named by the Hungarian assignment (labels read for the score only). With labels, a model
 // whose policy head holds clusters starts from that head with its clusters named by the labelled images (the
-// Hungarian assignment on them: the labels only say which cluster is which digit), else from a fresh head.
+// Hungarian assignment on them: the labels only say which cluster is which digit), else from a fresh head that
+// learns from the labels alone first. Then, unless --self-training 0, both arms self-train (SELF_TRAINING): the model
+// names the unlabelled train images it is surest of and trains on them beside the labelled ones, round by round.
 import {
-  argmaxRows, clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, subset, trainModel,
+  argmaxRows, clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, selfTrain, subset, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
@@ -16,10 +18,20 @@ import { barChart } from '../lib/svg';
 import { meanAndSd } from './summary';
 
 
+/**
+ * Self-training after the labels (see selfTrain): 5 rounds, each naming 50% → 90% of each class's unlabelled images by
+ * the model's own argmax, 3 epochs (at least 300 steps) on them and the labelled images, beside the contrastive term
+ * with the reward recipe's weight and rates. docs/evolution.md, "Fifth round".
+ */
+export const SELF_TRAINING = { rounds: 5, first: 0.5, last: 0.9, epochs: 3, minSteps: 300, alpha: 0.2, lr: 0.002, trunkLrScale: 1, batch: 64 } as const;
+
+/** The labelled images: the first N of the training split. */
+const firstIndices = (count: number) => Array.from({ length: count }, (_, i) => i);
+
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     labels: { type: 'string' }, seeds: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' }, epochs: { type: 'string' },
-    lr: { type: 'string' }, 'head-lr': { type: 'string' }, 'trunk-lr-scale': { type: 'string' }, out: { type: 'string' },
+    lr: { type: 'string' }, 'head-lr': { type: 'string' }, 'trunk-lr-scale': { type: 'string' }, 'self-training': { type: 'string' }, out: { type: 'string' },
   }, argv);
   const budgets = (flags.labels ?? '0,100,1000').split(',').map((v) => intFlag('labels', v.trim(), 0, 0, 8000));
   if (budgets.length === 0) throw new UsageError('--labels needs at least one label budget, e.g. 0,100,1000');
@@ -32,6 +44,8 @@ export async function main(argv: string[]): Promise<void> {
   // default the from-scratch run's lr): the few labels mostly name what pretraining learned.
   const headLr = numberFlag('head-lr', flags['head-lr'], 0.01, 0, 1, { exclusiveMin: true });
   const trunkLrScale = numberFlag('trunk-lr-scale', flags['trunk-lr-scale'], 0.1, 0, 1);
+  // Rounds of self-training after the labels (0: the labels alone), on both arms.
+  const selfTrainingRounds = intFlag('self-training', flags['self-training'], SELF_TRAINING.rounds, 0, 20);
   const out = flags.out ?? `report/labels-${objective}`;
 
   const gpu = await getGpu(undefined, (line) => console.error(line));
@@ -47,20 +61,36 @@ export async function main(argv: string[]): Promise<void> {
       const clusterHeaded = objective === 'clusters';
       const accuracy = async (start: Map<string, Float32Array>, name: string) => {
         const model = new Model(cache, network, start);
-        let score: number;
+        let score: number | undefined;
         if (labels === 0) {
           const clusters = clusterHeaded
             ? argmaxRows(await model.logits(data.test.images, data.test.count), data.test.count, 10)
             : kMeans(normalizeRows(await model.features(data.test.images, data.test.count), data.test.count, network.features), data.test.count, network.features, 10, { seed });
           score = clusteringAccuracy(clusters, data.test.labels, 10).accuracy;
         } else {
-          const rates = name === 'pretrained' ? { lr: headLr, trunkLrScale } : { lr, trunkLrScale: 1 };
-          const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, seed, ...rates },
-            trainingProgress(`${labels} labels, seed ${seed} ${name} `));
-          score = result.testAccuracy;
+          // Clusters named by the labels already name the classes: self-training starts from them. Any other start
+          // learns from the labels alone first.
+          const named = name === 'pretrained' && clusterHeaded;
+          if (!(named && selfTrainingRounds > 0)) {
+            const rates = name === 'pretrained' ? { lr: headLr, trunkLrScale } : { lr, trunkLrScale: 1 };
+            const result = await trainModel(model, data, { pretrainEpochs: 0, labels, epochs, alpha: 0, batch: 64, seed, ...rates },
+              trainingProgress(`${labels} labels, seed ${seed} ${name} `));
+            score = result.testAccuracy;
+          }
+          if (selfTrainingRounds > 0) {
+            if (score !== undefined) console.log(`seed ${seed}: ${labels} labels, ${name}, the labels alone: ${(score * 100).toFixed(2)}%`);
+            const result = await selfTrain(model, data, { ...SELF_TRAINING, rounds: selfTrainingRounds, labelled: firstIndices(labels), seed }, trainingProgress(`${labels} labels, seed ${seed} ${name} `));
+            for (const [r, round] of result.rounds.entries()) {
+              // The labels of the picks are read here for the report only.
+              const right = round.picks.filter((p) => p.label === data.train.labels[p.index]).length;
+              console.log(`seed ${seed}: ${labels} labels, ${name}, self-training round ${r + 1}: ${round.picks.length} images named (${(round.fraction * 100).toFixed(0)}% of each class, ` +
+                `${(right / Math.max(1, round.picks.length) * 100).toFixed(1)}% rightly), test accuracy ${(round.testAccuracy * 100).toFixed(2)}%`);
+            }
+            score = result.testAccuracy;
+          }
         }
         await model.destroy();
-        return score;
+        return score!;
       };
       // With labels and a cluster head, the labelled images name the clusters (rows of the head permuted); without
       // one the pretrained trunk gets the fresh policy head the scratch run has.
@@ -71,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
       if (labels > 0 && clusterHeaded) {
         const model = new Model(cache, network, pretrained.tensors);
         // The fine-tuning's labelled images (the first N of the split).
-        const labelled = subset(data.train, Array.from({ length: labels }, (_, i) => i));
+        const labelled = subset(data.train, firstIndices(labels));
         const clusters = argmaxRows(await model.logits(labelled.images, labelled.count), labelled.count, 10);
         await model.destroy();
         start = nameClusters(pretrained.tensors, policy, clusters, labelled.labels, 10);
@@ -98,7 +128,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}${named ? ` (named clusters before fine-tuning ${pct(named)})` : ''}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
     return row;
   });
-  const result = { objective, pretrainEpochs, epochs, lr, headLr, trunkLrScale, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
+  const result = { objective, pretrainEpochs, epochs, lr, headLr, trunkLrScale, selfTraining: selfTrainingRounds > 0 ? { ...SELF_TRAINING, rounds: selfTrainingRounds } : null, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, barChart({
     title: `Test accuracy by label budget, pretrained (${objective}) or not`, unit: '%',
