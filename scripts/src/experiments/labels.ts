@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);
   const data = loadMnist();
-  const runs: { labels: number; seed: number; pretrained: number; scratch: number; named?: number }[] = [];
+  const runs: { labels: number; seed: number; pretrained: number; scratch: number; named?: number; selfTraining?: Record<string, { fraction: number; named: number; right: number; testAccuracy: number }[]> }[] = [];
   for (const labels of budgets) {
     for (let seed = 1; seed <= seeds; seed++) {
       // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
@@ -59,6 +59,8 @@ export async function main(argv: string[]): Promise<void> {
       const network = pretrained.network;
       // The clusters objective fits the policy head to clusters; the others' heads are not scored as clusters here.
       const clusterHeaded = objective === 'clusters';
+      // Per arm, each self-training round: its share, the images it named, how many rightly (labels read for the report), test accuracy.
+      const selfTrained: Record<string, { fraction: number; named: number; right: number; testAccuracy: number }[]> = {};
       const accuracy = async (start: Map<string, Float32Array>, name: string) => {
         const model = new Model(cache, network, start);
         let score: number | undefined;
@@ -87,6 +89,9 @@ export async function main(argv: string[]): Promise<void> {
                 `${(right / Math.max(1, round.picks.length) * 100).toFixed(1)}% rightly), test accuracy ${(round.testAccuracy * 100).toFixed(2)}%`);
             }
             score = result.testAccuracy;
+            selfTrained[name] = result.rounds.map((round) => ({
+              fraction: round.fraction, named: round.picks.length, right: round.picks.filter((p) => p.label === data.train.labels[p.index]).length, testAccuracy: round.testAccuracy,
+            }));
           }
         }
         await model.destroy();
@@ -112,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
       } else if (labels > 0) {
         start = new Map([...pretrained.tensors, [`${policy}.weight`, fresh.get(`${policy}.weight`)!], [`${policy}.bias`, fresh.get(`${policy}.bias`)!]]);
       }
-      const run = { labels, seed, pretrained: await accuracy(start, 'pretrained'), scratch: await accuracy(fresh, 'scratch'), ...(named !== undefined && { named }) };
+      const run = { labels, seed, pretrained: await accuracy(start, 'pretrained'), scratch: await accuracy(fresh, 'scratch'), ...(named !== undefined && { named }), ...(labels > 0 && selfTrainingRounds > 0 && { selfTraining: selfTrained }) };
       runs.push(run);
       const namedText = named === undefined ? '' : ` (clusters named by the labels, before fine-tuning: ${(named * 100).toFixed(2)}%)`;
       console.log(`seed ${seed}: ${labels} labels, pretrained ${(run.pretrained * 100).toFixed(2)}%${namedText}, from scratch ${(run.scratch * 100).toFixed(2)}%`);
