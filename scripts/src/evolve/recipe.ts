@@ -24,8 +24,14 @@ export const REWARD_RECIPE = {
    */
   trunkLrScale: 1,
   epochs: 3,
-  /** Steps of an offline round (pnpm experiment:rewards), and of a generation's candidate (pnpm start, pnpm evolve). */
-  minSteps: 300,
+  /**
+   * Steps of an offline round (pnpm experiment:rewards), and of a generation's candidate (pnpm start, pnpm evolve).
+   * Offline rounds of 300 steps left the model undertrained: 600 and 1,200 steps gave 94.68% and 95.05% after 1,000
+   * interactions against 93.10%, 96.35% and 96.77% after 2,000 against 95.57% (3 seeds; docs/evolution.md, "Fifth
+   * round"), at about twice and four times the time. The main job stays at 750: its generations already train 74–98 s
+   * each, and more would take the fresh run past 15 minutes.
+   */
+  minSteps: 1200,
   generationMinSteps: 750,
   /** Inverse-propensity weights clipped at 20. */
   clip: 20,
