@@ -2,7 +2,6 @@
 // supervised warm start, and the fused update from logged events, L_total = α·L_self + (1−α)·L_reinforce, L_self being
 // the objective the network has a head for. Each phase is one loop over its data.
 import type { Digits, MnistSplit } from '../data/mnist';
-import { IMAGE_PIXELS } from '../engine/architecture';
 import { subset } from '../data/mnist';
 import type { Model } from '../model/model';
 import type { Network } from '../engine/architecture';
@@ -119,11 +118,9 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
   return { records, testAccuracy, imagesPerSecond };
 }
 
-/** The images at `indices` with the labels given (not the data set's). */
-function withLabels(images: Float32Array, indices: readonly number[], labels: readonly number[]): Digits {
-  const set = subset({ images, labels: new Uint8Array(images.length / IMAGE_PIXELS), count: images.length / IMAGE_PIXELS }, indices);
-  set.labels.set(labels);
-  return set;
+/** The images of `digits` at `indices`, with the labels given instead of the data set's (which are not read). */
+function withLabels(digits: Digits, indices: readonly number[], labels: readonly number[]): Digits {
+  return { ...subset({ ...digits, labels: new Uint8Array(digits.count) }, indices), labels: Uint8Array.from(labels) };
 }
 
 /** One phase: a fresh optimiser state, the epochs over the set, the step's buffers freed; test accuracy about ten times. */
@@ -186,13 +183,13 @@ export async function selfTrain(model: Model, data: MnistSplit, plan: SelfTrainP
   if (labelled.size === 0) throw new Error('self-training needs at least one labelled image');
   const classes = model.network.heads.policy.outFeatures;
   const repeat = plan.repeat ?? Math.max(1, Math.round(2000 / labelled.size));
+  const labels = plan.labelled.map((i) => data.train.labels[i]);
   for (const [round, fraction] of roundFractions(plan.rounds, plan.first, plan.last).entries()) {
     const probabilities = softmaxRows(await model.logits(data.train.images, data.train.count), data.train.count, classes);
     const picks = confidentPicks(probabilities, data.train.count, classes, fraction, labelled);
     // The labelled images with their labels, `repeat` times, then the picks with the class the model gave them.
-    const labels = subset(data.train, plan.labelled).labels;
-    const set = withLabels(data.train.images, [...Array.from({ length: repeat }, () => plan.labelled).flat(), ...picks.map((p) => p.index)],
-      [...Array.from({ length: repeat }, () => Array.from(labels)).flat(), ...picks.map((p) => p.label)]);
+    const set = withLabels(data.train, [...Array.from({ length: repeat }, () => plan.labelled).flat(), ...picks.map((p) => p.index)],
+      [...Array.from({ length: repeat }, () => labels).flat(), ...picks.map((p) => p.label)]);
     const self = selfTerm(model.network);
     const terms = self && plan.alpha > 0 ? { supervised: 1 - plan.alpha, [self]: plan.alpha } : { supervised: 1 };
     const step = await TrainingStep.create(model, {

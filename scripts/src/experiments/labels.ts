@@ -16,6 +16,7 @@ import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../trai
 import { trainingProgress } from '../lib/progress';
 import { barChart } from '../lib/svg';
 import { meanAndSd } from './summary';
+import { REWARD_RECIPE } from '../evolve/recipe';
 
 
 /**
@@ -23,7 +24,9 @@ import { meanAndSd } from './summary';
  * the model's own argmax, 3 epochs (at least 300 steps) on them and the labelled images, beside the contrastive term
  * with the reward recipe's weight and rates. docs/evolution.md, "Fifth round".
  */
-export const SELF_TRAINING = { rounds: 5, first: 0.5, last: 0.9, epochs: 3, minSteps: 300, alpha: 0.2, lr: 0.002, trunkLrScale: 1, batch: 64 } as const;
+export const SELF_TRAINING = {
+  rounds: 5, first: 0.5, last: 0.9, epochs: REWARD_RECIPE.epochs, minSteps: 300, alpha: REWARD_RECIPE.alpha, lr: REWARD_RECIPE.lr, trunkLrScale: REWARD_RECIPE.trunkLrScale, batch: 64,
+} as const;
 
 /** The labelled images: the first N of the training split. */
 const firstIndices = (count: number) => Array.from({ length: count }, (_, i) => i);
