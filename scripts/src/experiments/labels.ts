@@ -85,16 +85,15 @@ export async function main(argv: string[]): Promise<void> {
           if (selfTrainingRounds > 0) {
             if (score !== undefined) console.log(`seed ${seed}: ${labels} labels, ${name}, the labels alone: ${(score * 100).toFixed(2)}%`);
             const result = await selfTrain(model, data, { ...SELF_TRAINING, rounds: selfTrainingRounds, labelled: firstIndices(labels), seed }, trainingProgress(`${labels} labels, seed ${seed} ${name} `));
-            for (const [r, round] of result.rounds.entries()) {
-              // The labels of the picks are read here for the report only.
-              const right = round.picks.filter((p) => p.label === data.train.labels[p.index]).length;
-              console.log(`seed ${seed}: ${labels} labels, ${name}, self-training round ${r + 1}: ${round.picks.length} images named (${(round.fraction * 100).toFixed(0)}% of each class, ` +
-                `${(right / Math.max(1, round.picks.length) * 100).toFixed(1)}% rightly), test accuracy ${(round.testAccuracy * 100).toFixed(2)}%`);
-            }
-            score = result.testAccuracy;
+            // The labels of the picks are read here for the report only.
             selfTrained[name] = result.rounds.map((round) => ({
               fraction: round.fraction, named: round.picks.length, right: round.picks.filter((p) => p.label === data.train.labels[p.index]).length, testAccuracy: round.testAccuracy,
             }));
+            for (const [r, round] of selfTrained[name].entries()) {
+              console.log(`seed ${seed}: ${labels} labels, ${name}, self-training round ${r + 1}: ${round.named} images named (${(round.fraction * 100).toFixed(0)}% of each class, ` +
+                `${(round.right / Math.max(1, round.named) * 100).toFixed(1)}% rightly), test accuracy ${(round.testAccuracy * 100).toFixed(2)}%`);
+            }
+            score = result.testAccuracy;
           }
         }
         await model.destroy();
