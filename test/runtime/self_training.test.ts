@@ -2,9 +2,44 @@
 // the labelled images'.
 import { describe, expect, it } from 'vitest';
 import {
-  buildNetwork, confidentPicks, initialParameters, loadMnist, Model, roundFractions, SEED_ARCHITECTURE, selfTrain, softmaxRows, subset, withProjectionHead, type MnistSplit,
+  balancedProbabilities, buildNetwork, confidentPicks, initialParameters, loadMnist, Model, roundFractions, SEED_ARCHITECTURE, selfTrain, softmaxRows, subset, withProjectionHead, type MnistSplit,
 } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
+
+describe('balancedProbabilities', () => {
+  // Four rows, two classes: class 0 wins every row, though rows 2 and 3 only barely.
+  const swallowed = [0.9, 0.1, 0.8, 0.2, 0.6, 0.4, 0.55, 0.45];
+  const columnSums = (q: Float32Array, classes: number) => Array.from({ length: classes }, (_, k) => q.filter((_, i) => i % classes === k).reduce((a, b) => a + b, 0));
+
+  it('gives each class its share of the rows, and the rows class 0 barely won go to class 1', () => {
+    const q = balancedProbabilities(swallowed, 4, 2);
+    columnSums(q, 2).forEach((sum) => expect(sum).toBeCloseTo(2, 4));
+    for (let i = 0; i < 4; i++) expect(q[2 * i] + q[2 * i + 1]).toBeCloseTo(1, 6);
+    expect([0, 1, 2, 3].map((i) => (q[2 * i + 1] > q[2 * i] ? 1 : 0))).toEqual([0, 0, 1, 1]);
+  });
+
+  it('reweights per class only: the odds of every row change by the same factor', () => {
+    const q = balancedProbabilities(swallowed, 4, 2);
+    const factors = [0, 1, 2, 3].map((i) => (q[2 * i + 1] / q[2 * i]) / (swallowed[2 * i + 1] / swallowed[2 * i]));
+    for (const f of factors) expect(f).toBeCloseTo(factors[0], 3);
+    expect(factors[0]).toBeGreaterThan(1);
+  });
+
+  it('leaves probabilities that already hold the prior as they are, and follows a prior that is not uniform', () => {
+    const even = [0.7, 0.3, 0.3, 0.7];
+    Array.from(balancedProbabilities(even, 2, 2)).forEach((v, i) => expect(v).toBeCloseTo(even[i], 6));
+    const q = balancedProbabilities(swallowed, 4, 2, { prior: [1, 3] });
+    const [a, b] = columnSums(q, 2);
+    expect(a).toBeCloseTo(1, 4);
+    expect(b).toBeCloseTo(3, 4);
+  });
+
+  it('refuses a wrong size or a prior without a positive share per class', () => {
+    expect(() => balancedProbabilities([0.5, 0.5, 1], 2, 2)).toThrow(/2×2/);
+    expect(() => balancedProbabilities(swallowed, 4, 2, { prior: [1, 0] })).toThrow(/prior/);
+    expect(() => balancedProbabilities(swallowed, 4, 2, { prior: [1] })).toThrow(/prior/);
+  });
+});
 
 describe('confidentPicks', () => {
   // Six rows, three classes: rows 0, 1, 4 say class 0 (0.9, 0.6, 0.7), rows 2, 5 class 2 (0.5, 0.8), row 3 class 1.
@@ -65,12 +100,14 @@ const labelled = Array.from({ length: 30 }, (_, i) => i);
 const plan = { labelled, rounds: 2, epochs: 1, alpha: 0.2, batch: 32, lr: 2e-3, seed: 3, repeat: 2 };
 
 describe.each(testGpus)('selfTrain on $backend', ({ cache }) => {
-  it('each round trains on the picks of the model it starts from, and reads no label but the labelled images', async () => {
+  // Without and with the picks ranked by class-balanced probabilities.
+  it.each([false, true])('each round trains on the picks of the model it starts from, and reads no label but the labelled images (balance: %s)', async (balance) => {
     const start = initialParameters(network, 5);
     const run = async (split: MnistSplit) => {
       const model = new Model(cache, network, start);
-      const first = softmaxRows(await model.logits(split.train.images, split.train.count), split.train.count, 10);
-      const result = await selfTrain(model, split, plan);
+      const own = softmaxRows(await model.logits(split.train.images, split.train.count), split.train.count, 10);
+      const first = balance ? balancedProbabilities(own, split.train.count, 10) : own;
+      const result = await selfTrain(model, split, { ...plan, balance });
       const tensors = await model.tensors();
       await model.destroy();
       return { first, result, tensors };

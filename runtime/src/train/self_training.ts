@@ -35,3 +35,37 @@ export function roundFractions(rounds: number, first = 0.5, last = 0.9): number[
   if (rounds === 1) return [last];
   return Array.from({ length: rounds }, (_, r) => first + ((last - first) * r) / (rounds - 1));
 }
+
+/**
+ * The probabilities reweighted per class so that, summed over the rows, each class holds `prior[k]` of them (uniform
+ * by default): q_ik ∝ p_ik·w_k, with the weights w found by Sinkhorn's iterations (Asano et al. 2020, SwAV). A class
+ * the model swallows a look-alike into (every 4 called 9, say) holds more than its share, so its weight falls and the
+ * rows it barely won go back to the class next in line. No label is read: only the prior.
+ */
+export function balancedProbabilities(probabilities: ArrayLike<number>, rows: number, classes: number, options: { prior?: readonly number[]; iterations?: number } = {}): Float32Array {
+  if (probabilities.length !== rows * classes) throw new Error(`expected ${rows}×${classes} probabilities, got ${probabilities.length}`);
+  const prior = options.prior ?? Array.from({ length: classes }, () => 1 / classes);
+  if (prior.length !== classes || prior.some((p) => !(p > 0))) throw new Error(`prior must have ${classes} positive shares`);
+  const priorSum = prior.reduce((a, b) => a + b, 0);
+  const weights = new Float64Array(classes).fill(1);
+  const q = new Float32Array(rows * classes);
+  const mass = new Float64Array(classes);
+  const normalise = () => {
+    mass.fill(0);
+    for (let i = 0; i < rows; i++) {
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += probabilities[i * classes + k] * weights[k];
+      for (let k = 0; k < classes; k++) {
+        const v = sum > 0 ? (probabilities[i * classes + k] * weights[k]) / sum : 1 / classes;
+        q[i * classes + k] = v;
+        mass[k] += v;
+      }
+    }
+  };
+  for (let t = 0; t < (options.iterations ?? 50); t++) {
+    normalise();
+    for (let k = 0; k < classes; k++) weights[k] *= mass[k] > 0 ? (rows * prior[k]) / priorSum / mass[k] : 1;
+  }
+  normalise();
+  return q;
+}

@@ -8,7 +8,7 @@ import type { Network } from '../engine/architecture';
 import { TrainingStep, type PolicyOptions, type StepOptions } from '../model/training_step';
 import { softmaxRows } from '../engine/cpu_engine';
 import { digitsSet, eventsSet, type LoggedEvent, type TrainingSet } from './datasets';
-import { confidentPicks, roundFractions, type PseudoLabel } from './self_training';
+import { balancedProbabilities, confidentPicks, roundFractions, type PseudoLabel } from './self_training';
 import { labelledIndices } from './held_out';
 import { runEpochs, type EpochRecord, type Progress } from './loop';
 
@@ -162,6 +162,8 @@ export interface SelfTrainPlan {
   seed: number;
   shift?: number;
   contrastive?: StepOptions['contrastive'];
+  /** Rank the picks by probabilities balanced to equal class shares (balancedProbabilities), not the model's own. */
+  balance?: boolean;
 }
 
 export interface SelfTrainRound {
@@ -185,7 +187,8 @@ export async function selfTrain(model: Model, data: MnistSplit, plan: SelfTrainP
   const repeat = plan.repeat ?? Math.max(1, Math.round(2000 / labelled.size));
   const labels = plan.labelled.map((i) => data.train.labels[i]);
   for (const [round, fraction] of roundFractions(plan.rounds, plan.first, plan.last).entries()) {
-    const probabilities = softmaxRows(await model.logits(data.train.images, data.train.count), data.train.count, classes);
+    const own = softmaxRows(await model.logits(data.train.images, data.train.count), data.train.count, classes);
+    const probabilities = plan.balance ? balancedProbabilities(own, data.train.count, classes) : own;
     const picks = confidentPicks(probabilities, data.train.count, classes, fraction, labelled);
     // The labelled images with their labels, `repeat` times, then the picks with the class the model gave them.
     const set = withLabels(data.train, [...Array.from({ length: repeat }, () => plan.labelled).flat(), ...picks.map((p) => p.index)],
