@@ -17,6 +17,7 @@ export * from './train/off_policy';
 export * from './train/poisoning';
 export * from './train/held_out';
 export * from './train/gate';
+export * from './train/reference_labels';
 export * from './train/replay';
 export * from './train/probe';
 export * from './train/clusters';

@@ -1,8 +1,8 @@
 // The gate's statistics: the doubly robust terms against exact enumeration, the clustered variance by hand, the
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
-  BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, leaveOneOutTerms, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
+  BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
+  labelledIndices, leaveOneOutTerms, namedImages, neighbourLabels, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
   type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe('the label-posterior reward model', () => {
    * A small random problem: `count` events on `images` images that all disagree, each image with a reward probability
    * for every action (stochastic rewards, so a client's mistakes are covered too) and a random logging distribution.
    */
-  function problem(random: Random, images: number, count: number, classes = 4) {
+  function problem(random: Random, images: number, count: number, classes = 4, withReference = false) {
     const pictures = Array.from({ length: images }, (_, cluster) => {
       const logging = Float64Array.from({ length: classes }, () => 0.1 + random.next());
       const total = logging.reduce((a, b) => a + b, 0);
@@ -97,12 +97,15 @@ describe('the label-posterior reward model', () => {
       return {
         cluster: 1000 + cluster, logging: logging.map((p) => p / total), candidateAction, activeAction, candidateProbabilities: row(), activeProbabilities: row(),
         rewardProbability: Array.from({ length: classes }, () => random.next()),
+        // A third opinion on some images only, as the main job has one only where the models disagree.
+        referenceProbabilities: withReference && random.next() < 0.75 ? row() : undefined,
       };
     });
     const order = Array.from({ length: count }, () => pictures[random.int(images)]);
     const event = (p: (typeof pictures)[number], action: number, reward: number): ComparisonEvent => ({
       cluster: p.cluster, action, propensity: p.logging[action], reward, candidateAction: p.candidateAction, activeAction: p.activeAction, maxWeight: 10,
       candidateProbabilities: p.candidateProbabilities, activeProbabilities: p.activeProbabilities,
+      ...(p.referenceProbabilities && { referenceProbabilities: p.referenceProbabilities }),
     });
     const draw = (p: (typeof pictures)[number]) => {
       const action = random.int(classes);
@@ -113,9 +116,10 @@ describe('the label-posterior reward model', () => {
 
   it('gives each term expectation r(x, c) − r(x, b) given every other event (leave one out) or the earlier ones (predictable), by exact enumeration', () => {
     const random = new Random(21);
-    for (let trial = 0; trial < 30; trial++) {
+    for (let trial = 0; trial < 40; trial++) {
       // 14 events on 4 images: the predictable prior is refitted (at 8) before the last event, and images come back.
-      const { order, event, events, classes } = problem(random, 4, 14);
+      // Every other trial gives most images a reference, whose exponent the prior fits too.
+      const { order, event, events, classes } = problem(random, 4, 14, 4, trial % 4 >= 2);
       const target = trial % 2 === 0 ? events.length - 1 : random.int(events.length);
       const picture = order[target];
       let looExpectation = 0;
@@ -140,9 +144,9 @@ describe('the label-posterior reward model', () => {
 
   it('gives Δ̂ expectation equal to the true difference over every action and reward of every event, in each mode', () => {
     const random = new Random(22);
-    for (let trial = 0; trial < 5; trial++) {
-      // 3 events on 2 images, 3 actions: all 6³ outcomes of the whole log.
-      const { pictures, order, event, classes } = problem(random, 2, 3, 3);
+    for (let trial = 0; trial < 6; trial++) {
+      // 3 events on 2 images, 3 actions: all 6³ outcomes of the whole log; half the trials with references.
+      const { pictures, order, event, classes } = problem(random, 2, 3, 3, trial % 2 === 1);
       const truth = order.reduce((s, p) => s + p.rewardProbability[p.candidateAction] - p.rewardProbability[p.activeAction], 0) / order.length;
       for (const evidence of ['others', 'earlier', 'none'] as const) {
         let expectation = 0;
@@ -291,6 +295,89 @@ describe('comparing two policies over seeded replays with a known truth', () => 
     const margin = trueDifference(pool) - truth;
     const promoted = Array.from({ length: 100 }, () => comparePolicies(replayEvents(pool, random, 0.02)).lower > margin).filter(Boolean).length;
     expect(promoted / 100).toBeGreaterThanOrEqual(0.8);
+  });
+});
+
+describe('a reference in the reward model (the digits of the nearest named training images)', () => {
+  /** The images with a reference row that puts `confidence` on the digit in a share `right` of them, on a wrong one otherwise. */
+  function withReference(images: ReplayImage[], right: number, confidence: number, seed: number): ReplayImage[] {
+    const random = new Random(seed);
+    return images.map((image) => {
+      const named = random.next() < right ? image.label : (image.label + 1 + random.int(9)) % 10;
+      const referenceProbabilities = Float64Array.from({ length: 10 }, (_, a) => (a === named ? confidence : (1 - confidence) / 9));
+      return { ...image, referenceProbabilities };
+    });
+  }
+  // Each image once, so the posterior has the prior alone: where the reference matters most.
+  const images = syntheticImages(3000, 0.06, 0.7, 31);
+  const truth = trueDifference(images);
+  const estimates = (evaluation: ReplayImage[], count: number, seed: number) => {
+    const random = new Random(seed);
+    return Array.from({ length: count }, () => comparePolicies(replayEvents(evaluation, random, 0.02)));
+  };
+  const meanOf = (list: PairedEstimate[], key: 'value' | 'conditionalVariance') => list.reduce((sum, e) => sum + e[key], 0) / list.length;
+
+  it('a reference right on 85% of images cuts the corrections\' variance, and both bounds still cover without bias', () => {
+    const good = estimates(withReference(images, 0.85, 0.9, 1), 300, 5);
+    const none = estimates(images, 100, 5);
+    expect(meanOf(good, 'conditionalVariance')).toBeLessThan(0.6 * meanOf(none, 'conditionalVariance'));
+    expect(good.filter((e) => e.lower <= truth).length / good.length).toBeGreaterThanOrEqual(0.95);
+    expect(good.filter((e) => e.upper >= truth).length / good.length).toBeGreaterThanOrEqual(0.95);
+    const spread = Math.sqrt(good.reduce((sum, e) => sum + (e.value - meanOf(good, 'value')) ** 2, 0) / (good.length - 1));
+    expect(Math.abs(meanOf(good, 'value') - truth)).toBeLessThan((3 * spread) / Math.sqrt(good.length));
+  });
+
+  it('a reference that names a wrong digit every time (a hostile one) costs power, not coverage: the bounds still cover without bias', () => {
+    const hostile = estimates(withReference(images, 0, 0.9, 2), 300, 6);
+    expect(hostile.filter((e) => e.lower <= truth).length / hostile.length).toBeGreaterThanOrEqual(0.95);
+    expect(hostile.filter((e) => e.upper >= truth).length / hostile.length).toBeGreaterThanOrEqual(0.95);
+    const spread = Math.sqrt(hostile.reduce((sum, e) => sum + (e.value - meanOf(hostile, 'value')) ** 2, 0) / (hostile.length - 1));
+    expect(Math.abs(meanOf(hostile, 'value') - truth)).toBeLessThan((3 * spread) / Math.sqrt(hostile.length));
+  });
+
+  it('fits a large exponent to a reference that knows the digit, and about none to one that knows nothing', () => {
+    const random = new Random(9);
+    const disagreeing = (evaluation: ReplayImage[]) => replayEvents(evaluation, random, 0).filter((e) => e.candidateAction !== e.activeAction).map((event) => ({ event, u: event.reward }));
+    const [, , knows] = fitLabelPrior(disagreeing(withReference(images, 0.95, 0.9, 3)));
+    const [, , guesses] = fitLabelPrior(disagreeing(withReference(images, 0.1, 0.9, 4)));
+    expect(knows).toBeGreaterThan(0.8);
+    expect(guesses).toBeLessThan(0.2);
+  });
+});
+
+describe('neighbour labels and named images', () => {
+  it('votes the digits of the k nearest references by cosine, smoothed, and refuses bad input', () => {
+    // Four references in the plane: two of digit 0 along x, one of digit 1 along y, one of digit 2 at 45°.
+    const references = [1, 0, 2, 0.1, 0, 1, 1, 1];
+    const labels = [0, 0, 1, 2];
+    const [a, b] = [neighbourLabels([3, 0.2], 1, references, labels, 2, 3, { k: 1, smoothing: 0.5 }), neighbourLabels([0.1, 1], 1, references, labels, 2, 3, { k: 3, smoothing: 0.5 })];
+    // k = 1: the nearest by angle to (3, 0.2) is (2, 0.1); votes (1 + 0.5, 0.5, 0.5) / 2.5.
+    expect(Array.from(a)).toEqual([0.6, 0.2, 0.2].map((v) => expect.closeTo(v, 12)));
+    // k = 3 from (0.1, 1): digit 1, then the 45° one (digit 2), then the nearer of the x-axis pair, (2, 0.1).
+    expect(Array.from(b)).toEqual([1.5 / 4.5, 1.5 / 4.5, 1.5 / 4.5].map((v) => expect.closeTo(v, 12)));
+    // Scaling a query changes nothing (cosine); equal similarities go to the earlier row.
+    expect(Array.from(neighbourLabels([30, 2], 1, references, labels, 2, 3, { k: 1 }))).toEqual(Array.from(neighbourLabels([3, 0.2], 1, references, labels, 2, 3, { k: 1 })));
+    expect(Array.from(neighbourLabels([1, 0], 1, [1, 0, 1, 0], [2, 1], 2, 3, { k: 1, smoothing: 1 }))).toEqual([0.25, 0.25, 0.5]);
+    expect(() => neighbourLabels([1, 0], 1, references, labels, 2, 3, { k: 5 })).toThrow(/k must be/);
+    expect(() => neighbourLabels([1, 0], 1, references, [0, 0, 1, 3], 2, 3, { k: 1 })).toThrow(/label 3/);
+    expect(() => neighbourLabels([1, 0, 1], 1, references, labels, 2, 3, { k: 1 })).toThrow(/need 2/);
+    expect(() => neighbourLabels([1, 0], 1, references, labels, 2, 3, { k: 1, smoothing: 0 })).toThrow(/smoothing/);
+  });
+
+  it('keeps each image a top reward named, once, and leaves out images named two digits', () => {
+    const image = (v: number) => Float32Array.from({ length: 784 }, (_, i) => (i === v ? 1 : 0));
+    const { images, labels } = namedImages([
+      { pixels: image(1), action: 3, reward: 1 },
+      { pixels: image(1), action: 3, reward: 1 },
+      { pixels: image(2), action: 4, reward: 0 },
+      { pixels: image(3), action: 5, reward: 1 },
+      { pixels: image(3), action: 6, reward: 1 },
+      { pixels: image(4), action: 7, reward: 1 },
+    ]);
+    expect(Array.from(labels)).toEqual([3, 7]);
+    expect(images[1]).toBe(1);
+    expect(images[784 + 4]).toBe(1);
+    expect(() => namedImages([{ pixels: [1, 2], action: 0, reward: 1 }])).toThrow(/784/);
   });
 });
 

@@ -103,6 +103,10 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect(record).toMatchObject({ decision: 'promoted', candidate: 'v50', parent: 'v1', version: 'v50', frozen: 'v51' });
     expect(record.evaluation!.estimate!.lower).toBeGreaterThan(0);
     expect(record.evaluation!.eventsNeeded).toBeGreaterThan(0);
+    // The reward model's reference: the training images the clients' rewards named, read where the two disagree.
+    expect(record.evaluation!.reference!.namedImages).toBeGreaterThanOrEqual(10);
+    expect(record.evaluation!.reference!.events).toBeGreaterThan(0);
+    expect(record.evaluation!.reference!.events).toBeLessThanOrEqual(record.evaluation!.estimate!.disagreements);
     expect((await client.activeModel())!.version).toBe('v50');
     expect(await client.challenger()).toMatchObject({ version: 'v51' });
     expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');

@@ -31,6 +31,12 @@ export interface ComparisonEvent {
   /** Features of the reward model: each policy's probabilities for this image (softmax rows). */
   candidateProbabilities: ArrayLike<number>;
   activeProbabilities: ArrayLike<number>;
+  /**
+   * A third opinion on the image's digit, from data the evaluation does not hold: the digits that rewards named on
+   * the training images nearest to it (`neighbourLabels`). The posterior reward model gives it its own fitted exponent;
+   * it must not depend on this event's action or reward (nothing from the evaluation's events may go into it).
+   */
+  referenceProbabilities?: ArrayLike<number>;
 }
 
 export interface PairedEstimate {
@@ -171,8 +177,10 @@ export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): 
 //
 // A reward of 1 names the image's digit and a reward of 0 rules one out, so every reward is evidence about the label,
 // and r̂(x, a) = low + (high − low) · P(label = a | evidence). The prior over the label is a product of the two models'
-// probabilities, q(a) ∝ p_c(a)^θ₁ · p_b(a)^θ₂, with θ fitted by maximum likelihood on the disagreeing events' rewards;
-// the same image's rewards multiply it by their likelihood. DR stays unbiased as long as nothing r̂ uses for event i
+// probabilities and, where the event carries one, the reference's: q(a) ∝ p_c(a)^θ₁ · p_b(a)^θ₂ · p_ref(a)^θ₃, with θ
+// fitted by maximum likelihood on the disagreeing events' rewards; the same image's rewards multiply it by their
+// likelihood. Where the two models disagree, their own probabilities say little about which is right; the reference
+// (the digits of the nearest training images whose digit a reward named) is a vote from elsewhere. DR stays unbiased as long as nothing r̂ uses for event i
 // depends on event i's own action: given the images, the actions are drawn independently, so the other events of the
 // same image are fair evidence (leave one out, the default), and so are the earlier ones only (predictable, for a
 // sequence read in log order). Where another event of the image named its digit, r̂ is exact and the term is the true
@@ -183,11 +191,13 @@ export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): 
 const LOG_FLOOR = -20;
 /** Chance a reward says the opposite of the label (a client's mistake): keeps the posterior finite if one happens. */
 const EVIDENCE_NOISE = 0.001;
-/** Disagreeing events before the prior's θ is first fitted (θ = (0.5, 0.5), the geometric mean, until then). */
+/** Disagreeing events before the prior's θ is first fitted (θ = (0.5, 0.5, 0.5) until then). */
 const FIRST_REFIT = 8;
-/** Pull of θ toward (0.5, 0.5) in the fit (a Gaussian prior of variance 1 / this), so a few events cannot run it off. */
+/** Pull of θ toward its start in the fit (a Gaussian prior of variance 1 / this), so a few events cannot run it off. */
 const THETA_PENALTY = 1;
-const THETA_START: readonly [number, number] = [0.5, 0.5];
+/** θ₁, θ₂ for the candidate's and the active model's probabilities, θ₃ for the reference's (unused where none). */
+export type PriorExponents = readonly [number, number, number];
+const THETA_START: PriorExponents = [0.5, 0.5, 0.5];
 
 const logOf = (p: number) => Math.max(LOG_FLOOR, Math.log(p));
 
@@ -202,14 +212,21 @@ function logsOf(row: ArrayLike<number>): Float64Array {
   return logs;
 }
 
-/** The prior over the label from both models' probabilities: softmax of θ₁ log p_c + θ₂ log p_b (plus `extra`). */
-export function labelPrior(event: ComparisonEvent, theta: readonly [number, number], extra?: ArrayLike<number>): Float64Array {
-  const [lc, lb] = [logsOf(event.candidateProbabilities), logsOf(event.activeProbabilities)];
-  const k = lc.length;
+/** The log-probability rows the prior weighs: the candidate's, the active model's, and the reference's if any. */
+const opinionsOf = (event: ComparisonEvent): Float64Array[] => [
+  logsOf(event.candidateProbabilities), logsOf(event.activeProbabilities), ...(event.referenceProbabilities ? [logsOf(event.referenceProbabilities)] : []),
+];
+
+/** The prior over the label: softmax of θ₁ log p_c + θ₂ log p_b (+ θ₃ log p_ref with a reference), plus `extra`. */
+export function labelPrior(event: ComparisonEvent, theta: readonly number[], extra?: ArrayLike<number>): Float64Array {
+  const opinions = opinionsOf(event);
+  const k = opinions[0].length;
   const scores = new Float64Array(k);
   let top = -Infinity;
   for (let a = 0; a < k; a++) {
-    scores[a] = theta[0] * lc[a] + theta[1] * lb[a] + (extra ? extra[a] : 0);
+    let score = extra ? extra[a] : 0;
+    for (let o = 0; o < opinions.length; o++) score += theta[o] * opinions[o][a];
+    scores[a] = score;
     top = Math.max(top, scores[a]);
   }
   let total = 0;
@@ -222,45 +239,54 @@ export function labelPrior(event: ComparisonEvent, theta: readonly [number, numb
 const evidenceOf = (reward: number, [low, high]: readonly [number, number]) => Math.min(1, Math.max(0, (reward - low) / (high - low)));
 
 /** Gradient of the penalised log-likelihood Σ u log q(a) + (1 − u) log(1 − q(a)) of the rewards, in θ. */
-function priorGradient(seen: readonly { event: ComparisonEvent; u: number }[], theta: readonly [number, number]): [number, number] {
-  const g: [number, number] = [-THETA_PENALTY * (theta[0] - THETA_START[0]), -THETA_PENALTY * (theta[1] - THETA_START[1])];
+function priorGradient(seen: readonly { event: ComparisonEvent; u: number }[], theta: PriorExponents): [number, number, number] {
+  const g: [number, number, number] = [0, 1, 2].map((o) => -THETA_PENALTY * (theta[o] - THETA_START[o])) as [number, number, number];
   for (const { event, u } of seen) {
     const q = labelPrior(event, theta);
-    const [lc, lb] = [logsOf(event.candidateProbabilities), logsOf(event.activeProbabilities)];
-    let mean0 = 0;
-    let mean1 = 0;
-    for (let a = 0; a < q.length; a++) {
-      mean0 += q[a] * lc[a];
-      mean1 += q[a] * lb[a];
-    }
+    const opinions = opinionsOf(event);
     const qa = Math.min(1 - 1e-9, Math.max(1e-9, q[event.action]));
     const weight = u - ((1 - u) * qa) / (1 - qa);
-    g[0] += weight * (lc[event.action] - mean0);
-    g[1] += weight * (lb[event.action] - mean1);
+    for (let o = 0; o < opinions.length; o++) {
+      let mean = 0;
+      for (let a = 0; a < q.length; a++) mean += q[a] * opinions[o][a];
+      g[o] += weight * (opinions[o][event.action] - mean);
+    }
   }
   return g;
 }
 
-/** θ by Newton's method (Hessian by differences of the gradient), from `start`, kept in [0, 3]². */
-export function fitLabelPrior(seen: readonly { event: ComparisonEvent; u: number }[], start: readonly [number, number] = THETA_START): [number, number] {
-  let theta: [number, number] = [start[0], start[1]];
+/** θ by Newton's method (Hessian by differences of the gradient), from `start`, kept in [0, 3]³. */
+export function fitLabelPrior(seen: readonly { event: ComparisonEvent; u: number }[], start: PriorExponents = THETA_START): [number, number, number] {
+  let theta: [number, number, number] = [start[0], start[1], start[2]];
   const h = 1e-4;
   for (let step = 0; step < 20; step++) {
     const g = priorGradient(seen, theta);
-    const g0 = priorGradient(seen, [theta[0] + h, theta[1]]);
-    const g1 = priorGradient(seen, [theta[0], theta[1] + h]);
-    const [a, b, c, d] = [(g0[0] - g[0]) / h, (g1[0] - g[0]) / h, (g0[1] - g[1]) / h, (g1[1] - g[1]) / h];
-    const det = a * d - b * c;
-    // A concave step where the Hessian allows it, else a small gradient step.
-    let move: [number, number] = a < 0 && det > 0 ? [-(d * g[0] - b * g[1]) / det, -(-c * g[0] + a * g[1]) / det] : [0.01 * g[0], 0.01 * g[1]];
-    const length = Math.hypot(move[0], move[1]);
-    if (length > 0.5) move = [(move[0] * 0.5) / length, (move[1] * 0.5) / length];
-    const next: [number, number] = [Math.min(3, Math.max(0, theta[0] + move[0])), Math.min(3, Math.max(0, theta[1] + move[1]))];
-    const change = Math.hypot(next[0] - theta[0], next[1] - theta[1]);
+    // Columns of the Hessian, by differences of the gradient.
+    const columns = [0, 1, 2].map((o) => {
+      const moved: [number, number, number] = [theta[0], theta[1], theta[2]];
+      moved[o] += h;
+      const gh = priorGradient(seen, moved);
+      return gh.map((v, r) => (v - g[r]) / h);
+    });
+    const hessian = [0, 1, 2].map((r) => [0, 1, 2].map((c) => (columns[c][r] + columns[r][c]) / 2));
+    // A Newton step where the Hessian is negative definite (it is a maximum), else a small gradient step.
+    const newton = negativeDefinite(hessian) ? solve3(hessian, g).map((v) => -v) : null;
+    let move = newton ?? g.map((v) => 0.01 * v);
+    const length = Math.hypot(...move);
+    if (length > 0.5) move = move.map((v) => (v * 0.5) / length);
+    const next = theta.map((t, o) => Math.min(3, Math.max(0, t + move[o]))) as [number, number, number];
+    const change = Math.hypot(...next.map((t, o) => t - theta[o]));
     theta = next;
     if (change < 1e-4) break;
   }
   return theta;
+}
+
+/** Whether the symmetric 3×3 matrix is negative definite (leading minors alternate in sign, starting below 0). */
+function negativeDefinite(m: number[][]): boolean {
+  const minor2 = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+  const det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  return m[0][0] < 0 && minor2 > 0 && det < 0;
 }
 
 /**
@@ -269,7 +295,7 @@ export function fitLabelPrior(seen: readonly { event: ComparisonEvent; u: number
  */
 export function posteriorTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], sameImageEvidence = true): DoublyRobustTerm[] {
   const [low, high] = rewardRange;
-  let theta: [number, number] = [THETA_START[0], THETA_START[1]];
+  let theta: PriorExponents = THETA_START;
   let nextFit = FIRST_REFIT;
   const seen: { event: ComparisonEvent; u: number }[] = [];
   const evidence = new Map<number, Float64Array>();

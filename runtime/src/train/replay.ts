@@ -13,6 +13,8 @@ export interface ReplayImage {
   activeProbabilities: ArrayLike<number>;
   candidateAction: number;
   activeAction: number;
+  /** The reference's probabilities for the image's digit, if the gate reads one (ComparisonEvent.referenceProbabilities). */
+  referenceProbabilities?: ArrayLike<number>;
 }
 
 /** 1 / min(μ(c|x), μ(b|x)): the largest weight an event of this image can carry. */
@@ -42,6 +44,7 @@ export function replayEvents(images: readonly ReplayImage[], random: Random, dro
       maxWeight: maxWeightOf(image.logging, image.candidateAction, image.activeAction),
       candidateProbabilities: image.candidateProbabilities,
       activeProbabilities: image.activeProbabilities,
+      ...(image.referenceProbabilities && { referenceProbabilities: image.referenceProbabilities }),
     });
   }
   return events;

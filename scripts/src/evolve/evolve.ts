@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, keyStats, loadMnist, maxWeightOf,
+  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, neighbourLabels, keyStats, loadMnist, maxWeightOf,
   Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
@@ -92,7 +92,11 @@ export interface GenerationRecord {
   /** The candidate judged in this generation. */
   candidate?: string;
   /** The gate's evidence: the comparison on the evaluation events, and the events a 0.5-point difference needs at its variance given the images. */
-  evaluation?: { events: number; estimate: PairedEstimate | null; eventsNeeded: number | null };
+  evaluation?: {
+    events: number; estimate: PairedEstimate | null; eventsNeeded: number | null;
+    /** The reward model's reference: training images a client's reward named, and the evaluation events that read it. */
+    reference?: { namedImages: number; events: number };
+  };
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
   /** The candidate frozen in this generation, now the challenger. */
@@ -187,13 +191,32 @@ export const judgesCandidate = (event: LoggedEvent, candidate: string, salt = ''
 /** The events a candidate trains on: images not held out, whose reward a client sent. */
 const trainsCandidate = (event: LoggedEvent, salt = ''): boolean => event.rewardSource !== 'default' && !isHeldOut(event.pixels, salt);
 
-/** The comparison's view of the evaluation events: both policies' probabilities and greedy actions for each image. */
-async function comparisonEvents(events: LoggedEvent[], candidate: Model, active: Model): Promise<ComparisonEvent[]> {
+/** Neighbours that vote in the reward model's reference (neighbourLabels), and the fewest named images it needs. */
+const REFERENCE_NEIGHBOURS = 10;
+
+/**
+ * The comparison's view of the evaluation events: both policies' probabilities and greedy actions for each image and,
+ * where the two disagree, the reference: the digits of the nearest training images a client's reward named.
+ */
+async function comparisonEvents(events: LoggedEvent[], candidate: Model, active: Model, references: { images: Float32Array; labels: Int32Array }): Promise<ComparisonEvent[]> {
   const [candidateRows, activeRows] = [await policyProbabilities(candidate, events), await policyProbabilities(active, events)];
   const candidateActions = argmaxRows(candidateRows, events.length, 10);
   const activeActions = argmaxRows(activeRows, events.length, 10);
+  const clusters = events.map((e) => imageHash(e.pixels));
+  // One query per image the two disagree on (only their terms are not 0).
+  const queries = new Map<number, Float32Array>();
+  events.forEach((e, i) => {
+    if (candidateActions[i] !== activeActions[i]) queries.set(clusters[i], e.pixels);
+  });
+  const reference = new Map<number, Float64Array>();
+  if (queries.size > 0 && references.labels.length >= REFERENCE_NEIGHBOURS) {
+    const images = new Float32Array(queries.size * IMAGE_PIXELS);
+    [...queries.values()].forEach((pixels, row) => images.set(pixels, row * IMAGE_PIXELS));
+    const rows = neighbourLabels(images, queries.size, references.images, references.labels, IMAGE_PIXELS, 10, { k: REFERENCE_NEIGHBOURS });
+    [...queries.keys()].forEach((cluster, row) => reference.set(cluster, rows.subarray(row * 10, (row + 1) * 10)));
+  }
   return events.map((e, i) => ({
-    cluster: imageHash(e.pixels),
+    cluster: clusters[i],
     action: e.action,
     propensity: e.propensity,
     reward: e.reward,
@@ -202,6 +225,7 @@ async function comparisonEvents(events: LoggedEvent[], candidate: Model, active:
     maxWeight: maxWeightOf(e.loggingProbabilities as number[], candidateActions[i], activeActions[i]),
     candidateProbabilities: candidateRows.subarray(i * 10, (i + 1) * 10),
     activeProbabilities: activeRows.subarray(i * 10, (i + 1) * 10),
+    ...(reference.has(clusters[i]) && { referenceProbabilities: reference.get(clusters[i]) }),
   }));
 }
 
@@ -302,12 +326,18 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const current = new Model(cache, activeFile.network, activeFile.tensors);
     // Rewards are 0/1 from the simulated clients; the API allows [−1, 1], and the range the bound uses covers what was logged.
     const rewardRange = all.reduce<[number, number]>(([low, high], e) => [Math.min(low, e.reward), Math.max(high, e.reward)], [0, 1]);
-    const estimate = evaluation.length ? comparePolicies(await comparisonEvents(evaluation, candidate, current), { rewardRange }) : null;
+    // The reference reads the training events that passed the defences, never the evaluation's.
+    const named = namedImages(train, rewardRange[1]);
+    const compared = evaluation.length ? await comparisonEvents(evaluation, candidate, current, named) : [];
+    const estimate = compared.length ? comparePolicies(compared, { rewardRange }) : null;
     const gate = gateDecision(estimate, { margin: options.margin, maxEvents: options.maxEvaluationEvents ?? 20_000 });
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
     await Promise.all([candidate.destroy(), current.destroy()]);
     lap('evaluate');
-    const evidence = { events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.correctionBound) };
+    const evidence = {
+      events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.correctionBound),
+      reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length },
+    };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
     if (gate.decision === 'promote') {

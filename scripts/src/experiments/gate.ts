@@ -5,12 +5,13 @@
 // dropped. Reports per pair the true difference, the events the power formula asks for (and would ask for if no image
 // came back), the coverage of the lower bound, the promotion rate, and how often the lower bound is within 0.5 points
 // of the truth. Flags beyond the issue's: --exploration, --share, --seed, --reward-model posterior|ridge,
-// --evidence others|earlier|none, --looks K (judged after each of K pulls), --events N (a fixed size) and --distinct
-// (each image once).
+// --evidence others|earlier|none, --reference neighbours|none (the reward model's third opinion: the digits of each
+// image's 10 nearest train digits, as the main job takes them from the training images rewards named), --looks K
+// (judged after each of K pulls), --events N (a fixed size) and --distinct (each image once).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
+  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, neighbourLabels, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
   replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ComparisonOptions, type ReplayImage, type ReplayStudy,
 } from '@seed/runtime';
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
@@ -83,10 +84,31 @@ export async function checkpoints(seed: number, data: ReturnType<typeof loadMnis
   });
 }
 
-/** Each test image as the edge logs it with `candidate` as challenger beside `active`. */
-export function loggedImages(active: Checkpoint, candidate: Checkpoint, data: ReturnType<typeof loadMnist>, exploration: Exploration, share: number): ReplayImage[] {
+/** The reward model's reference for test images: the digits of their nearest train digits, computed once per image. */
+export type TestReference = (indices: readonly number[]) => Map<number, Float64Array>;
+
+export function neighbourReference(data: ReturnType<typeof loadMnist>): TestReference {
+  const known = new Map<number, Float64Array>();
+  return (indices) => {
+    const missing = [...new Set(indices)].filter((i) => !known.has(i));
+    if (missing.length > 0) {
+      const queries = new Float32Array(missing.length * IMAGE_PIXELS);
+      missing.forEach((i, row) => queries.set(data.test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS));
+      const rows = neighbourLabels(queries, missing.length, data.train.images, data.train.labels, IMAGE_PIXELS, CLASSES);
+      missing.forEach((i, row) => known.set(i, rows.subarray(row * CLASSES, (row + 1) * CLASSES)));
+    }
+    return new Map(indices.map((i) => [i, known.get(i) as Float64Array]));
+  };
+}
+
+/**
+ * Each test image as the edge logs it with `candidate` as challenger beside `active`; with a reference, the images the
+ * two disagree on carry its probabilities (only their terms are not 0).
+ */
+export function loggedImages(active: Checkpoint, candidate: Checkpoint, data: ReturnType<typeof loadMnist>, exploration: Exploration, share: number, reference: TestReference | null = null): ReplayImage[] {
   const greedy = (c: Checkpoint) => argmaxRows(c.probabilities, data.test.count, CLASSES);
   const [activeActions, candidateActions] = [greedy(active), greedy(candidate)];
+  const referenceRows = reference?.(Array.from({ length: data.test.count }, (_, i) => i).filter((i) => activeActions[i] !== candidateActions[i]));
   return Array.from({ length: data.test.count }, (_, i) => {
     const row = (c: Checkpoint) => c.logits.subarray(i * CLASSES, (i + 1) * CLASSES);
     const disagree = activeActions[i] !== candidateActions[i];
@@ -99,6 +121,7 @@ export function loggedImages(active: Checkpoint, candidate: Checkpoint, data: Re
       activeProbabilities: active.probabilities.subarray(i * CLASSES, (i + 1) * CLASSES),
       candidateAction: candidateActions[i],
       activeAction: activeActions[i],
+      ...(referenceRows?.has(i) && { referenceProbabilities: referenceRows.get(i) }),
     };
   });
 }
@@ -139,7 +162,7 @@ export function choosePairs(all: Checkpoint[], count: number): [Checkpoint, Chec
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     pairs: { type: 'string' }, replays: { type: 'string' }, json: { type: 'string' }, exploration: { type: 'string' }, share: { type: 'string' }, seed: { type: 'string' },
-    'reward-model': { type: 'string' }, evidence: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' }, distinct: { type: 'boolean' },
+    'reward-model': { type: 'string' }, evidence: { type: 'string' }, reference: { type: 'string' }, looks: { type: 'string' }, events: { type: 'string' }, distinct: { type: 'boolean' },
   }, argv);
   const pairCount = intFlag('pairs', flags.pairs, 20, 2, 200);
   const replays = intFlag('replays', flags.replays, 1000, 1, 100_000);
@@ -152,6 +175,8 @@ export async function main(argv: string[]): Promise<void> {
   const evidence = flags.evidence ?? 'others';
   if (rewardModel !== 'posterior' && rewardModel !== 'ridge') throw new Error(`--reward-model is posterior or ridge, not ${rewardModel}`);
   if (evidence !== 'others' && evidence !== 'earlier' && evidence !== 'none') throw new Error(`--evidence is others, earlier or none, not ${evidence}`);
+  const referenceKind = flags.reference ?? 'neighbours';
+  if (referenceKind !== 'neighbours' && referenceKind !== 'none') throw new UsageError(`--reference is neighbours or none, not ${referenceKind}`);
   const comparison: ComparisonOptions = { rewardModel, evidence };
   // The gate judges a pending candidate after each pull: with --looks K the evaluation arrives in K pulls, judged after each.
   const looks = intFlag('looks', flags.looks, 1, 1, 100);
@@ -165,6 +190,7 @@ export async function main(argv: string[]): Promise<void> {
   const data = loadMnist();
   if (distinct && (fixedEvents === null || fixedEvents > data.test.count)) throw new UsageError(`--distinct needs --events N with N at most ${data.test.count}`);
   const all = [...(await checkpoints(seed, data)), ...(await checkpoints(seed + 1, data))];
+  const reference = referenceKind === 'neighbours' ? neighbourReference(data) : null;
   const chosen = choosePairs(all, pairCount);
   const trainedAt = performance.now();
 
@@ -172,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
   const results: PairResult[] = [];
   console.log('active   candidate  true Δ (points)  events  needed  fresh  disagree  coverage  promoted  within 0.5');
   for (const [active, candidate] of chosen) {
-    const images = loggedImages(active, candidate, data, exploration, share);
+    const images = loggedImages(active, candidate, data, exploration, share, reference);
     // Pilots play the evaluation at the sizes tried, as the lineage does, to size it for a 0.5-point difference; with
     // --events the size is given and the formula reads the variance of the evaluation itself.
     const sized = fixedEvents === null ? sizeEvaluation(images, random, comparison) : null;
@@ -210,6 +236,7 @@ export async function main(argv: string[]): Promise<void> {
     share,
     rewardModel,
     evidence,
+    reference: referenceKind,
     looks,
     fixedEvents,
     distinct,
