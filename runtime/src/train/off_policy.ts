@@ -180,11 +180,11 @@ export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): 
 // probabilities and, where the event carries one, the reference's: q(a) ∝ p_c(a)^θ₁ · p_b(a)^θ₂ · p_ref(a)^θ₃, with θ
 // fitted by maximum likelihood on the disagreeing events' rewards; the same image's rewards multiply it by their
 // likelihood. Where the two models disagree, their own probabilities say little about which is right; the reference
-// (the digits of the nearest training images whose digit a reward named) is a vote from elsewhere. DR stays unbiased as long as nothing r̂ uses for event i
-// depends on event i's own action: given the images, the actions are drawn independently, so the other events of the
-// same image are fair evidence (leave one out, the default), and so are the earlier ones only (predictable, for a
-// sequence read in log order). Where another event of the image named its digit, r̂ is exact and the term is the true
-// difference with no variance at all: an evaluation whose images come back (held-out images are drawn again by the
+// (the digits of the nearest training images whose digit a reward named) is a vote from elsewhere. DR stays unbiased
+// as long as nothing r̂ uses for event i depends on event i's own action: given the images, the actions are drawn
+// independently, so the other events of the same image are fair evidence (leave one out, the default), and so are the
+// earlier ones only (predictable, for a sequence read in log order). Where another event of the image named its digit,
+// r̂ is exact and the term is the true difference with no variance at all: an evaluation whose images come back (held-out images are drawn again by the
 // clients, the replays draw test digits with replacement) is nearly as good as a labelled one on those images.
 
 /** Log-probabilities below this are clamped: a model's probability of 1e-30 is no stronger evidence than 2e-9. */
