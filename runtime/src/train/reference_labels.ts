@@ -4,6 +4,7 @@
 // about which is right; a nearest-neighbour vote over other images is a different kind of classifier.
 import { IMAGE_PIXELS } from '../engine/architecture';
 import { imageHash } from './held_out';
+import { normalizeRows } from './probe';
 
 export interface NeighbourOptions {
   /** Neighbours that vote (default 10). */
@@ -29,18 +30,8 @@ export function neighbourLabels(
   for (let r = 0; r < referenceCount; r++) {
     if (!(Number.isInteger(labels[r]) && labels[r] >= 0 && labels[r] < classes)) throw new Error(`neighbourLabels: reference ${r} has label ${labels[r]}, not a digit below ${classes}`);
   }
-  const unit = (x: ArrayLike<number>, rows: number) => {
-    const out = Float32Array.from(x);
-    for (let r = 0; r < rows; r++) {
-      let sum = 0;
-      for (let d = 0; d < dim; d++) sum += out[r * dim + d] ** 2;
-      const norm = Math.sqrt(sum);
-      if (norm > 0) for (let d = 0; d < dim; d++) out[r * dim + d] /= norm;
-    }
-    return out;
-  };
-  const q = unit(queries, queryCount);
-  const ref = unit(references, referenceCount);
+  const q = normalizeRows(queries, queryCount, dim);
+  const ref = normalizeRows(references, referenceCount, dim);
   const out = new Float64Array(queryCount * classes);
   const best = new Float64Array(k);
   const bestIndex = new Int32Array(k);
