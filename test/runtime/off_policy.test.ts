@@ -2,7 +2,7 @@
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
   BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, leaveOneOutTerms, namedImages, neighbourLabels, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
+  labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
   type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
@@ -350,18 +350,25 @@ describe('neighbour labels and named images', () => {
     // Four references in the plane: two of digit 0 along x, one of digit 1 along y, one of digit 2 at 45°.
     const references = [1, 0, 2, 0.1, 0, 1, 1, 1];
     const labels = [0, 0, 1, 2];
-    const [a, b] = [neighbourLabels([3, 0.2], 1, references, labels, 2, 3, { k: 1, smoothing: 0.5 }), neighbourLabels([0.1, 1], 1, references, labels, 2, 3, { k: 3, smoothing: 0.5 })];
+    // One query through a voter over `refs` (2-D rows, 3 digits).
+    const vote = (query: number[], options: { k?: number; smoothing?: number }, refs = references, labs = labels) => Array.from(neighbourVoter(refs, labs, 2, 3, options)([query])[0]);
+    const [a, b] = [vote([3, 0.2], { k: 1, smoothing: 0.5 }), vote([0.1, 1], { k: 3, smoothing: 0.5 })];
     // k = 1: the nearest by angle to (3, 0.2) is (2, 0.1); votes (1 + 0.5, 0.5, 0.5) / 2.5.
-    expect(Array.from(a)).toEqual([0.6, 0.2, 0.2].map((v) => expect.closeTo(v, 12)));
+    expect(a).toEqual([0.6, 0.2, 0.2].map((v) => expect.closeTo(v, 12)));
     // k = 3 from (0.1, 1): digit 1, then the 45° one (digit 2), then the nearer of the x-axis pair, (2, 0.1).
-    expect(Array.from(b)).toEqual([1.5 / 4.5, 1.5 / 4.5, 1.5 / 4.5].map((v) => expect.closeTo(v, 12)));
+    expect(b).toEqual([1.5 / 4.5, 1.5 / 4.5, 1.5 / 4.5].map((v) => expect.closeTo(v, 12)));
+    // One voter answers several queries as it answers each alone (the main job asks for every disagreeing image at once).
+    expect(neighbourVoter(references, labels, 2, 3, { k: 3, smoothing: 0.5 })([[3, 0.2], [0.1, 1]]).map((row) => Array.from(row))).toEqual([
+      vote([3, 0.2], { k: 3, smoothing: 0.5 }), b,
+    ]);
     // Scaling a query changes nothing (cosine); equal similarities go to the earlier row.
-    expect(Array.from(neighbourLabels([30, 2], 1, references, labels, 2, 3, { k: 1 }))).toEqual(Array.from(neighbourLabels([3, 0.2], 1, references, labels, 2, 3, { k: 1 })));
-    expect(Array.from(neighbourLabels([1, 0], 1, [1, 0, 1, 0], [2, 1], 2, 3, { k: 1, smoothing: 1 }))).toEqual([0.25, 0.25, 0.5]);
-    expect(() => neighbourLabels([1, 0], 1, references, labels, 2, 3, { k: 5 })).toThrow(/k must be/);
-    expect(() => neighbourLabels([1, 0], 1, references, [0, 0, 1, 3], 2, 3, { k: 1 })).toThrow(/label 3/);
-    expect(() => neighbourLabels([1, 0, 1], 1, references, labels, 2, 3, { k: 1 })).toThrow(/need 2/);
-    expect(() => neighbourLabels([1, 0], 1, references, labels, 2, 3, { k: 1, smoothing: 0 })).toThrow(/smoothing/);
+    expect(vote([30, 2], { k: 1 })).toEqual(vote([3, 0.2], { k: 1 }));
+    expect(vote([1, 0], { k: 1, smoothing: 1 }, [1, 0, 1, 0], [2, 1])).toEqual([0.25, 0.25, 0.5]);
+    expect(() => vote([1, 0], { k: 5 })).toThrow(/k must be/);
+    expect(() => vote([1, 0], { k: 1 }, references, [0, 0, 1, 3])).toThrow(/label 3/);
+    expect(() => vote([1, 0, 1], { k: 1 })).toThrow(/expected 2/);
+    expect(() => vote([1, 0], { k: 1 }, [1, 0, 2])).toThrow(/need 8/);
+    expect(() => vote([1, 0], { k: 1, smoothing: 0 })).toThrow(/smoothing/);
   });
 
   it('keeps each image a top reward named, once, and leaves out images named two digits', () => {

@@ -33,7 +33,7 @@ export interface ComparisonEvent {
   activeProbabilities: ArrayLike<number>;
   /**
    * A third opinion on the image's digit, from data the evaluation does not hold: the digits that rewards named on
-   * the training images nearest to it (`neighbourLabels`). The posterior reward model gives it its own fitted exponent;
+   * the training images nearest to it (`neighbourVoter`). The posterior reward model gives it its own fitted exponent;
    * it must not depend on this event's action or reward (nothing from the evaluation's events may go into it).
    */
   referenceProbabilities?: ArrayLike<number>;

@@ -14,33 +14,32 @@ export interface NeighbourOptions {
 }
 
 /**
- * For each query row, P(digit) ∝ smoothing + (votes of its k nearest reference rows by cosine similarity), as rows of
- * `classes` probabilities, [queries, classes]. Ties in similarity go to the earlier reference row.
+ * A voter over labelled reference rows, normalised once: for each query row, P(digit) ∝ smoothing + (votes of its k
+ * nearest reference rows by cosine similarity), one row of `classes` probabilities per query. Ties in similarity go
+ * to the earlier reference row.
  */
-export function neighbourLabels(
-  queries: ArrayLike<number>, queryCount: number, references: ArrayLike<number>, labels: ArrayLike<number>, dim: number, classes: number,
-  options: NeighbourOptions = {},
-): Float64Array {
+export function neighbourVoter(
+  references: ArrayLike<number>, labels: ArrayLike<number>, dim: number, classes: number, options: NeighbourOptions = {},
+): (queries: readonly ArrayLike<number>[]) => Float64Array[] {
   const { k = 10, smoothing = 0.1 } = options;
   const referenceCount = labels.length;
-  if (queries.length !== queryCount * dim) throw new Error(`neighbourLabels: ${queryCount} queries of ${dim} values need ${queryCount * dim}, got ${queries.length}`);
-  if (references.length !== referenceCount * dim) throw new Error(`neighbourLabels: ${referenceCount} labelled references of ${dim} values need ${referenceCount * dim}, got ${references.length}`);
-  if (!(Number.isInteger(k) && k >= 1 && k <= referenceCount)) throw new Error(`neighbourLabels: k must be an integer from 1 to the ${referenceCount} references, got ${k}`);
-  if (!(smoothing > 0)) throw new Error(`neighbourLabels: smoothing must be above 0, got ${smoothing}`);
+  if (references.length !== referenceCount * dim) throw new Error(`neighbourVoter: ${referenceCount} labelled references of ${dim} values need ${referenceCount * dim}, got ${references.length}`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= referenceCount)) throw new Error(`neighbourVoter: k must be an integer from 1 to the ${referenceCount} references, got ${k}`);
+  if (!(smoothing > 0)) throw new Error(`neighbourVoter: smoothing must be above 0, got ${smoothing}`);
   for (let r = 0; r < referenceCount; r++) {
-    if (!(Number.isInteger(labels[r]) && labels[r] >= 0 && labels[r] < classes)) throw new Error(`neighbourLabels: reference ${r} has label ${labels[r]}, not a digit below ${classes}`);
+    if (!(Number.isInteger(labels[r]) && labels[r] >= 0 && labels[r] < classes)) throw new Error(`neighbourVoter: reference ${r} has label ${labels[r]}, not a digit below ${classes}`);
   }
-  const q = normalizeRows(queries, queryCount, dim);
   const ref = normalizeRows(references, referenceCount, dim);
-  const out = new Float64Array(queryCount * classes);
   const best = new Float64Array(k);
   const bestIndex = new Int32Array(k);
-  for (let i = 0; i < queryCount; i++) {
+  return (queries) => queries.map((query) => {
+    if (query.length !== dim) throw new Error(`neighbourVoter: a query of ${query.length} values, expected ${dim}`);
+    const q = normalizeRows(query, 1, dim);
     best.fill(-Infinity);
     bestIndex.fill(-1);
     for (let j = 0; j < referenceCount; j++) {
       let s = 0;
-      for (let d = 0; d < dim; d++) s += q[i * dim + d] * ref[j * dim + d];
+      for (let d = 0; d < dim; d++) s += q[d] * ref[j * dim + d];
       if (s <= best[k - 1]) continue;
       // Insert into the sorted top k (strictly greater: an equal similarity keeps the earlier row ahead).
       let at = k - 1;
@@ -52,17 +51,16 @@ export function neighbourLabels(
       best[at] = s;
       bestIndex[at] = j;
     }
-    const row = out.subarray(i * classes, (i + 1) * classes);
-    row.fill(smoothing);
+    const row = new Float64Array(classes).fill(smoothing);
     for (const j of bestIndex) row[labels[j]] += 1;
     const total = smoothing * classes + k;
     for (let c = 0; c < classes; c++) row[c] /= total;
-  }
-  return out;
+    return row;
+  });
 }
 
 /**
- * The images whose digit a reward named, once each, as references for `neighbourLabels`: an event rewarded at the top
+ * The images whose digit a reward named, once each, as references for `neighbourVoter`: an event rewarded at the top
  * of the range says its action is the image's digit. An image named two different digits (a client's mistake, or a
  * hostile key) is left out.
  */

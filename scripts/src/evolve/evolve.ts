@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, neighbourLabels, keyStats, loadMnist, maxWeightOf,
+  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, neighbourVoter, keyStats, loadMnist, maxWeightOf,
   Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
@@ -191,7 +191,7 @@ export const judgesCandidate = (event: LoggedEvent, candidate: string, salt = ''
 /** The events a candidate trains on: images not held out, whose reward a client sent. */
 const trainsCandidate = (event: LoggedEvent, salt = ''): boolean => event.rewardSource !== 'default' && !isHeldOut(event.pixels, salt);
 
-/** Neighbours that vote in the reward model's reference (neighbourLabels), and the fewest named images it needs. */
+/** Neighbours that vote in the reward model's reference (neighbourVoter), and the fewest named images it needs. */
 const REFERENCE_NEIGHBOURS = 10;
 
 /**
@@ -210,10 +210,8 @@ async function comparisonEvents(events: LoggedEvent[], candidate: Model, active:
   });
   const reference = new Map<number, Float64Array>();
   if (queries.size > 0 && references.labels.length >= REFERENCE_NEIGHBOURS) {
-    const images = new Float32Array(queries.size * IMAGE_PIXELS);
-    [...queries.values()].forEach((pixels, row) => images.set(pixels, row * IMAGE_PIXELS));
-    const rows = neighbourLabels(images, queries.size, references.images, references.labels, IMAGE_PIXELS, 10, { k: REFERENCE_NEIGHBOURS });
-    [...queries.keys()].forEach((cluster, row) => reference.set(cluster, rows.subarray(row * 10, (row + 1) * 10)));
+    const rows = neighbourVoter(references.images, references.labels, IMAGE_PIXELS, 10, { k: REFERENCE_NEIGHBOURS })([...queries.values()]);
+    [...queries.keys()].forEach((cluster, row) => reference.set(cluster, rows[row]));
   }
   return events.map((e, i) => ({
     cluster: clusters[i],
@@ -327,8 +325,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     // Rewards are 0/1 from the simulated clients; the API allows [−1, 1], and the range the bound uses covers what was logged.
     const rewardRange = all.reduce<[number, number]>(([low, high], e) => [Math.min(low, e.reward), Math.max(high, e.reward)], [0, 1]);
     // The reference reads the training events that passed the defences, never the evaluation's.
-    const named = namedImages(train, rewardRange[1]);
-    const compared = evaluation.length ? await comparisonEvents(evaluation, candidate, current, named) : [];
+    const named = evaluation.length ? namedImages(train, rewardRange[1]) : null;
+    const compared = named ? await comparisonEvents(evaluation, candidate, current, named) : [];
     const estimate = compared.length ? comparePolicies(compared, { rewardRange }) : null;
     const gate = gateDecision(estimate, { margin: options.margin, maxEvents: options.maxEvaluationEvents ?? 20_000 });
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
@@ -336,7 +334,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     lap('evaluate');
     const evidence = {
       events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.correctionBound),
-      reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length },
+      ...(named && { reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length } }),
     };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, neighbourLabels, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
+  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, neighbourVoter, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
   replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ComparisonOptions, type ReplayImage, type ReplayStudy,
 } from '@seed/runtime';
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
@@ -88,15 +88,11 @@ export async function checkpoints(seed: number, data: ReturnType<typeof loadMnis
 export type TestReference = (indices: readonly number[]) => Map<number, Float64Array>;
 
 export function neighbourReference(data: ReturnType<typeof loadMnist>): TestReference {
+  const vote = neighbourVoter(data.train.images, data.train.labels, IMAGE_PIXELS, CLASSES);
   const known = new Map<number, Float64Array>();
   return (indices) => {
     const missing = [...new Set(indices)].filter((i) => !known.has(i));
-    if (missing.length > 0) {
-      const queries = new Float32Array(missing.length * IMAGE_PIXELS);
-      missing.forEach((i, row) => queries.set(data.test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS));
-      const rows = neighbourLabels(queries, missing.length, data.train.images, data.train.labels, IMAGE_PIXELS, CLASSES);
-      missing.forEach((i, row) => known.set(i, rows.subarray(row * CLASSES, (row + 1) * CLASSES)));
-    }
+    vote(missing.map((i) => data.test.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS))).forEach((row, n) => known.set(missing[n], row));
     return new Map(indices.map((i) => [i, known.get(i) as Float64Array]));
   };
 }
