@@ -169,8 +169,8 @@ export async function main(argv: string[]): Promise<void> {
   const seed = intFlag('seed', flags.seed, 1);
   const rewardModel = flags['reward-model'] ?? 'posterior';
   const evidence = flags.evidence ?? 'others';
-  if (rewardModel !== 'posterior' && rewardModel !== 'ridge') throw new Error(`--reward-model is posterior or ridge, not ${rewardModel}`);
-  if (evidence !== 'others' && evidence !== 'earlier' && evidence !== 'none') throw new Error(`--evidence is others, earlier or none, not ${evidence}`);
+  if (rewardModel !== 'posterior' && rewardModel !== 'ridge') throw new UsageError(`--reward-model is posterior or ridge, not ${rewardModel}`);
+  if (evidence !== 'others' && evidence !== 'earlier' && evidence !== 'none') throw new UsageError(`--evidence is others, earlier or none, not ${evidence}`);
   const referenceKind = flags.reference ?? 'neighbours';
   if (referenceKind !== 'neighbours' && referenceKind !== 'none') throw new UsageError(`--reference is neighbours or none, not ${referenceKind}`);
   const comparison: ComparisonOptions = { rewardModel, evidence };
