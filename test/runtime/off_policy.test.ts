@@ -61,20 +61,33 @@ describe('the doubly robust term', () => {
       for (let action = 0; action < classes; action++) {
         for (const [reward, chance] of [[1, rewardProbability[action]], [0, 1 - rewardProbability[action]]]) {
           const event: ComparisonEvent = {
-            cluster: 0, action, propensity: logging[action], reward, candidateAction, activeAction, maxWeight: 0,
-            candidateProbabilities: logging, activeProbabilities: logging,
+            cluster: 0, action, propensity: logging[action], reward, candidateAction, activeAction,
+            maxWeight: 1 / Math.min(logging[candidateAction], logging[activeAction]), candidateProbabilities: logging, activeProbabilities: logging,
           };
-          const { direct, correction } = doublyRobustTerm(event, model);
+          const { direct, correction, low, high } = doublyRobustTerm(event, model);
           expectation += logging[action] * chance * (direct + correction);
+          // The range is known before the action is drawn, and holds for every action and reward.
+          expect(low).toBeLessThanOrEqual(Math.min(0, correction) + 1e-12);
+          expect(high).toBeGreaterThanOrEqual(Math.max(0, correction) - 1e-12);
         }
       }
       expect(expectation).toBeCloseTo(rewardProbability[candidateAction] - rewardProbability[activeAction], 12);
     }
   });
 
+  it('has a range with one side at 0 where r̂ is sure which of the two is right, and the full weight on the other', () => {
+    const event: ComparisonEvent = { cluster: 1, action: 2, propensity: 0.5, reward: 1, candidateAction: 2, activeAction: 4, maxWeight: 2, candidateProbabilities: [], activeProbabilities: [] };
+    // r̂ sure the active model is right: the correction can only rise (the candidate's action rewarded, or the active's not).
+    expect(doublyRobustTerm(event, (_, a) => (a === 4 ? 1 : 0))).toMatchObject({ low: 0, high: 2 });
+    // Sure the candidate is right: it can only fall.
+    expect(doublyRobustTerm(event, (_, a) => (a === 2 ? 1 : 0))).toMatchObject({ low: -2, high: 0 });
+    // Unsure: both ways, by the largest weight times the distance to the far end of the reward range.
+    expect(doublyRobustTerm(event, () => 0.25)).toMatchObject({ low: -1.5, high: 1.5 });
+  });
+
   it('is 0 where the two policies agree, whatever the reward', () => {
     const event: ComparisonEvent = { cluster: 1, action: 3, propensity: 0.01, reward: 1, candidateAction: 2, activeAction: 2, maxWeight: 1, candidateProbabilities: [], activeProbabilities: [] };
-    expect(doublyRobustTerm(event, () => 0.3)).toEqual({ direct: 0, correction: 0 });
+    expect(doublyRobustTerm(event, () => 0.3)).toEqual({ direct: 0, correction: 0, low: 0, high: 0 });
   });
 });
 
@@ -208,6 +221,32 @@ describe('the betting confidence sequence', () => {
     }
   });
 
+  it('with the lower end of each observation known in advance, still covers in at least 1 − α of 1,000 replays, and is tighter', () => {
+    // Half the observations can fall to 0, half only to 0.45, each with chance 1/50; every one has mean 0.5. They
+    // barely vary, so bets tuned for a short horizon (30) reach the cap, which the known ends raise.
+    for (const n of [20, 300]) {
+      const random = new Random(n + 7);
+      const lows = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 0 : 0.45));
+      let covered = 0;
+      let withLows = 0;
+      let without = 0;
+      for (let replay = 0; replay < 1000; replay++) {
+        const xs = lows.map((low) => (random.next() < 0.02 ? low : (0.5 - 0.02 * low) / 0.98));
+        const bound = bettingLowerBound(xs, 0.05, 30, lows);
+        if (bound <= 0.5) covered++;
+        withLows += bound;
+        without += bettingLowerBound(xs, 0.05, 30);
+      }
+      expect(covered / 1000, `n ${n}`).toBeGreaterThanOrEqual(0.95);
+      // The mean distance below 0.5: 0.0046 with the ends against 0.0110 without at n = 300 (0.079 and 0.097 at 20).
+      if (n > 100) expect(0.5 - withLows / 1000, `n ${n}`).toBeLessThan(0.6 * (0.5 - without / 1000));
+    }
+    // Observations that sit at their mean: the floor shrinks with the room below them.
+    const flat = new Float64Array(1000).fill(0.5);
+    const gap = 0.5 - bettingLowerBound(flat, 0.05, 200);
+    expect(0.5 - bettingLowerBound(flat, 0.05, 200, new Float64Array(1000).fill(0.25))).toBeLessThan(0.6 * gap);
+  });
+
   it('tightens with more observations and never passes the sample mean', () => {
     const random = new Random(3);
     const xs = Float64Array.from({ length: 4000 }, () => 0.4 + 0.2 * random.next());
@@ -285,7 +324,7 @@ describe('comparing two policies over seeded replays with a known truth', () => 
 
   it('the events the power formula asks for promote a better candidate in at least 80% of replays', () => {
     const [first] = replays(1, 2);
-    const needed = eventsNeeded(first.conditionalVariance, truth, 0.05, 0.8, first.correctionBound);
+    const needed = eventsNeeded(first.conditionalVariance, truth, 0.05, 0.8, first.downsideBound);
     expect(needed).toBeGreaterThan(eventsNeeded(first.conditionalVariance, truth));
     expect(needed).toBeLessThan(8000);
     // The evaluation draws its images with replacement, as clients do; a candidate `truth` better than the active model
@@ -406,7 +445,7 @@ describe('the power formula', () => {
 });
 
 describe('the gate decision', () => {
-  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05, correctionBound: 2.2 });
+  const estimate = (lower: number, upper: number, n = 1000): PairedEstimate => ({ n, clusters: n, disagreements: 40, value: (lower + upper) / 2, variance: 0.02, standardError: 0.004, conditionalVariance: 0.01, lower, upper, alpha: 0.05, correctionBound: 2.2, downsideBound: 1.5 });
   const rules = { margin: 0, maxEvents: 5000 };
 
   it('promotes above the margin, rejects below it or when undecided too long, else gathers more events', () => {

@@ -62,6 +62,11 @@ export interface PairedEstimate {
   alpha: number;
   /** The bound on each correction the confidence sequence scales by: the reward range's width times the largest weight. */
   correctionBound: number;
+  /**
+   * Mean over the disagreeing events of how far below 0 each correction could fall given r̂ (−`low` of its term): the
+   * lower bound's floor scales with it, so the power formula reads it as its B.
+   */
+  downsideBound: number;
 }
 
 export interface ComparisonOptions {
@@ -156,21 +161,35 @@ const foldOf = (cluster: number, folds: number) => (Math.imul(cluster ^ 0x9e3779
 export interface DoublyRobustTerm {
   direct: number;
   correction: number;
+  /**
+   * The range the correction could take over every action and reward, given r̂ and the weights the logged distribution
+   * allows, known before the event's own action is drawn: `low` ≤ 0 ≤ `high`. Where r̂ is sure which digit is right,
+   * one side is all but 0 (a correction can only fall if the reward contradicts r̂), and the bets on that side can be
+   * large.
+   */
+  low: number;
+  high: number;
 }
+
+const AGREE: DoublyRobustTerm = { direct: 0, correction: 0, low: 0, high: 0 };
 
 /** d_i for each event, with r̂ for an event's image fitted on the other folds' events. */
 export function doublyRobustTerms(events: readonly ComparisonEvent[], rewardRange: readonly [number, number] = [0, 1], folds = DEFAULT_FOLDS): DoublyRobustTerm[] {
   const foldIds = events.map((e) => foldOf(e.cluster, folds));
   const models = Array.from({ length: folds }, (_, f) => fitRewardModel(events.filter((_, i) => foldIds[i] !== f), rewardRange));
-  return events.map((e, i) => doublyRobustTerm(e, models[foldIds[i]]));
+  return events.map((e, i) => doublyRobustTerm(e, models[foldIds[i]], rewardRange));
 }
 
 /** One event's term given a reward model fitted without it; both parts are 0 where the two policies agree. */
-export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel): DoublyRobustTerm {
-  if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
-  const direct = rewardModel(e, e.candidateAction) - rewardModel(e, e.activeAction);
+export function doublyRobustTerm(e: ComparisonEvent, rewardModel: RewardModel, rewardRange: readonly [number, number] = [0, 1]): DoublyRobustTerm {
+  if (e.candidateAction === e.activeAction) return AGREE;
+  const candidate = rewardModel(e, e.candidateAction);
+  const active = rewardModel(e, e.activeAction);
   const sign = (e.action === e.candidateAction ? 1 : 0) - (e.action === e.activeAction ? 1 : 0);
-  return { direct, correction: (sign / e.propensity) * (e.reward - rewardModel(e, e.action)) };
+  // a = c adds (r − r̂(c))/μ(c), a = b subtracts (r − r̂(b))/μ(b), any other action adds 0; each weight is in [1, w].
+  const [lo, hi] = rewardRange;
+  const ends = [lo - candidate, hi - candidate, active - lo, active - hi].flatMap((v) => [v, v * e.maxWeight]);
+  return { direct: candidate - active, correction: (sign / e.propensity) * (e.reward - rewardModel(e, e.action)), low: Math.min(0, ...ends), high: Math.max(0, ...ends) };
 }
 
 // ---- The label-posterior reward model: both models' probabilities and the image's other rewards. ----
@@ -300,13 +319,13 @@ export function posteriorTerms(events: readonly ComparisonEvent[], rewardRange: 
   const seen: { event: ComparisonEvent; u: number }[] = [];
   const evidence = new Map<number, Float64Array>();
   return events.map((e) => {
-    if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
+    if (e.candidateAction === e.activeAction) return AGREE;
     if (seen.length >= nextFit) {
       theta = fitLabelPrior(seen, theta);
       nextFit *= 2;
     }
     const posterior = labelPrior(e, theta, evidence.get(e.cluster));
-    const term = doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a]);
+    const term = doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a], rewardRange);
     const u = evidenceOf(e.reward, rewardRange);
     seen.push({ event: e, u });
     if (sameImageEvidence) {
@@ -344,11 +363,11 @@ export function leaveOneOutTerms(events: readonly ComparisonEvent[], rewardRange
   const [low, high] = rewardRange;
   let next = 0;
   return events.map((e) => {
-    if (e.candidateAction === e.activeAction) return { direct: 0, correction: 0 };
+    if (e.candidateAction === e.activeAction) return AGREE;
     const mine = own[next++];
     const others = (totals.get(e.cluster) as Float64Array).map((t, y) => t - mine[y]);
     const posterior = labelPrior(e, thetas[foldOf(e.cluster, folds)], others);
-    return doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a]);
+    return doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a], rewardRange);
   });
 }
 
@@ -383,7 +402,7 @@ export function clusteredMean(terms: ArrayLike<number>, clusters: ArrayLike<numb
  */
 export const BET_CAP = 0.75;
 
-export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon: number): number {
+export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon: number, lows?: ArrayLike<number>): number {
   const n = xs.length;
   if (n === 0) return 0;
   const bets = new Float64Array(n);
@@ -397,10 +416,14 @@ export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon:
     squares += (xs[i] - mean) ** 2;
   }
   const threshold = Math.log(1 / alpha);
+  // Observation i is known to lie at or above lows[i] (0 without them), so a bet against m may go up to
+  // BET_CAP/(m − lows[i]): the factor still stays at least 1 − BET_CAP. Where m is below lows[i] it cannot fall at all.
   const logWealth = (m: number) => {
     let total = 0;
-    const cap = BET_CAP / m;
-    for (let i = 0; i < n; i++) total += Math.log1p(Math.min(bets[i], cap) * (xs[i] - m));
+    for (let i = 0; i < n; i++) {
+      const room = m - (lows ? lows[i] : 0);
+      total += Math.log1p((room > 0 ? Math.min(bets[i], BET_CAP / room) : bets[i]) * (xs[i] - m));
+    }
     return total;
   };
   // The wealth falls as m rises (each factor does): bisect for where it crosses 1/α.
@@ -417,13 +440,18 @@ export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon:
 
 /**
  * Lower and upper bounds (each at level 1 − α) for the mean of observations in [lo, hi], from the betting confidence
- * sequence on the observations scaled to [0, 1] (the upper bound from the mirrored observations).
+ * sequence on the observations scaled to [0, 1] (the upper bound from the mirrored observations). Where each
+ * observation's own range [lows[i], highs[i]] inside [lo, hi] is known before it is drawn, the bets use it.
  */
-export function bettingInterval(values: ArrayLike<number>, lo: number, hi: number, alpha: number, horizon: number): { lower: number; upper: number } {
+export function bettingInterval(
+  values: ArrayLike<number>, lo: number, hi: number, alpha: number, horizon: number, ranges?: { lows: ArrayLike<number>; highs: ArrayLike<number> },
+): { lower: number; upper: number } {
   const width = hi - lo;
   const scaled = Float64Array.from(values, (v) => (v - lo) / width);
   const mirrored = scaled.map((x) => 1 - x);
-  return { lower: lo + width * bettingLowerBound(scaled, alpha, horizon), upper: hi - width * bettingLowerBound(mirrored, alpha, horizon) };
+  const lows = ranges && Float64Array.from(ranges.lows, (v) => (v - lo) / width);
+  const highs = ranges && Float64Array.from(ranges.highs, (v) => 1 - (v - lo) / width);
+  return { lower: lo + width * bettingLowerBound(scaled, alpha, horizon, lows), upper: hi - width * bettingLowerBound(mirrored, alpha, horizon, highs) };
 }
 
 // ---- The comparison. ----
@@ -453,12 +481,15 @@ export function comparePolicies(events: readonly ComparisonEvent[], options: Com
   let upper = direct;
   // |correction| ≤ w·R with R the reward range's width and w the largest weight.
   const bound = disagreeing.length > 0 ? (rewardRange[1] - rewardRange[0]) * Math.max(...disagreeing.map((i) => events[i].maxWeight)) : 0;
+  let downsideBound = 0;
   if (disagreeing.length > 0) {
-    const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON);
+    const ranges = { lows: disagreeing.map((i) => terms[i].low), highs: disagreeing.map((i) => terms[i].high) };
+    downsideBound = -ranges.lows.reduce((s, v) => s + v, 0) / disagreeing.length;
+    const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON, ranges);
     lower = direct + share * interval.lower;
     upper = direct + share * interval.upper;
   }
-  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), conditionalVariance, lower, upper, alpha, correctionBound: bound };
+  return { n, clusters, disagreements: disagreeing.length, value: mean, variance, standardError: Math.sqrt(variance / n), conditionalVariance, lower, upper, alpha, correctionBound: bound, downsideBound };
 }
 
 /**

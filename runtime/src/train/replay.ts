@@ -67,8 +67,10 @@ export interface ReplayStudy {
   meanEstimate: number;
   meanConditionalVariance: number;
   meanVariance: number;
-  /** The largest bound on a correction over the replays (`PairedEstimate.correctionBound`), for the power formula. */
+  /** The largest bound on a correction over the replays (`PairedEstimate.correctionBound`). */
   correctionBound: number;
+  /** Mean over replays of `PairedEstimate.downsideBound`, the power formula's B. */
+  downsideBound: number;
 }
 
 /**
@@ -93,6 +95,7 @@ export function replayStudy(
   let variances = 0;
   let conditionalVariances = 0;
   let correctionBound = 0;
+  let downsideBounds = 0;
   for (let replay = 0; replay < options.replays; replay++) {
     const events: ComparisonEvent[] = [];
     let coveredEveryLook = true;
@@ -110,10 +113,12 @@ export function replayStudy(
     variances += estimate.variance;
     conditionalVariances += estimate.conditionalVariance;
     correctionBound = Math.max(correctionBound, estimate.correctionBound);
+    downsideBounds += estimate.downsideBound;
   }
   return {
     truth, replays: options.replays, coverage: covered / options.replays, promotionRate: promoted / options.replays, detectableRate: detected / options.replays,
     meanEstimate: estimates / options.replays,
     meanConditionalVariance: conditionalVariances / options.replays, meanVariance: variances / options.replays, correctionBound,
+    downsideBound: downsideBounds / options.replays,
   };
 }

@@ -333,7 +333,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     await Promise.all([candidate.destroy(), current.destroy()]);
     lap('evaluate');
     const evidence = {
-      events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.correctionBound),
+      events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.downsideBound),
       ...(named && { reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length } }),
     };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };

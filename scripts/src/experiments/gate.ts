@@ -139,7 +139,7 @@ function sizeEvaluation(images: ReplayImage[], random: Random, comparison: Compa
   let result = { needed: size, variance: 0 };
   for (let step = 0; step < 8; step++) {
     const pilot = replayStudy(drawEvaluation(images, size, random), { replays: PILOT_REPLAYS, seed: random.int(2 ** 31), dropRate: 0.02, comparison });
-    result = { needed: eventsNeeded(pilot.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, pilot.correctionBound), variance: pilot.meanConditionalVariance };
+    result = { needed: eventsNeeded(pilot.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, pilot.downsideBound), variance: pilot.meanConditionalVariance };
     if (Math.abs(result.needed - size) <= 0.05 * size || (size >= MAX_EVENTS && result.needed >= MAX_EVENTS)) break;
     size = Math.max(100, Math.min(MAX_EVENTS, Math.round(Math.sqrt(size * result.needed))));
   }
@@ -205,10 +205,10 @@ export async function main(argv: string[]): Promise<void> {
     const evaluation = distinct ? random.shuffle(images.slice()).slice(0, events) as ReplayImage[] : drawEvaluation(images, events, random);
     const study = replayStudy(evaluation, { replays, seed: random.int(2 ** 31), dropRate: 0.02, detectable: DETECTABLE_DIFFERENCE, looks, comparison });
     const disagreement = evaluation.filter((e) => e.candidateAction !== e.activeAction).length / events;
-    const needed = sized?.needed ?? eventsNeeded(study.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, study.correctionBound);
+    const needed = sized?.needed ?? eventsNeeded(study.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, study.downsideBound);
     const result: PairResult = {
       active: active.name, candidate: candidate.name, events, eventsNeeded: needed, pilotVariance: sized?.variance ?? study.meanConditionalVariance,
-      eventsNeededFreshImages: fresh && eventsNeeded(fresh.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, fresh.correctionBound), disagreement, ...study,
+      eventsNeededFreshImages: fresh && eventsNeeded(fresh.meanConditionalVariance, DETECTABLE_DIFFERENCE, GATE_ALPHA, 0.8, fresh.downsideBound), disagreement, ...study,
     };
     results.push(result);
     console.log(`${active.name.padEnd(8)} ${candidate.name.padEnd(9)}  ${(study.truth * 100).toFixed(2).padStart(15)}  ${String(events).padStart(6)}  ${String(needed).padStart(6)}  ${String(result.eventsNeededFreshImages ?? '-').padStart(6)}  ` +
