@@ -74,7 +74,10 @@ export interface ComparisonOptions {
   alpha?: number;
   /** Range every reward lies in (default [0, 1]). */
   rewardRange?: readonly [number, number];
-  /** Disagreeing events the confidence sequence is tuned for (tightest near it, valid at every count). */
+  /**
+   * Disagreeing events the confidence sequence is tuned for (tightest near it, valid at every count). By default the
+   * evaluation's own count of them: the images and the two models fix it before any action is drawn.
+   */
   horizon?: number;
   /** Folds of the cross-fitted ridge reward model, split by image (only with `rewardModel: 'ridge'`). */
   folds?: number;
@@ -93,8 +96,6 @@ export interface ComparisonOptions {
 }
 
 export const GATE_ALPHA = 0.05;
-/** Disagreeing events the bets are tuned for: about what 5,000 evaluation events hold at 3-4% disagreement. */
-export const DEFAULT_HORIZON = 200;
 const DEFAULT_FOLDS = 2;
 const RIDGE = 1e-3;
 
@@ -485,7 +486,7 @@ export function comparePolicies(events: readonly ComparisonEvent[], options: Com
   if (disagreeing.length > 0) {
     const ranges = { lows: disagreeing.map((i) => terms[i].low), highs: disagreeing.map((i) => terms[i].high) };
     downsideBound = -ranges.lows.reduce((s, v) => s + v, 0) / disagreeing.length;
-    const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? DEFAULT_HORIZON, ranges);
+    const interval = bettingInterval(disagreeing.map((i) => corrections[i]), -bound, bound, alpha, options.horizon ?? disagreeing.length, ranges);
     lower = direct + share * interval.lower;
     upper = direct + share * interval.upper;
   }
