@@ -130,7 +130,7 @@ export class ApiClient {
   /** The active model, or null when none is. */
   async activeModel(): Promise<ActiveModel | null> {
     try {
-      return await (await succeeded('GET /v1/model', this.routes.v1.model.$get())).json();
+      return await retryTransient(async () => (await succeeded('GET /v1/model', this.routes.v1.model.$get())).json());
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return null;
       throw error;
@@ -138,12 +138,20 @@ export class ApiClient {
   }
 
   async models(): Promise<ModelListing> {
-    return (await succeeded('GET /v1/models', this.routes.v1.models.$get({}, this.auth('readKey')))).json();
+    return retryTransient(async () => (await succeeded('GET /v1/models', this.routes.v1.models.$get({}, this.auth('readKey')))).json());
   }
 
   async weights(version: string): Promise<Uint8Array> {
     const param = { version: encodeURIComponent(version) };
-    return new Uint8Array(await (await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }, this.auth('readKey')))).arrayBuffer());
+    // Retried as a whole: a read cut off mid-body is as transient as one never answered.
+    return retryTransient(async () => {
+      const response = await succeeded('GET /v1/models/{version}/weights', this.routes.v1.models[':version'].weights.$get({ param }, this.auth('readKey')));
+      try {
+        return new Uint8Array(await response.arrayBuffer());
+      } catch (error) {
+        throw new ApiError(0, 'unreachable', `GET /v1/models/{version}/weights: the body was cut off (${(error as Error).message})`);
+      }
+    });
   }
 
   async upload(version: string, file: Uint8Array): Promise<StoredModel> {
@@ -163,7 +171,7 @@ export class ApiClient {
   }
 
   async challenger(): Promise<Challenger> {
-    return (await (await succeeded('GET /v1/challenger', this.routes.v1.challenger.$get({}, this.auth('adminToken')))).json()).challenger;
+    return retryTransient(async () => (await (await succeeded('GET /v1/challenger', this.routes.v1.challenger.$get({}, this.auth('adminToken')))).json()).challenger);
   }
 
   /** Serves `version` beside the active model on `share` of the traffic where the two disagree. */

@@ -4,17 +4,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '@seed/client';
 
 // A server that answers each event id's first predict with 503 (a restarting worker) and later ones with 200, and the
-// registry listing with a proxy's HTML error page.
+// registry listing with a proxy's HTML error page; a model's weights with 503 on the first read.
 let server: Server;
 let base: string;
 const seen: { eventId: string; status: number }[] = [];
+let listings = 0;
+let weightReads = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => { body += chunk; });
     req.on('end', () => {
+      if (req.url === '/v1/models/v9/weights') {
+        weightReads++;
+        res.writeHead(weightReads === 1 ? 503 : 200, { 'Content-Type': 'application/octet-stream' });
+        res.end(weightReads === 1 ? '' : Buffer.from([1, 2, 3]));
+        return;
+      }
       if (req.url === '/v1/models') {
+        listings++;
         res.writeHead(502, { 'Content-Type': 'text/html' });
         res.end('<html>bad gateway</html>');
         return;
@@ -54,8 +63,16 @@ describe('ApiClient', () => {
     expect(refused).toMatchObject({ status: 400, code: 'invalid_request', message: 'try again' });
   });
 
-  it('says what came back when the answer is not the JSON error shape', async () => {
+  it('says what came back when the answer is not the JSON error shape, after trying the read 4 times', async () => {
+    listings = 0;
     await expect(new ApiClient(base).models()).rejects.toMatchObject({ status: 502, code: 'http_error', message: 'GET /v1/models: 502 Bad Gateway <html>bad gateway</html>' });
+    expect(listings).toBe(4);
+  });
+
+  it('reads the weights again after a 503', async () => {
+    weightReads = 0;
+    expect([...await new ApiClient(base).weights('v9')]).toEqual([1, 2, 3]);
+    expect(weightReads).toBe(2);
   });
 
   it('reports an API it cannot reach as status 0', async () => {
