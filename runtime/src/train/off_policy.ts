@@ -391,18 +391,20 @@ export function clusteredMean(terms: ArrayLike<number>, clusters: ArrayLike<numb
 // ---- The betting confidence sequence. ----
 
 /**
- * A lower confidence bound for the mean of observations in [0, 1], valid at every count (Waudby-Smith & Ramdas 2023,
- * predictable plug-in bets): m is excluded once the wealth Π (1 + λ_i (x_i − m)) of betting that the mean is above m
- * reaches 1/α. Bets λ_i = √(2 log(1/α) / (σ̂²_{i−1} · horizon)), capped at BET_CAP/m, use only earlier observations.
- */
-/**
- * The largest bet against a mean m is BET_CAP/m, which keeps every factor 1 + λ(x − m) at least 1 − BET_CAP > 0 (any cap
- * below 1/m keeps the wealth a nonnegative supermartingale). It sets the bound's floor when the observations barely
- * vary: with all of n at the mean, m is ruled out only beyond log(1/α) / (n · BET_CAP/m) below it (the rule of three
- * at a cap of 1/m). 3/4 rather than the usual 1/2 takes a third off that floor.
+ * The largest bet against a mean m is BET_CAP/(m − low), low the least the observation can be (0 unless known), which
+ * keeps every factor 1 + λ(x − m) at least 1 − BET_CAP > 0 (any cap below 1/(m − low) keeps the wealth a nonnegative
+ * supermartingale). It sets the bound's floor when the observations barely vary: with all of n at the mean, m is
+ * ruled out only beyond about log(1/α) · (m − low) / (n · BET_CAP) below it (the rule of three at a cap of
+ * 1/(m − low)). 3/4 rather than the usual 1/2 takes a third off that floor.
  */
 export const BET_CAP = 0.75;
 
+/**
+ * A lower confidence bound for the mean of observations in [0, 1], valid at every count (Waudby-Smith & Ramdas 2023,
+ * predictable plug-in bets): m is excluded once the wealth Π (1 + λ_i (x_i − m)) of betting that the mean is above m
+ * reaches 1/α. Bets λ_i = √(2 log(1/α) / (σ̂²_{i−1} · horizon)), capped at BET_CAP/(m − lows[i]), use only earlier
+ * observations and each observation's own lower end, known before it is drawn.
+ */
 export function bettingLowerBound(xs: ArrayLike<number>, alpha: number, horizon: number, lows?: ArrayLike<number>): number {
   const n = xs.length;
   if (n === 0) return 0;
@@ -460,8 +462,8 @@ export function bettingInterval(
 /**
  * V(candidate) − V(active) on the evaluated images, from the events in their log order. Given the images, the direct
  * part is known and only the corrections are random: the confidence sequence runs over the corrections of the
- * disagreeing events (each bounded by the largest weight the logged distributions allow), scaled by their share of
- * the events, and is added to the mean direct part.
+ * disagreeing events (each within its own range given r̂, inside ± the largest weight the logged distributions
+ * allow), scaled by their share of the events, and is added to the mean direct part.
  */
 export function comparePolicies(events: readonly ComparisonEvent[], options: ComparisonOptions = {}): PairedEstimate {
   const n = events.length;
