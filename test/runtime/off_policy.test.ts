@@ -2,7 +2,7 @@
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
   BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
+  labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, rewardEvidence, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
   type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
@@ -158,8 +158,12 @@ describe('the label-posterior reward model', () => {
   it('gives Δ̂ expectation equal to the true difference over every action and reward of every event, in each mode', () => {
     const random = new Random(22);
     for (let trial = 0; trial < 6; trial++) {
-      // 3 events on 2 images, 3 actions: all 6³ outcomes of the whole log; half the trials with references.
-      const { pictures, order, event, classes } = problem(random, 2, 3, 3, trial % 2 === 1);
+      // 3 events on 2 images, 3 actions: all 6³ outcomes of the whole log; half the trials with references, and in
+      // trials 2–5 rewards from outside the evaluation on the first image (fixed: not drawn with the log).
+      const { pictures, order, event: inside, classes } = problem(random, 2, 3, 3, trial % 2 === 1);
+      const outside = rewardEvidence([{ action: random.int(3), reward: random.int(2) }, { action: random.int(3), reward: random.int(2) }], [0, 1], 3);
+      const event = (p: (typeof order)[number], action: number, reward: number): ComparisonEvent =>
+        trial >= 2 && p === pictures[0] ? { ...inside(p, action, reward), outsideEvidence: outside } : inside(p, action, reward);
       const truth = order.reduce((s, p) => s + p.rewardProbability[p.candidateAction] - p.rewardProbability[p.activeAction], 0) / order.length;
       for (const evidence of ['others', 'earlier', 'none'] as const) {
         let expectation = 0;
@@ -178,6 +182,20 @@ describe('the label-posterior reward model', () => {
         expect(expectation, `${evidence}, trial ${trial}`).toBeCloseTo(truth, 10);
       }
       expect(pictures).toHaveLength(2);
+    }
+  });
+
+  it('makes a term exact once a reward outside the evaluation named its digit', () => {
+    const random = new Random(24);
+    const { pictures, event, classes } = problem(random, 1, 1);
+    const p = pictures[0];
+    const outsideEvidence = rewardEvidence([{ action: p.candidateAction, reward: 1 }], [0, 1], classes);
+    for (let action = 0; action < classes; action++) {
+      const reward = action === p.candidateAction ? 1 : 0;
+      const [term] = leaveOneOutTerms([{ ...event(p, action, reward), outsideEvidence }]);
+      expect(Math.abs(term.direct + term.correction - 1)).toBeLessThan(0.03);
+      // Sure the candidate is right: the correction can fall by a whole weight, and rise by almost nothing.
+      expect(term.high / -term.low).toBeLessThan(0.01);
     }
   });
 

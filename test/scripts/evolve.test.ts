@@ -107,6 +107,9 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect(record.evaluation!.reference!.namedImages).toBeGreaterThanOrEqual(10);
     expect(record.evaluation!.reference!.events).toBeGreaterThan(0);
     expect(record.evaluation!.reference!.events).toBeLessThanOrEqual(record.evaluation!.estimate!.disagreements);
+    // Rewards on the same held-out images from before v50 was the challenger: evidence the posterior reads.
+    expect(record.evaluation!.outsideEvidence!.events).toBeGreaterThan(0);
+    expect(record.evaluation!.outsideEvidence!.events).toBeLessThanOrEqual(record.evaluation!.events);
     expect((await client.activeModel())!.version).toBe('v50');
     expect(await client.challenger()).toMatchObject({ version: 'v51' });
     expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');

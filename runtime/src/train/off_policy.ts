@@ -37,6 +37,13 @@ export interface ComparisonEvent {
    * it must not depend on this event's action or reward (nothing from the evaluation's events may go into it).
    */
   referenceProbabilities?: ArrayLike<number>;
+  /**
+   * What rewards outside the evaluation said about the image's digit: the log-likelihood of each label
+   * (`rewardEvidence`) from the image's events that are not judged, such as those logged before the candidate was
+   * frozen. The posterior reward model multiplies it in. Those events' actions were drawn apart from the evaluation's,
+   * so r̂ still does not depend on this event's action; no evaluation event may go into it.
+   */
+  outsideEvidence?: ArrayLike<number>;
 }
 
 export interface PairedEstimate {
@@ -325,7 +332,7 @@ export function posteriorTerms(events: readonly ComparisonEvent[], rewardRange: 
       theta = fitLabelPrior(seen, theta);
       nextFit *= 2;
     }
-    const posterior = labelPrior(e, theta, evidence.get(e.cluster));
+    const posterior = labelPrior(e, theta, withOutside(e, evidence.get(e.cluster)));
     const term = doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a], rewardRange);
     const u = evidenceOf(e.reward, rewardRange);
     seen.push({ event: e, u });
@@ -344,6 +351,22 @@ function rewardLogLikelihood(action: number, u: number, classes: number): Float6
   const named = Math.log(u * (1 - EVIDENCE_NOISE) + (1 - u) * EVIDENCE_NOISE);
   const ruledOut = Math.log(u * EVIDENCE_NOISE + (1 - u) * (1 - EVIDENCE_NOISE));
   return Float64Array.from({ length: classes }, (_, y) => (y === action ? named : ruledOut));
+}
+
+/** The log-likelihood of each label given some rewarded actions on one image (`ComparisonEvent.outsideEvidence`). */
+export function rewardEvidence(events: readonly { action: number; reward: number }[], rewardRange: readonly [number, number] = [0, 1], classes = 10): Float64Array {
+  const total = new Float64Array(classes);
+  for (const e of events) {
+    const ll = rewardLogLikelihood(e.action, evidenceOf(e.reward, rewardRange), classes);
+    for (let y = 0; y < classes; y++) total[y] += ll[y];
+  }
+  return total;
+}
+
+/** Evidence from the image's other events plus what came from outside the evaluation, if any. */
+function withOutside(e: ComparisonEvent, inside: ArrayLike<number> | undefined): ArrayLike<number> | undefined {
+  if (!e.outsideEvidence) return inside;
+  return inside ? Float64Array.from(inside, (v, y) => v + (e.outsideEvidence as ArrayLike<number>)[y]) : e.outsideEvidence;
 }
 
 /**
@@ -367,7 +390,7 @@ export function leaveOneOutTerms(events: readonly ComparisonEvent[], rewardRange
     if (e.candidateAction === e.activeAction) return AGREE;
     const mine = own[next++];
     const others = (totals.get(e.cluster) as Float64Array).map((t, y) => t - mine[y]);
-    const posterior = labelPrior(e, thetas[foldOf(e.cluster, folds)], others);
+    const posterior = labelPrior(e, thetas[foldOf(e.cluster, folds)], withOutside(e, others));
     return doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a], rewardRange);
   });
 }

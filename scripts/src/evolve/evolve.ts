@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSy
 import { join } from 'node:path';
 import {
   argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, neighbourVoter, keyStats, loadMnist, maxWeightOf,
-  Model, parseEventLine, PipelineCache, readModel, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
+  Model, parseEventLine, PipelineCache, readModel, rewardEvidence, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
@@ -96,6 +96,8 @@ export interface GenerationRecord {
     events: number; estimate: PairedEstimate | null; eventsNeeded: number | null;
     /** The reward model's reference: training images a client's reward named, and the evaluation events that read it. */
     reference?: { namedImages: number; events: number };
+    /** Rewards on the evaluation's images from events that do not judge: the images they told, the evaluation events that read them. */
+    outsideEvidence?: { images: number; events: number };
   };
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
@@ -198,7 +200,9 @@ const REFERENCE_NEIGHBOURS = 10;
  * The comparison's view of the evaluation events: both policies' probabilities and greedy actions for each image and,
  * where the two disagree, the reference: the digits of the nearest training images a client's reward named.
  */
-async function comparisonEvents(events: LoggedEvent[], candidate: Model, active: Model, references: { images: Float32Array; labels: Int32Array }): Promise<ComparisonEvent[]> {
+async function comparisonEvents(
+  events: LoggedEvent[], candidate: Model, active: Model, references: { images: Float32Array; labels: Int32Array }, outside: Map<number, Float64Array>,
+): Promise<ComparisonEvent[]> {
   const [candidateRows, activeRows] = [await policyProbabilities(candidate, events), await policyProbabilities(active, events)];
   const candidateActions = argmaxRows(candidateRows, events.length, 10);
   const activeActions = argmaxRows(activeRows, events.length, 10);
@@ -224,7 +228,28 @@ async function comparisonEvents(events: LoggedEvent[], candidate: Model, active:
     candidateProbabilities: candidateRows.subarray(i * 10, (i + 1) * 10),
     activeProbabilities: activeRows.subarray(i * 10, (i + 1) * 10),
     ...(reference.has(clusters[i]) && { referenceProbabilities: reference.get(clusters[i]) }),
+    ...(outside.has(clusters[i]) && { outsideEvidence: outside.get(clusters[i]) }),
   }));
+}
+
+/**
+ * What the evaluation's images were told outside it: the client rewards on each of its images from the events that do
+ * not judge the candidate (logged before it was frozen, or greedy), by image. Their actions were drawn apart from the
+ * evaluation's, so the posterior may read them.
+ */
+function outsideEvidence(usable: LoggedEvent[], evaluation: LoggedEvent[], rewardRange: readonly [number, number]): Map<number, Float64Array> {
+  const judged = new Set(evaluation);
+  const images = new Set(evaluation.map((e) => imageHash(e.pixels)));
+  const byImage = new Map<number, LoggedEvent[]>();
+  for (const e of usable) {
+    if (judged.has(e) || e.rewardSource !== 'client') continue;
+    const image = imageHash(e.pixels);
+    if (!images.has(image)) continue;
+    const list = byImage.get(image);
+    if (list) list.push(e);
+    else byImage.set(image, [e]);
+  }
+  return new Map([...byImage].map(([image, events]) => [image, rewardEvidence(events, rewardRange)]));
 }
 
 /**
@@ -326,7 +351,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const rewardRange = all.reduce<[number, number]>(([low, high], e) => [Math.min(low, e.reward), Math.max(high, e.reward)], [0, 1]);
     // The reference reads the training events that passed the defences, never the evaluation's.
     const named = evaluation.length ? namedImages(train, rewardRange[1]) : null;
-    const compared = named ? await comparisonEvents(evaluation, candidate, current, named) : [];
+    const outside = outsideEvidence(usable, evaluation, rewardRange);
+    const compared = named ? await comparisonEvents(evaluation, candidate, current, named, outside) : [];
     const estimate = compared.length ? comparePolicies(compared, { rewardRange }) : null;
     const gate = gateDecision(estimate, { margin: options.margin, maxEvents: options.maxEvaluationEvents ?? 20_000 });
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
@@ -335,6 +361,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const evidence = {
       events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.downsideBound),
       ...(named && { reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length } }),
+      outsideEvidence: { images: outside.size, events: compared.filter((e) => e.outsideEvidence).length },
     };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
