@@ -115,6 +115,17 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');
   });
 
+  it('trains no candidate when asked not to (the main job\'s last generation)', async () => {
+    await client.clearChallenger();
+    rmSync(join(options.state, 'pending.json'));
+    const before = (await client.models()).models.length;
+    const record = await evolveGeneration(client, { ...options, train: false });
+    expect(record).toMatchObject({ decision: 'skipped', reason: 'asked to train no candidate' });
+    expect(record.frozen).toBeUndefined();
+    expect((await client.models()).models).toHaveLength(before);
+    expect(await client.challenger()).toBeNull();
+  });
+
   it('rolls back to the previous version', async () => {
     const active = (await client.activeModel())!.version;
     const network = buildNetwork(SEED_ARCHITECTURE);

@@ -46,6 +46,11 @@ export interface EvolveOptions {
   /** The poisoning defences (runtime/src/train/poisoning.ts); null turns them off. */
   defences?: PoisoningDefences | null;
   dryRun: boolean;
+  /**
+   * false: judge the pending candidate (and promote or reject it) but train no new one. The main job's last generation:
+   * nothing would judge a candidate frozen there.
+   */
+  train?: boolean;
   log?: (line: string) => void;
 }
 
@@ -375,8 +380,10 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     await resolvePending();
     lap('publish');
   }
-  if (options.dryRun || all.length < options.minEvents || train.length === 0) {
-    const why = options.dryRun ? 'dry run: nothing pending to judge' : `${all.length} events (${train.length} to train on), fewer than --min-events ${options.minEvents}`;
+  if (options.dryRun || options.train === false || all.length < options.minEvents || train.length === 0) {
+    const why = options.dryRun ? 'dry run: nothing pending to judge'
+      : options.train === false ? 'asked to train no candidate'
+      : `${all.length} events (${train.length} to train on), fewer than --min-events ${options.minEvents}`;
     return finish({ ...base, ...(judged ?? { decision: options.dryRun ? 'dry-run' : 'skipped', reason: why }), version: activeVersion });
   }
 

@@ -154,6 +154,8 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
       const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
         batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, dryRun: false,
+        // The last generation judges but trains nothing: no later generation would judge its candidate.
+        train: generation < settings.generations,
         ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
       });
       const active = record.version;
