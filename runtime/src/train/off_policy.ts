@@ -95,9 +95,10 @@ export interface ComparisonOptions {
    */
   rewardModel?: 'posterior' | 'ridge';
   /**
-   * What the posterior reads of the same image's rewards: `others` (default), every other event of the image (leave one
-   * out); `earlier`, only the events before it in the log (predictable); `none`, nothing (the prior alone, what an
-   * evaluation where no image comes back would have).
+   * What the posterior reads of the same image's rewards in the evaluation: `others` (default), every other event of
+   * the image (leave one out); `earlier`, only the events before it in the log (predictable); `none`, nothing (the
+   * prior alone, what an evaluation where no image comes back would have). An event's `outsideEvidence` is read in
+   * every mode.
    */
   evidence?: 'others' | 'earlier' | 'none';
 }
