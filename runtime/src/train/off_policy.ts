@@ -337,12 +337,7 @@ export function posteriorTerms(events: readonly ComparisonEvent[], rewardRange: 
     const term = doublyRobustTerm(e, (_, a) => low + (high - low) * posterior[a], rewardRange);
     const u = evidenceOf(e.reward, rewardRange);
     seen.push({ event: e, u });
-    if (sameImageEvidence) {
-      const ll = rewardLogLikelihood(e.action, u, posterior.length);
-      const total = evidence.get(e.cluster) ?? new Float64Array(ll.length);
-      for (let y = 0; y < ll.length; y++) total[y] += ll[y];
-      evidence.set(e.cluster, total);
-    }
+    if (sameImageEvidence) addEvidence(evidence, e.cluster, rewardLogLikelihood(e.action, u, posterior.length));
     return term;
   });
 }
@@ -354,14 +349,22 @@ function rewardLogLikelihood(action: number, u: number, classes: number): Float6
   return Float64Array.from({ length: classes }, (_, y) => (y === action ? named : ruledOut));
 }
 
+/** Adds one reward's log-likelihoods into a running total. */
+function addInto(total: Float64Array, ll: Float64Array): Float64Array {
+  for (let y = 0; y < ll.length; y++) total[y] += ll[y];
+  return total;
+}
+
+/** Adds one reward's log-likelihoods to its image's running total. */
+function addEvidence(totals: Map<number, Float64Array>, cluster: number, ll: Float64Array): void {
+  const total = totals.get(cluster);
+  if (total) addInto(total, ll);
+  else totals.set(cluster, ll.slice());
+}
+
 /** The log-likelihood of each label given some rewarded actions on one image (`ComparisonEvent.outsideEvidence`). */
 export function rewardEvidence(events: readonly { action: number; reward: number }[], rewardRange: readonly [number, number] = [0, 1], classes = 10): Float64Array {
-  const total = new Float64Array(classes);
-  for (const e of events) {
-    const ll = rewardLogLikelihood(e.action, evidenceOf(e.reward, rewardRange), classes);
-    for (let y = 0; y < classes; y++) total[y] += ll[y];
-  }
-  return total;
+  return events.reduce<Float64Array>((total, e) => addInto(total, rewardLogLikelihood(e.action, evidenceOf(e.reward, rewardRange), classes)), new Float64Array(classes));
 }
 
 /** Evidence from the image's other events plus what came from outside the evaluation, if any. */
@@ -380,9 +383,7 @@ export function leaveOneOutTerms(events: readonly ComparisonEvent[], rewardRange
   const totals = new Map<number, Float64Array>();
   const own = disagreeing.map(({ event, u }) => {
     const ll = rewardLogLikelihood(event.action, u, event.candidateProbabilities.length);
-    const total = totals.get(event.cluster) ?? new Float64Array(ll.length);
-    for (let y = 0; y < ll.length; y++) total[y] += ll[y];
-    totals.set(event.cluster, total);
+    addEvidence(totals, event.cluster, ll);
     return ll;
   });
   const [low, high] = rewardRange;

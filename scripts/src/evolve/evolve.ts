@@ -356,8 +356,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const rewardRange = all.reduce<[number, number]>(([low, high], e) => [Math.min(low, e.reward), Math.max(high, e.reward)], [0, 1]);
     // The reference reads the training events that passed the defences, never the evaluation's.
     const named = evaluation.length ? namedImages(train, rewardRange[1]) : null;
-    const outside = outsideEvidence(usable, evaluation, rewardRange);
-    const compared = named ? await comparisonEvents(evaluation, candidate, current, named, outside) : [];
+    const outside = named && outsideEvidence(usable, evaluation, rewardRange);
+    const compared = named && outside ? await comparisonEvents(evaluation, candidate, current, named, outside) : [];
     const estimate = compared.length ? comparePolicies(compared, { rewardRange }) : null;
     const gate = gateDecision(estimate, { margin: options.margin, maxEvents: options.maxEvaluationEvents ?? 20_000 });
     const testAccuracy = { candidate: await candidate.accuracy(data.test.images, data.test.labels), active: await current.accuracy(data.test.images, data.test.labels) };
@@ -366,7 +366,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     const evidence = {
       events: evaluation.length, estimate, eventsNeeded: estimate && eventsNeeded(estimate.conditionalVariance, DETECTABLE_DIFFERENCE, estimate.alpha, 0.8, estimate.downsideBound),
       ...(named && { reference: { namedImages: named.labels.length, events: compared.filter((e) => e.referenceProbabilities).length } }),
-      outsideEvidence: { images: outside.size, events: compared.filter((e) => e.outsideEvidence).length },
+      ...(outside && { outsideEvidence: { images: outside.size, events: compared.filter((e) => e.outsideEvidence).length } }),
     };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
     if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
