@@ -2,7 +2,7 @@
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
   BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
-  labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, rewardEvidence, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
+  labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, digitVoter, uprightDigit, uprightDigits, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, rewardEvidence, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
   type ReplayImage,
 } from '@seed/runtime';
 import { describe, expect, it } from 'vitest';
@@ -426,6 +426,69 @@ describe('neighbour labels and named images', () => {
     expect(() => vote([1, 0, 1], { k: 1 })).toThrow(/expected 2/);
     expect(() => vote([1, 0], { k: 1 }, [1, 0, 2])).toThrow(/need 8/);
     expect(() => vote([1, 0], { k: 1, smoothing: 0 })).toThrow(/smoothing/);
+  });
+
+  /** A 28×28 image with ink 1 where `ink(x, y)` holds. */
+  const drawn = (ink: (x: number, y: number) => boolean) => Float32Array.from({ length: 784 }, (_, i) => (ink(i % 28, Math.floor(i / 28)) ? 1 : 0));
+  /** Row y moved right by round(slant·(y − 13.5)) and everything by `shift` (a hand's slant, plain loops). */
+  const slanted = (image: Float32Array, slant: number, shift = 0) => Float32Array.from({ length: 784 }, (_, i) => {
+    const [x, y] = [i % 28, Math.floor(i / 28)];
+    const from = x - shift - Math.round(slant * (y - 13.5));
+    return from >= 0 && from < 28 ? image[y * 28 + from] : 0;
+  });
+  const moments = (image: ArrayLike<number>) => {
+    let [m, mx, my] = [0, 0, 0];
+    for (let i = 0; i < 784; i++) [m, mx, my] = [m + image[i], mx + image[i] * (i % 28), my + image[i] * Math.floor(i / 28)];
+    const [cx, cy] = [mx / m, my / m];
+    let [xx, yy, xy] = [0, 0, 0];
+    for (let i = 0; i < 784; i++) {
+      const [dx, dy] = [(i % 28) - cx, Math.floor(i / 28) - cy];
+      [xx, yy, xy] = [xx + image[i] * dx * dx, yy + image[i] * dy * dy, xy + image[i] * dx * dy];
+    }
+    return { mass: m, cx, cy, correlation: xy / Math.sqrt(xx * yy) };
+  };
+  const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
+    return ab / Math.sqrt(aa * bb);
+  };
+  // A "7": a bar on top and a stroke down from its right end, away from the centre.
+  const seven = drawn((x, y) => (y >= 5 && y <= 6 && x >= 6 && x <= 19) || (y > 6 && y <= 22 && Math.abs(x - (19 - 0.3 * (y - 6))) < 1));
+
+  it('makes a digit upright and centred, keeps its ink, and leaves a blank image blank', () => {
+    const leaning = slanted(seven, 0.5, 3);
+    expect(Math.abs(moments(leaning).correlation)).toBeGreaterThan(0.3);
+    const upright = uprightDigit(leaning);
+    const after = moments(upright);
+    expect(Math.abs(after.correlation)).toBeLessThan(0.05);
+    expect(after.cx).toBeCloseTo(13.5, 1);
+    expect(after.cy).toBeCloseTo(13.5, 1);
+    expect(after.mass / moments(leaning).mass).toBeGreaterThan(0.98);
+    expect(after.mass / moments(leaning).mass).toBeLessThan(1.02);
+    expect(Array.from(uprightDigit(new Float32Array(784))).every((v) => v === 0)).toBe(true);
+    expect(() => uprightDigit(new Float32Array(783))).toThrow(/28×28/);
+    // Many images at once are each made upright alone.
+    const both = uprightDigits([...seven, ...leaning]);
+    expect(Array.from(both.subarray(784))).toEqual(Array.from(upright));
+    expect(Array.from(both.subarray(0, 784))).toEqual(Array.from(uprightDigit(seven)));
+    expect(() => uprightDigits(new Float32Array(1000))).toThrow(/whole 28×28/);
+  });
+
+  it('compares digits upright: a slanted, shifted copy is near its original, and the vote finds it where raw pixels do not', () => {
+    const leaning = slanted(seven, 0.4, -4);
+    expect(cosine(seven, leaning)).toBeLessThan(0.5);
+    expect(cosine(uprightDigit(seven), uprightDigit(leaning))).toBeGreaterThan(0.9);
+    // References: the 7 (digit 7) and a blot filling the leaning copy's bounding box (digit 0), which shares more of
+    // its pixels than the upright 7 does.
+    const inked = Array.from(leaning.keys()).filter((i) => leaning[i] > 0);
+    const [xs, ys] = [inked.map((i) => i % 28), inked.map((i) => Math.floor(i / 28))];
+    const blot = drawn((x, y) => x >= Math.min(...xs) && x <= Math.max(...xs) && y >= Math.min(...ys) && y <= Math.max(...ys));
+    expect(cosine(blot, leaning)).toBeGreaterThan(cosine(seven, leaning));
+    const references = [...seven, ...blot];
+    const raw = neighbourVoter(references, [7, 0], 784, 10, { k: 1 })([leaning])[0];
+    const upright = digitVoter(references, [7, 0], 10, { k: 1 })([leaning])[0];
+    expect(raw.indexOf(Math.max(...raw))).toBe(0);
+    expect(upright.indexOf(Math.max(...upright))).toBe(7);
   });
 
   it('keeps each image a top reward named, once, and leaves out images named two digits', () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, neighbourVoter, keyStats, loadMnist, maxWeightOf,
+  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, digitVoter, keyStats, loadMnist, maxWeightOf,
   Model, parseEventLine, PipelineCache, readModel, rewardEvidence, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
@@ -198,7 +198,7 @@ export const judgesCandidate = (event: LoggedEvent, candidate: string, salt = ''
 /** The events a candidate trains on: images not held out, whose reward a client sent. */
 const trainsCandidate = (event: LoggedEvent, salt = ''): boolean => event.rewardSource !== 'default' && !isHeldOut(event.pixels, salt);
 
-/** Neighbours that vote in the reward model's reference (neighbourVoter), and the fewest named images it needs. */
+/** Neighbours that vote in the reward model's reference (digitVoter), and the fewest named images it needs. */
 const REFERENCE_NEIGHBOURS = 10;
 
 /**
@@ -219,7 +219,7 @@ async function comparisonEvents(
   });
   const reference = new Map<number, Float64Array>();
   if (queries.size > 0 && references.labels.length >= REFERENCE_NEIGHBOURS) {
-    const rows = neighbourVoter(references.images, references.labels, IMAGE_PIXELS, 10, { k: REFERENCE_NEIGHBOURS })([...queries.values()]);
+    const rows = digitVoter(references.images, references.labels, 10, { k: REFERENCE_NEIGHBOURS })([...queries.values()]);
     [...queries.keys()].forEach((cluster, row) => reference.set(cluster, rows[row]));
   }
   return events.map((e, i) => ({

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, neighbourVoter, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
+  argmaxRows, buildNetwork, challengerMixture, eventsNeeded, digitVoter, GATE_ALPHA, getGpu, imageHash, IMAGE_PIXELS, initialParameters, loadMnist, Model, PipelineCache, Random,
   replayStudy, SEED_ARCHITECTURE, softmaxRows, trainModel, type ComparisonOptions, type ReplayImage, type ReplayStudy,
 } from '@seed/runtime';
 import { parseExploration, policyDistribution, type Exploration } from '@seed/edge';
@@ -88,7 +88,7 @@ export async function checkpoints(seed: number, data: ReturnType<typeof loadMnis
 export type TestReference = (indices: readonly number[]) => Map<number, Float64Array>;
 
 export function neighbourReference(data: ReturnType<typeof loadMnist>): TestReference {
-  const vote = neighbourVoter(data.train.images, data.train.labels, IMAGE_PIXELS, CLASSES);
+  const vote = digitVoter(data.train.images, data.train.labels, CLASSES);
   const known = new Map<number, Float64Array>();
   return (indices) => {
     const missing = [...new Set(indices)].filter((i) => !known.has(i));
