@@ -35,8 +35,8 @@ describe('explorationAt', () => {
     ]);
   });
 
-  it('the recipe names the clusters at softmax 1 for the main job\'s first generation, then exploits', () => {
+  it('the recipe names the clusters at softmax 1 for the main job\'s first generation, then exploits, more from generation 4', () => {
     const recipe = explorationSchedule(REWARD_RECIPE.exploration);
-    expect([explorationAt(recipe, 0), explorationAt(recipe, 4000)]).toEqual(['softmax:1.0', 'softmax:0.2:0.01']);
+    expect([0, 4000, 11999, 12000].map((n) => explorationAt(recipe, n))).toEqual(['softmax:1.0', 'softmax:0.2:0.01', 'softmax:0.2:0.01', 'softmax:0.1:0.01']);
   });
 });
