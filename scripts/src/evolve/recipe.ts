@@ -12,8 +12,8 @@ export const REWARD_RECIPE = {
    * get better answers (online reward 0.93–0.96 from generation 3 on, against 0.81–0.85 at softmax 1). Temperature
    * 0.25 from the start left one seed of three with a digit never named (87.65% after 4,000 interactions), hence the
    * schedule: docs/evolution.md, "Fourth round". From 12,000 (generation 4, the model near 97%) temperature 0.1: the
-   * draws away from the greedy action cost the clients 1.57 points of reward a generation on average against 1.92 at
-   * 0.2 (docs/evolution.md, "Ninth round").
+   * draws away from the greedy action cost the clients 1.52 points of reward a generation on average (three runs)
+   * against 1.92 at 0.2 (docs/evolution.md, "Ninth round").
    */
   exploration: 'softmax:1.0,softmax:0.2:0.01@4000,softmax:0.1:0.01@12000',
   /** Weight of the self-supervised term beside the policy gradient. */
