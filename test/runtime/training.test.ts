@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { buildNetwork, CpuEngine, IMAGE_PIXELS, initialParameters, loadMnist, Model, SEED_ARCHITECTURE, softmaxRows, TrainingStep } from '@seed/runtime';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  buildNetwork, CpuEngine, IMAGE_PIXELS, initialParameters, loadMnist, Model, SEED_ARCHITECTURE, softmaxRows, subset, trainModel, TrainingStep, withProjectionHead, type LoggedEvent,
+} from '@seed/runtime';
 import { testGpus } from '../support/gpu';
 
 const { train, test } = loadMnist();
@@ -72,5 +74,34 @@ describe.each(testGpus)('training on $backend', ({ cache }) => {
     expect(half.conv / full.conv).toBeGreaterThan(0.4);
     expect(half.conv / full.conv).toBeLessThan(0.6);
     expect(half.fc2).toBeCloseTo(full.fc2, 6);
+  });
+});
+
+describe.each(testGpus)('the events phase on $backend', ({ cache }) => {
+  const withProjection = buildNetwork(withProjectionHead(SEED_ARCHITECTURE, network.features, 16));
+  const events: LoggedEvent[] = Array.from({ length: 32 }, (_, i) => ({
+    eventId: `e${i}`, pixels: train.images.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), action: i % 10, propensity: 0.1, reward: i % 10 === train.labels[i] ? 1 : 0,
+  }));
+  const plan = { pretrainEpochs: 0, labels: 0, epochs: 1, events, alpha: 0.2, batch: 16, lr: 1e-3, seed: 1 };
+
+  it('hands the self-supervised term `selfImages` images of each batch (half the batch by default)', async () => {
+    const create = vi.spyOn(TrainingStep, 'create');
+    try {
+      for (const [selfImages, expected] of [[undefined, 8], [4, 4]] as const) {
+        const model = new Model(cache, withProjection, initialParameters(withProjection, 2));
+        await trainModel(model, { train, test: subset(test, [0, 1, 2, 3]) }, { ...plan, selfImages });
+        expect(create.mock.calls.at(-1)![1].contrastive?.images).toBe(expected);
+        expect(create.mock.calls.at(-1)![1].terms).toEqual({ contrastive: 0.2, policy: 0.8 });
+        await model.destroy();
+      }
+    } finally {
+      create.mockRestore();
+    }
+  });
+
+  it('refuses a count of self-supervised images that is not a whole number ≥ 1', async () => {
+    const model = new Model(cache, withProjection, initialParameters(withProjection, 2));
+    for (const selfImages of [0, 2.5]) await expect(trainModel(model, { train, test }, { ...plan, selfImages })).rejects.toThrow(/selfImages must be a whole number/);
+    await model.destroy();
   });
 });

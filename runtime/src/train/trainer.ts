@@ -52,6 +52,12 @@ export interface TrainPlan {
   shift?: number;
   /** The events phase runs at least this many steps (more epochs when there are few events). */
   minSteps?: number;
+  /**
+   * Images of each events-phase batch the self-supervised term reads: the contrastive term makes two views of each, the
+   * rotation term four rotations (default half the batch for contrastive, a quarter for rotation, so either costs as
+   * many samples as the policy term). Fewer make the fused step cheaper.
+   */
+  selfImages?: number;
   /** AdamW weight decay (default 0). */
   weightDecay?: number;
   /** Learning rate of the trunk in the supervised and events phases, as a fraction of lr (default 1). */
@@ -105,10 +111,11 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     // The rotation term sees a quarter of each batch (four rotations each), the contrastive term half (two views each):
     // as many samples as the policy term.
     const self = selfTerm(model.network);
+    if (plan.selfImages !== undefined && !(Number.isInteger(plan.selfImages) && plan.selfImages >= 1)) throw new Error(`selfImages must be a whole number ≥ 1, got ${plan.selfImages}`);
     const terms = self && plan.alpha > 0 ? { [self]: plan.alpha, policy: 1 - plan.alpha } : { policy: 1 };
     const step = await TrainingStep.create(model, {
-      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, rotationImages: Math.max(1, Math.floor(plan.batch / 4)),
-      contrastive: { images: Math.max(1, Math.floor(plan.batch / 2)), ...contrastive },
+      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, rotationImages: plan.selfImages ?? Math.max(1, Math.floor(plan.batch / 4)),
+      contrastive: { images: plan.selfImages ?? Math.max(1, Math.floor(plan.batch / 2)), ...contrastive },
     });
     const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));
     await phase('events', step, eventsSet(plan.events, { shift: plan.shift ?? 2, seed: plan.seed }), epochs, true);
