@@ -40,3 +40,12 @@ describe('explorationAt', () => {
     expect([0, 4000, 11999, 12000].map((n) => explorationAt(recipe, n))).toEqual(['softmax:1.0', 'softmax:0.2:0.01', 'softmax:0.2:0.01', 'softmax:0.1:0.01']);
   });
 });
+
+describe('the main job\'s flags', () => {
+  it('default to the reward recipe, and take the steps and the self-supervised images a candidate trains with', async () => {
+    const { mainJobSettings } = await import('@seed/scripts/evolve/start');
+    expect(mainJobSettings({})).toMatchObject({ minSteps: REWARD_RECIPE.generationMinSteps, selfImages: REWARD_RECIPE.generationSelfImages, alpha: REWARD_RECIPE.alpha });
+    expect(mainJobSettings({ 'min-steps': '1500', 'self-images': '8' })).toMatchObject({ minSteps: 1500, selfImages: 8 });
+    for (const bad of ['0', '2.5', 'x']) expect(() => mainJobSettings({ 'self-images': bad }), bad).toThrow(/--self-images/);
+  });
+});
