@@ -44,7 +44,9 @@ describe('explorationAt', () => {
 describe('the main job\'s flags', () => {
   it('default to the reward recipe, and take the steps and the self-supervised images a candidate trains with', async () => {
     const { mainJobSettings } = await import('@seed/scripts/evolve/start');
-    expect(mainJobSettings({})).toMatchObject({ minSteps: REWARD_RECIPE.generationMinSteps, selfImages: REWARD_RECIPE.generationSelfImages, alpha: REWARD_RECIPE.alpha });
+    expect(mainJobSettings({})).toMatchObject({ minSteps: REWARD_RECIPE.generationMinSteps, alpha: REWARD_RECIPE.alpha });
+    // Unset, the trainer keeps its own share of each batch (half for contrastive, a quarter for rotation).
+    expect(mainJobSettings({}).selfImages).toBeUndefined();
     expect(mainJobSettings({ 'min-steps': '1500', 'self-images': '8' })).toMatchObject({ minSteps: 1500, selfImages: 8 });
     for (const bad of ['0', '2.5', 'x']) expect(() => mainJobSettings({ 'self-images': bad }), bad).toThrow(/--self-images/);
   });

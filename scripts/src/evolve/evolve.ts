@@ -13,7 +13,7 @@ import {
 } from '@seed/runtime';
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
-import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
 
@@ -34,7 +34,7 @@ export interface EvolveOptions {
   weighting?: 'ratio' | 'inverse';
   /** The candidate trains for at least this many steps, however few the events. */
   minSteps?: number;
-  /** Images of each batch the self-supervised term reads (default REWARD_RECIPE.generationSelfImages; see TrainPlan). */
+  /** Images of each batch the self-supervised term reads (unset: the trainer's default; see TrainPlan.selfImages). */
   selfImages?: number;
   /** Trunk learning rate as a fraction of lr, and λ of the complementary term (defaults: REWARD_RECIPE). */
   trunkLrScale?: number;
@@ -394,7 +394,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const model = new Model(cache, activeFile.network, activeFile.tensors);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages ?? REWARD_RECIPE.generationSelfImages, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
     policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
@@ -438,7 +438,7 @@ export async function main(argv: string[]): Promise<void> {
     maxEvaluationEvents: intFlag('max-evaluation-events', flags['max-evaluation-events'], 20_000, 1),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
-    selfImages: intFlag('self-images', flags['self-images'], REWARD_RECIPE.generationSelfImages, 1, 4096),
+    selfImages: selfImagesFlag(flags['self-images']),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
     // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
     heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,

@@ -33,16 +33,11 @@ export const REWARD_RECIPE = {
    * round"), at about twice and four times the time. The main job stays at 750: its generations already train 67–91 s
    * each, and more would take the fresh run past 15 minutes. 1,500 steps with the self-supervised term on 8 images
    * (--min-steps 1500 --self-images 8) gained +0.15 to +0.28 points a candidate, but the fresh main job took 17.0 min
-   * (docs/evolution.md, "Tenth round").
+   * (docs/evolution.md, "Tenth round"). The self-supervised term reads the trainer's default share of each batch
+   * (half for contrastive): 8 images trained faster (70 against 97 s) but lost about 0.7 points on the first candidate.
    */
   minSteps: 1200,
   generationMinSteps: 750,
-  /**
-   * Images of each batch the candidate's self-supervised term reads in pnpm start and pnpm evolve: half the batch
-   * (64 contrastive views), as in every other events phase. 8 trained faster (70 against 97 s) but lost about 0.7
-   * points on the first candidate (docs/evolution.md, "Tenth round").
-   */
-  generationSelfImages: 32,
   /** Inverse-propensity weights clipped at 20. */
   clip: 20,
   /** λ of the complementary term: a given reward of 0 says "not this digit". */

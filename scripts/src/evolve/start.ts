@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiClient } from '@seed/client';
-import { intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
 import { keyIdOf } from '@seed/edge';
 import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
@@ -203,8 +203,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),
     minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
-    /** Images of each batch the candidate's self-supervised term reads (REWARD_RECIPE.generationSelfImages). */
-    selfImages: intFlag('self-images', text('self-images'), REWARD_RECIPE.generationSelfImages, 1, 4096),
+    /** Images of each batch the candidate's self-supervised term reads (unset: the trainer's default, TrainPlan.selfImages). */
+    selfImages: selfImagesFlag(text('self-images')),
     /** The edge's exploration by interactions logged (REWARD_RECIPE.exploration; --exploration SETTING[,SETTING@N…]). */
     exploration: explorationSchedule(text('exploration') ?? REWARD_RECIPE.exploration),
     seed: intFlag('seed', text('seed'), 1),

@@ -69,3 +69,8 @@ export function weightingFlag(value: string | undefined, fallback: 'ratio' | 'in
   if (value !== 'ratio' && value !== 'inverse') throw new UsageError(`--weighting must be ratio or inverse, got "${value}"`);
   return value;
 }
+
+/** --self-images: images of each events-phase batch the self-supervised term reads; unset leaves the trainer's default. */
+export function selfImagesFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : intFlag('self-images', value, 0, 1, 4096);
+}
