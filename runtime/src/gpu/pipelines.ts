@@ -7,8 +7,11 @@ interface CachedPipeline {
   layout: GPUBindGroupLayout;
 }
 
+/** A range of a buffer, in bytes. */
+export interface BufferSlice { buffer: GPUBuffer; offset: number; size: number }
+
 /** A buffer, or a range of one (offsets aligned to the device's minStorageBufferOffsetAlignment). */
-export type BufferRange = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+export type BufferRange = GPUBuffer | BufferSlice;
 
 /** A kernel ready to record: its pipeline, bind group and workgroup counts, fixed when prepared. */
 export interface Dispatch {

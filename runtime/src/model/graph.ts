@@ -20,6 +20,11 @@ export interface GraphOptions {
   heads: HeadName[];
   /** Add parameter gradients to what the buffer holds (a second graph in the same step), instead of overwriting. */
   accumulate?: boolean;
+  /**
+   * The same for the heads' parameters (default: as `accumulate`). A step whose second graph trains a head no earlier
+   * graph wrote must overwrite that head's gradients, or they would add up over the steps.
+   */
+  accumulateHeads?: boolean;
   /** Build backward dispatches (false for inference-only graphs). */
   train?: boolean;
 }
@@ -217,12 +222,13 @@ export class Graph {
     if (!train) return;
 
     // Backward: heads first (the second head adds into the features gradient), then the stages in reverse.
+    const heads: Builder = { ...g, accumulate: options.accumulateHeads ?? g.accumulate };
     let grad = this.buffer('features grad', network.features);
     for (const [index, head] of options.heads.entries()) {
       const spec = network.heads[head];
       const gradLogits = this.buffer(`${spec.name} logits grad`, spec.outFeatures);
       this.gradLogits.set(head, gradLogits);
-      await this.denseBackward(g, spec, features, gradLogits, grad, index > 0);
+      await this.denseBackward(heads, spec, features, gradLogits, grad, index > 0);
     }
     for (let s = stages.length - 1; s >= 0; s--) {
       const stage = stages[s];

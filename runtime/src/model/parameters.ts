@@ -2,7 +2,7 @@
 import type { Network } from '../engine/architecture';
 import type { Gpu } from '../gpu/device';
 import { createStorage, readFloats } from '../gpu/buffers';
-import type { BufferRange } from '../gpu/pipelines';
+import type { BufferSlice } from '../gpu/pipelines';
 
 /** Tensor offsets are aligned to 256 bytes, the largest minStorageBufferOffsetAlignment WebGPU allows. */
 const ALIGN_FLOATS = 64;
@@ -45,7 +45,7 @@ export class ParameterStore {
    * The range of one tensor in the parameter or gradient buffer, for binding. Its size is rounded up to 16 bytes
    * (inside the slot's zero padding) because kernels read inputs as vec4.
    */
-  range(buffer: 'params' | 'grads', name: string): BufferRange {
+  range(buffer: 'params' | 'grads', name: string): BufferSlice {
     const { offset, size } = this.slot(name);
     return { buffer: this[buffer], offset: offset * 4, size: Math.ceil(size / 4) * 16 };
   }

@@ -14,7 +14,7 @@ import {
 } from '@seed/kernels';
 import { Random } from '../engine/random';
 import { createStorage, readFloats } from '../gpu/buffers';
-import { record, writeParams, type Dispatch } from '../gpu/pipelines';
+import { record, writeParams, type BufferSlice, type Dispatch } from '../gpu/pipelines';
 import { Adam, type AdamOptions } from './adam';
 import { Graph } from './graph';
 import type { Model } from './model';
@@ -48,7 +48,17 @@ export interface StepOptions extends AdamOptions {
   contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number; images?: number };
   /** The clustering term: its views' ranges, the entropy weight λ (default 2) and the seed of the views' draws. */
   clusters?: { augment?: AugmentRanges; entropyWeight?: number; seed?: number };
+  /**
+   * The self-supervised terms (rotation, contrastive, clusters) run on one step in `selfEvery`, the first and every
+   * `selfEvery`-th after it, at `selfEvery` times their weight, so their share of the gradient is unchanged on
+   * average while most steps skip their dispatches; the policy-head term runs on every step. Default 1 (every step);
+   * above 1 the step needs a supervised or policy term.
+   */
+  selfEvery?: number;
 }
+
+/** The terms that make their own inputs from the batch and need no logged reward or label. */
+const SELF_TERMS: ReadonlySet<TermKind> = new Set(['rotation', 'contrastive', 'clusters']);
 
 /** The head each term trains. */
 const HEAD_OF: Record<TermKind, string> = { supervised: 'policy', policy: 'policy', rotation: 'rotation', contrastive: 'projection', clusters: 'policy' };
@@ -57,7 +67,7 @@ const HEAD_OF: Record<TermKind, string> = { supervised: 'policy', policy: 'polic
 export const DEFAULT_ENTROPY_WEIGHT = 2;
 
 /** The random views one term draws for each step: their ranges, count and the buffer they go to. */
-interface ViewDraws { random: Random; ranges: AugmentRanges; count: number; size: number; transforms: GPUBuffer }
+interface ViewDraws { random: Random; ranges: AugmentRanges; count: number; size: number; transforms: GPUBuffer; every: number }
 
 /** NT-Xent's temperature unless one is given: SimCLR's value for small batches. */
 export const DEFAULT_TEMPERATURE = 0.5;
@@ -89,10 +99,19 @@ interface Term {
   lossLog: GPUBuffer;
   /** Samples per step in this term's graph. */
   samples: number;
+  /** Runs on one step in this many (1: every step). */
+  every: number;
+  /** Steps this term ran since the last drainLosses. */
+  logged: number;
+  /** Gradient ranges zeroed on the steps this term skips: its head's, when no other term writes them. */
+  clearWhenSkipped: BufferSlice[];
 }
 
+const dispatchesOf = (terms: readonly Term[]): Dispatch[] => terms.flatMap((term) => [...term.before, ...term.graph.forward, ...term.loss, ...term.graph.backward]);
+
 export class TrainingStep {
-  private logged = 0;
+  /** Steps run since the step was made: which steps the self-supervised terms run on (see StepOptions.selfEvery). */
+  private steps = 0;
 
   private constructor(
     readonly model: Model,
@@ -113,6 +132,10 @@ export class TrainingStep {
     if (kinds.includes('supervised') && kinds.includes('policy')) throw new Error('supervised and policy terms both use the policy head on one batch: choose one');
     if (kinds.includes('rotation') && !network.heads.rotation) throw new Error('the network has no rotation head');
     if (kinds.includes('contrastive') && !network.heads.projection) throw new Error('the network has no projection head (see withProjectionHead)');
+    const every = options.selfEvery ?? 1;
+    if (!(Number.isInteger(every) && every >= 1)) throw new Error(`selfEvery must be a whole number ≥ 1, got ${options.selfEvery}`);
+    // A skipped term must not be the one whose gradients overwrite the last step's: a policy-head term comes first.
+    if (every > 1 && SELF_TERMS.has(kinds[0])) throw new Error('selfEvery above 1 needs a supervised or policy term that runs on every step');
     const views: ViewDraws[] = [];
     const terms: Term[] = [];
     const owned: GPUBuffer[] = [];
@@ -124,13 +147,19 @@ export class TrainingStep {
     const inputs: TrainingStep['inputs'] = { images: undefined as unknown as GPUBuffer };
 
     for (const kind of kinds) {
-      const weight = options.terms[kind]!;
+      const termEvery = SELF_TERMS.has(kind) ? every : 1;
+      const weight = options.terms[kind]! * termEvery;
       const accumulate = terms.length > 0;
       const head = HEAD_OF[kind];
       const rotated = Math.min(batch, options.rotationImages ?? batch);
       const viewed = Math.min(batch, options.contrastive?.images ?? batch);
       const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * viewed : kind === 'clusters' ? 2 * batch : batch;
-      const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate });
+      // The trunk's gradients add to those of the terms before; a head's only when one of them trained it too.
+      const headWritten = terms.some((t) => HEAD_OF[t.kind] === head);
+      const graph = await Graph.build(cache, store, { batch: samples, heads: [head], accumulate, accumulateHeads: headWritten });
+      // On a step this term skips, nothing writes its head's gradients: they are cleared, so Adam does not apply the
+      // last step's again.
+      const clearWhenSkipped = termEvery > 1 && !headWritten ? [store.range('grads', `${network.heads[head]!.name}.weight`), store.range('grads', `${network.heads[head]!.name}.bias`)] : [];
       const classes = network.heads[head]!.outFeatures;
       const losses = buffer(`${kind} loss`, samples * 4);
       const before: Dispatch[] = [];
@@ -141,7 +170,7 @@ export class TrainingStep {
         inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
         if (height !== width) throw new Error('contrastive views need square inputs');
         const transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
-        views.push({ random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms });
+        views.push({ random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms, every: termEvery });
         before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms, augmented: graph.input }, 'augment batch'));
         const shape: NtXentShape = { rows: samples, dim: network.heads.projection.outFeatures, temperature: options.contrastive?.temperature ?? DEFAULT_TEMPERATURE, scale: weight / samples };
         const probabilities = buffer('contrastive probabilities', samples * samples * 4);
@@ -157,7 +186,7 @@ export class TrainingStep {
         if (classes > SCAN_MAX_CLASSES) throw new Error(`the clustering term handles at most ${SCAN_MAX_CLASSES} classes, the policy head has ${classes}`);
         inputs.pairs = buffer('image pairs', samples * channels * height * width * 4);
         const transforms = buffer('pair transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
-        views.push({ random: new Random((options.clusters?.seed ?? 1) + 7919), ranges: options.clusters?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms });
+        views.push({ random: new Random((options.clusters?.seed ?? 1) + 7919), ranges: options.clusters?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms, every: termEvery });
         before.push(await cache.prepare(augmentImages, { batch: samples, views: samples, channels, size: height }, { images: inputs.pairs, transforms, augmented: graph.input }, 'augment pairs'));
         const shape: ScanLossShape = { rows: samples, classes, entropyWeight: options.clusters?.entropyWeight ?? DEFAULT_ENTROPY_WEIGHT, scale: weight };
         loss = [await cache.prepare(scanLoss, shape, { logits: graph.logits.get(head)!, loss: losses, probabilities: buffer('cluster probabilities', samples * classes * 4), gradLogits: graph.gradLogits.get(head)! }, 'clustering loss')];
@@ -195,7 +224,7 @@ export class TrainingStep {
           }, 'policy-gradient loss')];
         }
       }
-      terms.push({ kind, graph, before, loss, losses, lossLog: buffer(`${kind} loss log`, LOSS_LOG_STEPS * samples * 4), samples });
+      terms.push({ kind, graph, before, loss, losses, lossLog: buffer(`${kind} loss log`, LOSS_LOG_STEPS * samples * 4), samples, every: termEvery, logged: 0, clearWhenSkipped });
     }
     // Policy-head terms come first in `kinds`, so a self-supervised term reads a batch already uploaded to their input.
     const adam = await Adam.create(cache, store, options);
@@ -212,9 +241,9 @@ export class TrainingStep {
     writeParams(this.model.gpu, term.loss[0], policyGradient, { batch: this.options.batch, classes: this.model.network.heads.policy.outFeatures, ...policy, scale: policy.selfNormalize ? weight : weight / this.options.batch });
   }
 
-  /** The step's dispatches before Adam, in order: per term its rotation, forward, loss and backward. */
+  /** The step's dispatches before Adam, in order: per term its rotation, forward, loss and backward (every term, as on the first step). */
   dispatches(): Dispatch[] {
-    return this.terms.flatMap((term) => [...term.before, ...term.graph.forward, ...term.loss, ...term.graph.backward]);
+    return dispatchesOf(this.terms);
   }
 
   /** Uploads one batch and records and submits the whole step. */
@@ -236,18 +265,28 @@ export class TrainingStep {
       device.queue.writeBuffer(this.inputs.pairs, 0, batch.images);
       device.queue.writeBuffer(this.inputs.pairs, batch.images.byteLength, batch.partners);
     }
-    for (const { random, ranges, count, size, transforms } of this.views) {
+    const step = this.steps++;
+    // Views are drawn only for the steps their term runs on: the same draws, in order, whatever selfEvery is.
+    for (const { random, ranges, count, size, transforms, every } of this.views) {
+      if (step % every !== 0) continue;
       const draws = new Float32Array(count * AUGMENT_TRANSFORM_SIZE);
       for (let v = 0; v < count; v++) draws.set(randomTransform(ranges, size, () => random.next()), v * AUGMENT_TRANSFORM_SIZE);
       device.queue.writeBuffer(transforms, 0, draws);
     }
+    const running = this.terms.filter((term) => step % term.every === 0);
     const adam = this.adam.prepareStep(lr);
     const encoder = device.createCommandEncoder({ label: 'training step' });
+    for (const term of this.terms) {
+      if (step % term.every === 0) continue;
+      for (const range of term.clearWhenSkipped) encoder.clearBuffer(range.buffer, range.offset, range.size);
+    }
     const pass = encoder.beginComputePass({ label: 'training step' });
-    record(pass, [...this.dispatches(), ...adam]);
+    record(pass, [...dispatchesOf(running), ...adam]);
     pass.end();
-    const slot = this.logged++ % LOSS_LOG_STEPS;
-    for (const term of this.terms) encoder.copyBufferToBuffer(term.losses, 0, term.lossLog, slot * term.samples * 4, term.samples * 4);
+    for (const term of running) {
+      const slot = term.logged++ % LOSS_LOG_STEPS;
+      encoder.copyBufferToBuffer(term.losses, 0, term.lossLog, slot * term.samples * 4, term.samples * 4);
+    }
     device.queue.submit([encoder.finish()]);
   }
 
@@ -261,14 +300,20 @@ export class TrainingStep {
     for (const buffer of this.owned) buffer.destroy();
   }
 
-  /** Mean loss per term of each step since the last call (at most the last 1024): one read-back per term. */
+  /**
+   * Mean loss per term of each step it ran since the last call (at most its last 1024): one read-back per term. A
+   * term that ran on no step since (see StepOptions.selfEvery) is left out.
+   */
   async drainLosses(): Promise<Partial<Record<TermKind, number[]>>> {
-    const steps = Math.min(this.logged, LOSS_LOG_STEPS);
     const result: Partial<Record<TermKind, number[]>> = {};
     for (const term of this.terms) {
+      const { logged } = term;
+      term.logged = 0;
+      if (logged === 0) continue;
+      const steps = Math.min(logged, LOSS_LOG_STEPS);
       const log = await readFloats(this.model.gpu, term.lossLog, LOSS_LOG_STEPS * term.samples);
       const means: number[] = [];
-      for (let s = this.logged - steps; s < this.logged; s++) {
+      for (let s = logged - steps; s < logged; s++) {
         const slot = s % LOSS_LOG_STEPS;
         let sum = 0;
         for (let i = 0; i < term.samples; i++) sum += log[slot * term.samples + i];
@@ -276,7 +321,6 @@ export class TrainingStep {
       }
       result[term.kind] = means;
     }
-    this.logged = 0;
     return result;
   }
 }

@@ -58,6 +58,11 @@ export interface TrainPlan {
    * many samples as the policy term). Fewer make the fused step cheaper.
    */
   selfImages?: number;
+  /**
+   * The events phase runs the self-supervised term on one step in this many, at this many times α (see
+   * StepOptions.selfEvery; default 1, every step): the term's share of the gradient on average, at a fraction of its cost.
+   */
+  selfEvery?: number;
   /** AdamW weight decay (default 0). */
   weightDecay?: number;
   /** Learning rate of the trunk in the supervised and events phases, as a fraction of lr (default 1). */
@@ -114,7 +119,7 @@ export async function trainModel(model: Model, data: MnistSplit, plan: TrainPlan
     if (plan.selfImages !== undefined && !(Number.isInteger(plan.selfImages) && plan.selfImages >= 1)) throw new Error(`selfImages must be a whole number ≥ 1, got ${plan.selfImages}`);
     const terms = self && plan.alpha > 0 ? { [self]: plan.alpha, policy: 1 - plan.alpha } : { policy: 1 };
     const step = await TrainingStep.create(model, {
-      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, rotationImages: plan.selfImages ?? Math.max(1, Math.floor(plan.batch / 4)),
+      batch: plan.batch, lr: plan.lr, trunkLrScale: plan.trunkLrScale, terms, policy, selfEvery: plan.selfEvery, rotationImages: plan.selfImages ?? Math.max(1, Math.floor(plan.batch / 4)),
       contrastive: { images: plan.selfImages ?? Math.max(1, Math.floor(plan.batch / 2)), ...contrastive },
     });
     const epochs = Math.max(plan.epochs, Math.ceil(((plan.minSteps ?? 0) * plan.batch) / plan.events.length));

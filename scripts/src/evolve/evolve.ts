@@ -13,7 +13,7 @@ import {
 } from '@seed/runtime';
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
-import { intFlag, numberFlag, parseFlags, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, selfEveryFlag, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
 
@@ -36,6 +36,8 @@ export interface EvolveOptions {
   minSteps?: number;
   /** Images of each batch the self-supervised term reads (unset: the trainer's default; see TrainPlan.selfImages). */
   selfImages?: number;
+  /** The self-supervised term on one step in this many (unset: every step; see TrainPlan.selfEvery). */
+  selfEvery?: number;
   /** Trunk learning rate as a fraction of lr, and λ of the complementary term (defaults: REWARD_RECIPE). */
   trunkLrScale?: number;
   complementary?: number;
@@ -394,7 +396,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const model = new Model(cache, activeFile.network, activeFile.tensors);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
     policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
@@ -419,7 +421,7 @@ export async function main(argv: string[]): Promise<void> {
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
     margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' },
-    batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'self-images': { type: 'string' },
+    batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'self-images': { type: 'string' }, 'self-every': { type: 'string' },
     'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' },
   }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
@@ -439,6 +441,7 @@ export async function main(argv: string[]): Promise<void> {
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
     selfImages: selfImagesFlag(flags['self-images']),
+    selfEvery: selfEveryFlag(flags['self-every']),
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
     // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
     heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,

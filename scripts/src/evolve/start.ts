@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiClient } from '@seed/client';
-import { intFlag, numberFlag, parseFlags, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
+import { intFlag, numberFlag, parseFlags, selfEveryFlag, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { startEdge, type EntryName } from '../lib/local_edge';
 import { keyIdOf } from '@seed/edge';
 import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
@@ -153,7 +153,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
-        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, selfImages: settings.selfImages, dryRun: false,
+        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, selfImages: settings.selfImages, selfEvery: settings.selfEvery, dryRun: false,
         // The last generation judges but trains nothing: no later generation would judge its candidate.
         train: generation < settings.generations,
         ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
-    'self-images': { type: 'string' }, report: { type: 'string' },
+    'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' },
   }, argv);
   const settings = mainJobSettings(flags);
   const reportFile = flags.report ?? join(ROOT_DIR, 'report', 'index.html');
@@ -205,6 +205,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
     /** Images of each batch the candidate's self-supervised term reads (unset: the trainer's default, TrainPlan.selfImages). */
     selfImages: selfImagesFlag(text('self-images')),
+    /** The candidate's self-supervised term on one step in this many (unset: every step, TrainPlan.selfEvery). */
+    selfEvery: selfEveryFlag(text('self-every')),
     /** The edge's exploration by interactions logged (REWARD_RECIPE.exploration; --exploration SETTING[,SETTING@N…]). */
     exploration: explorationSchedule(text('exploration') ?? REWARD_RECIPE.exploration),
     seed: intFlag('seed', text('seed'), 1),

@@ -74,3 +74,8 @@ export function weightingFlag(value: string | undefined, fallback: 'ratio' | 'in
 export function selfImagesFlag(value: string | undefined): number | undefined {
   return value === undefined ? undefined : intFlag('self-images', value, 0, 1, 4096);
 }
+
+/** --self-every: the events phase runs the self-supervised term on one step in this many (TrainPlan.selfEvery); unset: every step. */
+export function selfEveryFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : intFlag('self-every', value, 1, 1, 1000);
+}
