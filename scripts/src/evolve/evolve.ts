@@ -441,7 +441,7 @@ export async function main(argv: string[]): Promise<void> {
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
     selfImages: selfImagesFlag(flags['self-images']),
-    selfEvery: selfEveryFlag(flags['self-every']),
+    selfEvery: selfEveryFlag(flags['self-every']) ?? REWARD_RECIPE.generationSelfEvery,
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
     // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
     heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,

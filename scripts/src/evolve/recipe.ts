@@ -35,9 +35,14 @@ export const REWARD_RECIPE = {
    * (--min-steps 1500 --self-images 8) gained +0.15 to +0.28 points a candidate, but the fresh main job took 17.0 min
    * (docs/evolution.md, "Tenth round"). The self-supervised term reads the trainer's default share of each batch
    * (half for contrastive): 8 images trained faster (70 against 97 s) but lost about 0.7 points on the first candidate.
+   * Eleventh round: the term on one step in four at four times α (generationSelfEvery) makes 1,500 steps cost about
+   * what 750 did (a step without it 18–24 ms on GLES, 33–37 on Vulkan; with it on 32 images 45–49 and 63–64), so the
+   * main job now trains 1,500 (docs/evolution.md, "Eleventh round").
    */
   minSteps: 1200,
-  generationMinSteps: 750,
+  generationMinSteps: 1500,
+  /** A generation's candidate runs the self-supervised term on one step in this many, at this many times α (TrainPlan.selfEvery). */
+  generationSelfEvery: 4,
   /** Inverse-propensity weights clipped at 20. */
   clip: 20,
   /** λ of the complementary term: a given reward of 0 says "not this digit". */

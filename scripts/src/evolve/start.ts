@@ -205,8 +205,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
     /** Images of each batch the candidate's self-supervised term reads (unset: the trainer's default, TrainPlan.selfImages). */
     selfImages: selfImagesFlag(text('self-images')),
-    /** The candidate's self-supervised term on one step in this many (unset: every step, TrainPlan.selfEvery). */
-    selfEvery: selfEveryFlag(text('self-every')),
+    /** The candidate's self-supervised term on one step in this many (default REWARD_RECIPE.generationSelfEvery; see TrainPlan.selfEvery). */
+    selfEvery: selfEveryFlag(text('self-every')) ?? REWARD_RECIPE.generationSelfEvery,
     /** The edge's exploration by interactions logged (REWARD_RECIPE.exploration; --exploration SETTING[,SETTING@N…]). */
     exploration: explorationSchedule(text('exploration') ?? REWARD_RECIPE.exploration),
     seed: intFlag('seed', text('seed'), 1),
