@@ -1,7 +1,7 @@
 // The gate's statistics: the doubly robust terms against exact enumeration, the clustered variance by hand, the
 // betting bounds' coverage and the comparison's coverage and bias over seeded replays with a known truth.
 import {
-  BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, HELD_OUT_MODULUS, imageHash, isHeldOut,
+  BET_CAP, bettingLowerBound, challengerMixture, clusteredMean, comparePolicies, doublyRobustTerm, eventsNeeded, fitLabelPrior, gateDecision, nextCandidate, HELD_OUT_MODULUS, imageHash, isHeldOut,
   labelledIndices, leaveOneOutTerms, namedImages, neighbourVoter, digitVoter, uprightDigit, uprightDigits, normalQuantile, posteriorTerms, Random, replayEvents, replayStudy, rewardEvidence, trueDifference, type ComparisonEvent, type Digits, type PairedEstimate,
   type ReplayImage,
 } from '@seed/runtime';
@@ -536,6 +536,22 @@ describe('the gate decision', () => {
     expect(gateDecision(estimate(-0.01, 0.01, 5000), rules)).toMatchObject({ decision: 'reject', reason: expect.stringContaining('undecided after 5000') });
     expect(gateDecision(estimate(0.001, 0.02), { ...rules, margin: 0.005 }).decision).toBe('pending');
     expect(gateDecision(null, rules).decision).toBe('pending');
+  });
+
+  it('trains the next candidate from the active model, or while one is pending supersedes it when asked', () => {
+    const on = { supersede: true, newEvents: 4000 };
+    for (const decided of [null, 'promote', 'reject'] as const) {
+      expect(nextCandidate(decided, estimate(0.001, 0.02), on)).toEqual({ train: true, from: 'active' });
+      expect(nextCandidate(decided, null, { supersede: false, newEvents: 0 })).toEqual({ train: true, from: 'active' });
+    }
+    // Pending: from the pending candidate where the evidence leans its way (0 included), else from the active model.
+    expect(nextCandidate('pending', estimate(-0.01, 0.03), on)).toEqual({ train: true, from: 'pending' });
+    expect(nextCandidate('pending', estimate(-0.01, 0.01), on)).toEqual({ train: true, from: 'pending' });
+    expect(nextCandidate('pending', estimate(-0.03, 0.01), on)).toEqual({ train: true, from: 'active' });
+    // Waits: when not asked to, with no new events to learn from, or with no evidence yet.
+    expect(nextCandidate('pending', estimate(-0.01, 0.03), { ...on, supersede: false }).train).toBe(false);
+    expect(nextCandidate('pending', estimate(-0.01, 0.03), { ...on, newEvents: 0 }).train).toBe(false);
+    expect(nextCandidate('pending', null, on).train).toBe(false);
   });
 });
 

@@ -1,11 +1,12 @@
 // Evolve generations against a Node entry started by the test: the pull, the join of missing rewards, the cursor, a
-// candidate frozen as the challenger and judged on the events logged after it, the gate, and rollback.
+// candidate frozen as the challenger and judged on the events logged after it, the gate, a pending candidate
+// superseded, and rollback.
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNodeServer, type NodeServer } from '@seed/edge/node';
-import { buildNetwork, initialParameters, isHeldOut, loadMnist, Model, parseEvents, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
+import { buildNetwork, initialParameters, isHeldOut, loadMnist, Model, parseEvents, Random, readModel, SEED_ARCHITECTURE, trainModel, writeModel } from '@seed/runtime';
 import { ApiClient } from '@seed/client';
 import { evolveGeneration, type EvolveOptions } from '@seed/scripts/evolve/evolve';
 import { simulateClients } from '@seed/scripts/evolve/simulate';
@@ -113,6 +114,32 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect((await client.activeModel())!.version).toBe('v50');
     expect(await client.challenger()).toMatchObject({ version: 'v51' });
     expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');
+  });
+
+  it('supersedes a candidate still pending with one trained on the events since', async () => {
+    await client.clearChallenger();
+    // A copy of the active v50 with every weight jittered by 20%: it disagrees with v50 on some images, and a few
+    // hundred events cannot tell which is better, so it stays pending.
+    const active = await readModel(await client.weights('v50'));
+    const random = new Random(8);
+    const jittered = new Map([...active.tensors].map(([name, t]) => [name, t.map((v) => v * (1 + 0.2 * (2 * random.next() - 1)))]));
+    await client.upload('v60', await writeModel(active.network, jittered, { version: 'v60', parent: 'v50' }));
+    await client.setChallenger('v60');
+    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version: 'v60', parent: 'v50', frozenAt: new Date().toISOString() }));
+    await simulateClients(client, { events: 300, seed: 6, split: 'train', concurrency: 8, dropRate: 0.02 });
+    await new Promise((r) => setTimeout(r, 4200));
+    const record = await evolveGeneration(client, options);
+    expect(record.decision, record.reason).toBe('superseded');
+    expect(record).toMatchObject({ candidate: 'v60', parent: 'v50', version: 'v50', frozen: 'v61' });
+    expect(record.evaluation!.estimate!.disagreements).toBeGreaterThan(0);
+    // From the pending candidate where its estimate is not below the active model's, else from the active model.
+    const from = record.evaluation!.estimate!.value >= 0 ? 'v60' : 'v50';
+    expect(record.reason).toContain(`trained from ${from}) as the challenger in place of v60`);
+    expect((await client.models()).models.find((m) => m.version === 'v61')!.parent).toBe(from);
+    expect((await client.activeModel())!.version).toBe('v50');
+    expect(await client.challenger()).toMatchObject({ version: 'v61' });
+    // Judged against v50 from now on, on the events logged after its own freeze.
+    expect(JSON.parse(readFileSync(join(options.state, 'pending.json'), 'utf8'))).toMatchObject({ version: 'v61', parent: 'v50' });
   });
 
   it('trains no candidate when asked not to (the main job\'s last generation)', async () => {

@@ -50,6 +50,8 @@ describe('the main job\'s flags', () => {
     expect(mainJobSettings({ 'min-steps': '1500', 'self-images': '8' })).toMatchObject({ minSteps: 1500, selfImages: 8 });
     for (const bad of ['0', '2.5', 'x']) expect(() => mainJobSettings({ 'self-images': bad }), bad).toThrow(/--self-images/);
     expect(mainJobSettings({}).selfEvery).toBe(REWARD_RECIPE.generationSelfEvery);
+    expect(mainJobSettings({}).supersede).toBe(REWARD_RECIPE.supersede);
+    expect(mainJobSettings({ 'no-supersede': true }).supersede).toBe(false);
     expect(mainJobSettings({ 'min-steps': '1500', 'self-every': '4' })).toMatchObject({ minSteps: 1500, selfEvery: 4 });
     for (const bad of ['0', '1.5', 'x']) expect(() => mainJobSettings({ 'self-every': bad }), bad).toThrow(/--self-every/);
   });

@@ -27,3 +27,37 @@ export function gateDecision(estimate: PairedEstimate | null, rules: GateRules):
   if (estimate.n >= rules.maxEvents) return { decision: 'reject', reason: `${summary}: undecided after ${rules.maxEvents} events` };
   return { decision: 'pending', reason: `${summary}: undecided, gathering more events` };
 }
+
+/** What a generation trains once the gate has judged the pending candidate, if there was one. */
+export interface NextCandidate {
+  /** Whether this generation trains a new candidate. */
+  train: boolean;
+  /**
+   * The weights it starts from: the active model's, or the pending candidate's. Trained while a candidate is pending,
+   * it takes that candidate's place as the challenger (the pending one is superseded, never promoted).
+   */
+  from: 'active' | 'pending';
+}
+
+export interface SupersedeRules {
+  /** Replace a candidate still pending by one trained on the events since (false: wait for its decision). */
+  supersede: boolean;
+  /** Events pulled since the last generation: without any, a successor would learn nothing its predecessor had not. */
+  newEvents: number;
+}
+
+/**
+ * The candidate a generation trains, given the gate's decision on the pending one (null: none was pending). After a
+ * promotion or a rejection, or with nothing pending, a new candidate starts from the active model. A candidate still
+ * pending is judged only on events logged after it was frozen, so while it gathers them the events since go unused and
+ * the next generations serve what it was trained on. With `supersede`, a generation with new events trains a successor
+ * instead and makes it the challenger: from the pending candidate when the evidence so far leans its way (estimate ≥ 0),
+ * so the successor's lead over the active model grows, else from the active model. The successor is judged afresh on
+ * the events logged after its own freeze, so each challenger's bounds hold as before; what is given up is the pending
+ * candidate's evidence (about one generation's held-out events). No evidence yet (estimate null) supersedes nothing.
+ */
+export function nextCandidate(decision: GateDecision['decision'] | null, estimate: PairedEstimate | null, rules: SupersedeRules): NextCandidate {
+  if (decision !== 'pending') return { train: true, from: 'active' };
+  if (!rules.supersede || rules.newEvents <= 0 || !estimate) return { train: false, from: 'active' };
+  return { train: true, from: estimate.value >= 0 ? 'pending' : 'active' };
+}

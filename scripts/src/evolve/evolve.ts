@@ -1,13 +1,14 @@
 // pnpm evolve: one generation. Pull new events; judge the pending candidate (served meanwhile as the challenger) on the
-// held-out events logged with it since it was frozen: promote it, reject it, or leave it pending for more events; when
-// none is pending, train a candidate from the active model with the fused loss on the training events so far, freeze it
-// (upload it, unpromoted) and make it the challenger. The cursor is saved last, so an interrupted run loses nothing, and
-// events are kept by id, so a repeated pull counts nothing twice.
+// held-out events logged with it since it was frozen: promote it, reject it, or leave it pending for more events. Then
+// train a candidate with the fused loss on the training events so far, from the active model (or, while the judged one
+// is pending, a successor that takes its place, from it when the evidence leans its way: nextCandidate), freeze it
+// (upload it, unpromoted) and make it the challenger. The cursor is saved last, so an interrupted run loses nothing,
+// and events are kept by id, so a repeated pull counts nothing twice.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argmaxRows, capKeyShare, comparePolicies, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, digitVoter, keyStats, loadMnist, maxWeightOf,
+  argmaxRows, capKeyShare, comparePolicies, nextCandidate, consensusFlags, disagreementFlags, inStableOrder, eventsNeeded, gateDecision, getGpu, imageHash, IMAGE_PIXELS, isHeldOut, namedImages, digitVoter, keyStats, loadMnist, maxWeightOf,
   Model, parseEventLine, PipelineCache, readModel, rewardEvidence, softmaxRows, trainModel, UNKNOWN_KEY, writeModel, type ComparisonEvent, type KeyDisagreement, type KeyStats,
   type LoggedEvent, type ModelFile, type PairedEstimate,
 } from '@seed/runtime';
@@ -45,6 +46,11 @@ export interface EvolveOptions {
   share?: number;
   /** A pending candidate still undecided after this many evaluation events is rejected. */
   maxEvaluationEvents?: number;
+  /**
+   * A candidate still pending is replaced by a successor trained on the events since (see nextCandidate; default
+   * REWARD_RECIPE.supersede). false: no candidate is trained until the pending one is decided.
+   */
+  supersede?: boolean;
   /** Secret salt of the held-out selection; '' for the public hash of the pixels; unset: a random one kept in the state folder. */
   heldOutSalt?: string;
   /** The poisoning defences (runtime/src/train/poisoning.ts); null turns them off. */
@@ -89,8 +95,11 @@ export interface GenerationRecord {
   /** The active model when the generation started, and when it ended. */
   parent: string;
   version: string;
-  /** What happened to the judged candidate; `frozen` when none was judged and a new one was frozen. */
-  decision: 'promoted' | 'kept' | 'pending' | 'frozen' | 'skipped' | 'dry-run';
+  /**
+   * What happened to the judged candidate; `frozen` when none was judged and a new one was frozen; `superseded` when it
+   * was still pending and a successor (`frozen`) took its place as the challenger.
+   */
+  decision: 'promoted' | 'kept' | 'pending' | 'superseded' | 'frozen' | 'skipped' | 'dry-run';
   reason: string;
   eventsTotal: number;
   eventsNew: number;
@@ -343,6 +352,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
 
   // 2. Judge the pending candidate on the events logged with it as the challenger.
   let judged: Pick<GenerationRecord, 'decision' | 'reason' | 'candidate' | 'evaluation' | 'testAccuracy'> | null = null;
+  /** Where this generation's candidate starts: the active model unless it supersedes a pending candidate. */
+  let trainFrom: { file: ModelFile; version: string } | undefined;
   const pending = readPending(options.state);
   if (pending && pending.version === active.version) {
     // Promoted by a run that stopped before it cleared the challenger.
@@ -373,15 +384,19 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
       ...(outside && { outsideEvidence: { images: outside.size, events: compared.filter((e) => e.outsideEvidence).length } }),
     };
     judged = { candidate: pending.version, reason: gate.reason, evaluation: evidence, testAccuracy, decision: options.dryRun ? 'dry-run' : gate.decision === 'promote' ? 'promoted' : gate.decision === 'reject' ? 'kept' : 'pending' };
-    if (options.dryRun || gate.decision === 'pending') return finish({ ...base, ...judged, version: active.version });
-    if (gate.decision === 'promote') {
+    const next = nextCandidate(gate.decision, estimate, { supersede: options.supersede ?? REWARD_RECIPE.supersede, newEvents: eventsNew });
+    if (options.dryRun || !next.train) return finish({ ...base, ...judged, version: active.version });
+    if (gate.decision === 'pending') {
+      // Superseded below, once its successor is trained: until then it stays the challenger.
+      if (next.from === 'pending') trainFrom = { file: candidateFile, version: pending.version };
+    } else if (gate.decision === 'promote') {
       log('step: promote');
       await client.promote(pending.version);
       activeFile = candidateFile;
       activeVersion = pending.version;
       log(`promoted ${pending.version}`);
     }
-    await resolvePending();
+    if (gate.decision !== 'pending') await resolvePending();
     lap('publish');
   }
   if (options.dryRun || options.train === false || all.length < options.minEvents || train.length === 0) {
@@ -391,9 +406,10 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     return finish({ ...base, ...(judged ?? { decision: options.dryRun ? 'dry-run' : 'skipped', reason: why }), version: activeVersion });
   }
 
-  // 3. Train a candidate from the active model on every training event so far.
+  // 3. Train a candidate from the active model (or from the pending one it supersedes) on every training event so far.
   log('step: train');
-  const model = new Model(cache, activeFile.network, activeFile.tensors);
+  trainFrom ??= { file: activeFile, version: activeVersion };
+  const model = new Model(cache, trainFrom.file.network, trainFrom.file.tensors);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
     seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
@@ -405,15 +421,20 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   log('step: publish');
   const version = nextFreeVersion((await client.models()).models.map((m) => m.version));
   const metrics = { testAccuracy: trained.testAccuracy, eventsTrain: train.length, alpha: options.alpha, epochs: options.epochs };
-  const file = await writeModel(activeFile.network, await model.tensors(), { version, parent: activeVersion, metrics });
+  const file = await writeModel(trainFrom.file.network, await model.tensors(), { version, parent: trainFrom.version, metrics });
   await model.destroy();
   await client.upload(version, file);
   await client.setChallenger(version, options.share ?? DEFAULT_CHALLENGER_SHARE);
   writeFileAtomic(pendingFile(options.state), JSON.stringify({ version, parent: activeVersion, frozenAt: new Date().toISOString() } satisfies PendingCandidate));
   lap('publish');
   log(`frozen ${version} as the challenger`);
-  const frozenReason = `froze ${version} (test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%) as the challenger`;
-  return finish({ ...base, ...(judged ?? { decision: 'frozen', reason: frozenReason }), ...(judged && { reason: `${judged.reason}; ${frozenReason}` }), version: activeVersion, frozen: version });
+  const superseded = judged?.decision === 'pending';
+  const frozenReason = `froze ${version} (test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%${superseded ? `, trained from ${trainFrom.version}` : ''}) as the challenger${superseded ? ` in place of ${judged!.candidate}` : ''}`;
+  if (superseded) log(`${judged!.candidate} superseded by ${version}`);
+  return finish({
+    ...base, ...(judged ?? { decision: 'frozen', reason: frozenReason }), ...(judged && { reason: `${judged.reason}; ${frozenReason}` }), ...(superseded && { decision: 'superseded' as const }),
+    version: activeVersion, frozen: version,
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -422,7 +443,7 @@ export async function main(argv: string[]): Promise<void> {
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
     margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' },
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'self-images': { type: 'string' }, 'self-every': { type: 'string' },
-    'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' },
+    'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' }, 'no-supersede': { type: 'boolean' },
   }, argv);
   if (!flags.api) throw new UsageError('--api URL is required (e.g. http://127.0.0.1:8787)');
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
@@ -442,6 +463,7 @@ export async function main(argv: string[]): Promise<void> {
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
     selfImages: selfImagesFlag(flags['self-images']),
     selfEvery: selfEveryFlag(flags['self-every']) ?? REWARD_RECIPE.generationSelfEvery,
+    supersede: flags['no-supersede'] ? false : REWARD_RECIPE.supersede,
     dryRun: !!flags['dry-run'], log: (line) => console.error(line),
     // The salt is a secret: from the environment, never a flag (pnpm echoes the command line).
     heldOutSalt: process.env.SEED_HELD_OUT_SALT || undefined,

@@ -43,6 +43,13 @@ export const REWARD_RECIPE = {
   generationMinSteps: 1500,
   /** A generation's candidate runs the self-supervised term on one step in this many, at this many times α (TrainPlan.selfEvery). */
   generationSelfEvery: 4,
+  /**
+   * A candidate still pending after a generation is superseded by one trained on the events since (nextCandidate in
+   * runtime/src/train/gate.ts). Without it the main job trained nothing while a candidate waited: in two runs of
+   * 2026-12-03 candidates 0.6 and 1.25 points better waited 3 and 2 generations, and the first run's generation 6
+   * served a model trained on 12,000 of its 24,000 events (docs/evolution.md, "Twelfth round").
+   */
+  supersede: true,
   /** Inverse-propensity weights clipped at 20. */
   clip: 20,
   /** λ of the complementary term: a given reward of 0 says "not this digit". */

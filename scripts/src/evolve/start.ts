@@ -47,6 +47,7 @@ function report(rows: GenerationRow[], settings: Record<string, unknown>): strin
   for (const r of rows.slice(1)) {
     if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: r.record.parent, label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
     else if (r.record?.candidate && r.record.decision === 'kept') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} rejected`, promoted: false });
+    else if (r.record?.candidate && r.record.decision === 'superseded') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} superseded`, promoted: false });
   }
   const table = rows.map((r) => `<tr><td>${r.generation}</td><td>${r.version}</td><td>${r.events}</td><td>${r.generation ? pct(r.onlineReward) : ''}</td><td>${pct(r.testAccuracy)}</td>` +
     `<td>${r.record?.candidate ?? ''}</td><td>${estimateText(r.record)}</td><td>${r.record?.evaluation?.eventsNeeded ?? ''}</td>` +
@@ -153,7 +154,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
-        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, selfImages: settings.selfImages, selfEvery: settings.selfEvery, dryRun: false,
+        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, selfImages: settings.selfImages, selfEvery: settings.selfEvery, supersede: settings.supersede, dryRun: false,
         // The last generation judges but trains nothing: no later generation would judge its candidate.
         train: generation < settings.generations,
         ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
@@ -178,7 +179,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
-    'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' },
+    'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' }, 'no-supersede': { type: 'boolean' },
   }, argv);
   const settings = mainJobSettings(flags);
   const reportFile = flags.report ?? join(ROOT_DIR, 'report', 'index.html');
@@ -207,6 +208,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     selfImages: selfImagesFlag(text('self-images')),
     /** The candidate's self-supervised term on one step in this many (default REWARD_RECIPE.generationSelfEvery; see TrainPlan.selfEvery). */
     selfEvery: selfEveryFlag(text('self-every')) ?? REWARD_RECIPE.generationSelfEvery,
+    /** A candidate still pending is superseded by one trained on the events since (REWARD_RECIPE.supersede; --no-supersede). */
+    supersede: flags['no-supersede'] ? false : REWARD_RECIPE.supersede,
     /** The edge's exploration by interactions logged (REWARD_RECIPE.exploration; --exploration SETTING[,SETTING@N…]). */
     exploration: explorationSchedule(text('exploration') ?? REWARD_RECIPE.exploration),
     seed: intFlag('seed', text('seed'), 1),
