@@ -32,6 +32,18 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
   /** The held-out salt evolve made in its state folder. */
   const stateSalt = () => readFileSync(join(options.state, 'held_out_salt'), 'utf8').trim();
   const storedEvents = async () => parseEvents(readFileSync(join(options.state, 'events.ndjson'), 'utf8'), 'events.ndjson');
+  /** Uploads a model unpromoted and makes it the challenger and the pending candidate, as a generation's freeze does. */
+  const freezeAsPending = async (version: string, parent: string, file: Uint8Array) => {
+    await client.upload(version, file);
+    await client.setChallenger(version);
+    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version, parent, frozenAt: new Date().toISOString() }));
+  };
+  /** One generation after `events` simulated interactions and the reward wait. */
+  const generationAfter = async (events: number, seed: number) => {
+    await simulateClients(client, { events, seed, split: 'train', concurrency: 8, dropRate: 0.02 });
+    await new Promise((r) => setTimeout(r, 4200));
+    return evolveGeneration(client, options);
+  };
   afterAll(async () => {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -92,14 +104,10 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const network = buildNetwork(SEED_ARCHITECTURE);
     const model = new Model(testGpus[0].cache, network, initialParameters(network, 1));
     await trainModel(model, loadMnist(), { pretrainEpochs: 0, labels: 1000, heldOutSalt: '', epochs: 1, alpha: 0, batch: 64, lr: 0.002, seed: 5 });
-    await client.upload('v50', await writeModel(network, await model.tensors(), { version: 'v50', parent: 'v1' }));
+    await freezeAsPending('v50', 'v1', await writeModel(network, await model.tensors(), { version: 'v50', parent: 'v1' }));
     await model.destroy();
-    await client.setChallenger('v50');
-    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version: 'v50', parent: 'v1', frozenAt: new Date().toISOString() }));
     // About 160 of these land on held-out images (a fifth, by the state's random salt): enough for a gain this size.
-    await simulateClients(client, { events: 800, seed: 5, split: 'train', concurrency: 8, dropRate: 0.02 });
-    await new Promise((r) => setTimeout(r, 4200));
-    const record = await evolveGeneration(client, options);
+    const record = await generationAfter(800, 5);
     expect(record.decision, record.reason).toBe('promoted');
     expect(record).toMatchObject({ decision: 'promoted', candidate: 'v50', parent: 'v1', version: 'v50', frozen: 'v51' });
     expect(record.evaluation!.estimate!.lower).toBeGreaterThan(0);
@@ -123,12 +131,8 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const active = await readModel(await client.weights('v50'));
     const random = new Random(8);
     const jittered = new Map([...active.tensors].map(([name, t]) => [name, t.map((v) => v * (1 + 0.2 * (2 * random.next() - 1)))]));
-    await client.upload('v60', await writeModel(active.network, jittered, { version: 'v60', parent: 'v50' }));
-    await client.setChallenger('v60');
-    writeFileSync(join(options.state, 'pending.json'), JSON.stringify({ version: 'v60', parent: 'v50', frozenAt: new Date().toISOString() }));
-    await simulateClients(client, { events: 300, seed: 6, split: 'train', concurrency: 8, dropRate: 0.02 });
-    await new Promise((r) => setTimeout(r, 4200));
-    const record = await evolveGeneration(client, options);
+    await freezeAsPending('v60', 'v50', await writeModel(active.network, jittered, { version: 'v60', parent: 'v50' }));
+    const record = await generationAfter(300, 6);
     expect(record.decision, record.reason).toBe('superseded');
     expect(record).toMatchObject({ candidate: 'v60', parent: 'v50', version: 'v50', frozen: 'v61' });
     expect(record.evaluation!.estimate!.disagreements).toBeGreaterThan(0);
