@@ -122,6 +122,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     expect((await client.activeModel())!.version).toBe('v50');
     expect(await client.challenger()).toMatchObject({ version: 'v51' });
     expect((await client.models()).models.find((m) => m.version === 'v51')!.parent).toBe('v50');
+    expect(record.frozenFrom).toBe('v50');
   });
 
   it('supersedes a candidate still pending with one trained on the events since', async () => {
@@ -140,6 +141,7 @@ describe.skipIf(testGpus.length === 0)('evolve against a Node entry', () => {
     const from = record.evaluation!.estimate!.value >= 0 ? 'v60' : 'v50';
     expect(record.reason).toContain(`trained from ${from}) as the challenger in place of v60`);
     expect((await client.models()).models.find((m) => m.version === 'v61')!.parent).toBe(from);
+    expect(record.frozenFrom).toBe(from);
     expect((await client.activeModel())!.version).toBe('v50');
     expect(await client.challenger()).toMatchObject({ version: 'v61' });
     // Judged against v50 from now on, on the events logged after its own freeze.

@@ -119,8 +119,9 @@ export interface GenerationRecord {
   };
   /** Monitoring only: accuracy on the 2,000 MNIST test digits (never trained on). */
   testAccuracy?: { candidate: number; active: number };
-  /** The candidate frozen in this generation, now the challenger. */
+  /** The candidate frozen in this generation, now the challenger, and the version it was trained from. */
   frozen?: string;
+  frozenFrom?: string;
   seconds: { pull: number; train: number; evaluate: number; publish: number };
 }
 
@@ -354,6 +355,8 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   let judged: Pick<GenerationRecord, 'decision' | 'reason' | 'candidate' | 'evaluation' | 'testAccuracy'> | null = null;
   /** Where this generation's candidate starts: the active model unless it supersedes a pending candidate. */
   let trainFrom: { file: ModelFile; version: string } | undefined;
+  /** The pending candidate this generation's candidate replaces as the challenger, if it is still pending. */
+  let supersedes: string | undefined;
   const pending = readPending(options.state);
   if (pending && pending.version === active.version) {
     // Promoted by a run that stopped before it cleared the challenger.
@@ -388,6 +391,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
     if (options.dryRun || !next.train) return finish({ ...base, ...judged, version: active.version });
     if (gate.decision === 'pending') {
       // Superseded below, once its successor is trained: until then it stays the challenger.
+      supersedes = pending.version;
       if (next.from === 'pending') trainFrom = { file: candidateFile, version: pending.version };
     } else if (gate.decision === 'promote') {
       log('step: promote');
@@ -428,13 +432,10 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   writeFileAtomic(pendingFile(options.state), JSON.stringify({ version, parent: activeVersion, frozenAt: new Date().toISOString() } satisfies PendingCandidate));
   lap('publish');
   log(`frozen ${version} as the challenger`);
-  const superseded = judged?.decision === 'pending';
-  const frozenReason = `froze ${version} (test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%${superseded ? `, trained from ${trainFrom.version}` : ''}) as the challenger${superseded ? ` in place of ${judged!.candidate}` : ''}`;
-  if (superseded) log(`${judged!.candidate} superseded by ${version}`);
-  return finish({
-    ...base, ...(judged ?? { decision: 'frozen', reason: frozenReason }), ...(judged && { reason: `${judged.reason}; ${frozenReason}` }), ...(superseded && { decision: 'superseded' as const }),
-    version: activeVersion, frozen: version,
-  });
+  const frozenReason = `froze ${version} (test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%${supersedes ? `, trained from ${trainFrom.version}` : ''}) as the challenger${supersedes ? ` in place of ${supersedes}` : ''}`;
+  if (supersedes) log(`${supersedes} superseded by ${version}`);
+  const outcome = judged ? { ...judged, reason: `${judged.reason}; ${frozenReason}`, ...(supersedes && { decision: 'superseded' as const }) } : { decision: 'frozen' as const, reason: frozenReason };
+  return finish({ ...base, ...outcome, version: activeVersion, frozen: version, frozenFrom: trainFrom.version });
 }
 
 export async function main(argv: string[]): Promise<void> {

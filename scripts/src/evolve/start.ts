@@ -43,11 +43,14 @@ function report(rows: GenerationRow[], settings: Record<string, unknown>): strin
       { name: 'judged candidate true test accuracy', points: rows.filter((r) => r.record?.testAccuracy).map((r) => [r.generation, r.record!.testAccuracy!.candidate * 100]) },
     ],
   });
+  // Each candidate hangs from the version it was trained from: the active model, or the candidate it superseded.
+  const trainedFrom = new Map(rows.flatMap((r) => (r.record?.frozen && r.record.frozenFrom ? [[r.record.frozen, r.record.frozenFrom] as const] : [])));
+  const parentOf = (candidate: string, active: string) => trainedFrom.get(candidate) ?? active;
   const nodes = [{ version: 'v1', parent: '', label: `pretrained ${pct(rows[0].testAccuracy)}`, promoted: true }];
   for (const r of rows.slice(1)) {
-    if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: r.record.parent, label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
-    else if (r.record?.candidate && r.record.decision === 'kept') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} rejected`, promoted: false });
-    else if (r.record?.candidate && r.record.decision === 'superseded') nodes.push({ version: r.record.candidate, parent: r.record.parent, label: `gen ${r.generation} superseded`, promoted: false });
+    if (r.record?.decision === 'promoted') nodes.push({ version: r.record.version, parent: parentOf(r.record.version, r.record.parent), label: `gen ${r.generation} ${pct(r.testAccuracy)}`, promoted: true });
+    else if (r.record?.candidate && r.record.decision === 'kept') nodes.push({ version: r.record.candidate, parent: parentOf(r.record.candidate, r.record.parent), label: `gen ${r.generation} rejected`, promoted: false });
+    else if (r.record?.candidate && r.record.decision === 'superseded') nodes.push({ version: r.record.candidate, parent: parentOf(r.record.candidate, r.record.parent), label: `gen ${r.generation} superseded`, promoted: false });
   }
   const table = rows.map((r) => `<tr><td>${r.generation}</td><td>${r.version}</td><td>${r.events}</td><td>${r.generation ? pct(r.onlineReward) : ''}</td><td>${pct(r.testAccuracy)}</td>` +
     `<td>${r.record?.candidate ?? ''}</td><td>${estimateText(r.record)}</td><td>${r.record?.evaluation?.eventsNeeded ?? ''}</td>` +
