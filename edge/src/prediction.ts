@@ -47,12 +47,13 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
   const policy = explore ? settings.exploration : GREEDY;
   // A challenger serves only exploring requests: greedy answers are the active model's alone.
   const exploring = policy.kind !== 'greedy';
-  // All questions at once: on D1 each is a round trip.
-  const [logged, active, stored] = await Promise.all([
-    storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : []))),
-    storage.models.active(),
-    exploring ? storage.models.challenger() : null,
-  ]);
+  // Both at once: on D1 each is a round trip (both are remembered for a while; see CachedModelRegistry).
+  const [active, stored] = await Promise.all([storage.models.active(), exploring ? storage.models.challenger() : null]);
+  // With a model active every request is answered as new, and an eventId already logged is found by the insert itself:
+  // it keeps the first event and append answers with that one, so a retry gets the logged answer without a lookup
+  // before (a read on every predict, 30–35 µs on the Node entry and a round trip on D1). With none active, only the
+  // logged answers can be given.
+  const logged = active ? new Map<string, PredictionEvent>() : await storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
   const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
   const answered = new Map<PredictionRequest, PredictionEvent>();
   if (fresh.length > 0) {
