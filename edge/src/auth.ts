@@ -134,7 +134,8 @@ export const allRateLimiters = (...limiters: RateLimiter[]): RateLimiter => ({
  */
 export const requireRole = (role: Role) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { settings } = c.var;
+    // c.get, not c.var: Hono builds a fresh object of every variable on each read of c.var.
+    const settings = c.get('settings');
     if (role === 'admin' && !settings.adminToken) throw new ApiError(403, 'admin_disabled', 'admin routes are off: set ADMIN_TOKEN to turn them on');
     const header = c.req.header('Authorization');
     const token = bearerToken(header);
@@ -143,13 +144,13 @@ export const requireRole = (role: Role) =>
       if (!(role === 'client' && settings.allowAnonymous && header === undefined)) throw new ApiError(401, 'unauthorized', `send Authorization: Bearer <${NEEDS[role]}>`);
       keyId = ANONYMOUS_KEY_ID;
     } else {
-      const { roles, keyId: matched } = await rolesOf(token, settings, c.var.sha256);
+      const { roles, keyId: matched } = await rolesOf(token, settings, c.get('sha256'));
       if (roles.size === 0 || matched === null) throw new ApiError(401, 'unauthorized', 'unknown key');
       if (!roles.has(role) && !(role === 'reader' && roles.has('admin'))) throw new ApiError(403, 'forbidden', `this route needs ${NEEDS[role]}`);
       keyId = matched;
     }
     if (role !== 'admin' && settings.rateLimitPerMinute > 0) {
-      const retryAfter = await c.var.rateLimiter.take(keyId, settings.rateLimitPerMinute, c.var.now());
+      const retryAfter = await c.get('rateLimiter').take(keyId, settings.rateLimitPerMinute, c.get('now')());
       if (retryAfter !== null) {
         return c.json(errorBody('rate_limited', `over ${settings.rateLimitPerMinute} requests a minute for this key: try again in ${retryAfter} s`), 429, {
           'Retry-After': String(retryAfter),

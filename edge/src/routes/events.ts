@@ -146,7 +146,9 @@ export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(rewardRoute, async (c) => {
     const { eventId } = c.req.valid('param');
     const { value } = c.req.valid('json');
-    const outcome = await c.var.storage.events.reward(c.var.keyId, eventId, value, c.var.now(), c.var.settings.rewardWaitMs);
+    // c.get, not c.var: each read of c.var builds an object of every variable (a few µs on every reward).
+    const { rewardWaitMs } = c.get('settings');
+    const outcome = await c.get('storage').events.reward(c.get('keyId'), eventId, value, c.get('now')(), rewardWaitMs);
     switch (outcome) {
       case 'recorded':
       case 'repeated':
@@ -156,7 +158,7 @@ export const eventRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
       case 'conflict':
         throw new ApiError(409, 'reward_conflict', `event ${eventId} already has a different reward`);
       case 'window_closed':
-        throw new ApiError(409, 'reward_window_closed', `event ${eventId} is past its ${c.var.settings.rewardWaitMs / 1000} s reward wait: the default reward holds`);
+        throw new ApiError(409, 'reward_window_closed', `event ${eventId} is past its ${rewardWaitMs / 1000} s reward wait: the default reward holds`);
     }
   })
   .openapi(exportRoute, async (c) => {

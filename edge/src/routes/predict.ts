@@ -41,7 +41,7 @@ export const batchPredictionSchema = z.object({ predictions: z.array(predictionS
 
 // A body over the single-image limit must be a batch: refused before JSON parsing unless it names "instances".
 const singleImageLimit = createMiddleware<AppEnv & { Variables: { bodyBytes: number } }>(async (c, next) => {
-  if (c.var.bodyBytes > SINGLE_BODY_BYTES && !(await c.req.text()).includes('"instances"')) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
+  if (c.get('bodyBytes') > SINGLE_BODY_BYTES && !(await c.req.text()).includes('"instances"')) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
   await next();
 });
 
@@ -63,7 +63,7 @@ export const predictRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
   const body = c.req.valid('json');
   const explore = body.explore ?? true;
   if (body.instances) return c.json({ predictions: await predictAndLog(c.var, body.instances, explore) }, 200);
-  if (c.var.bodyBytes > SINGLE_BODY_BYTES) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
+  if (c.get('bodyBytes') > SINGLE_BODY_BYTES) throw tooLarge('a single prediction', SINGLE_BODY_BYTES);
   // The schema's first refine makes `pixels` present when `instances` is not.
   const [prediction] = await predictAndLog(c.var, [{ pixels: body.pixels as number[], eventId: body.eventId }], explore);
   return c.json(prediction, 200);
