@@ -49,59 +49,53 @@ export async function predictAndLog(context: AppVariables, requests: PredictionR
   const exploring = policy.kind !== 'greedy';
   // Both at once: on D1 each is a round trip (both are remembered for a while; see CachedModelRegistry).
   const [active, stored] = await Promise.all([storage.models.active(), exploring ? storage.models.challenger() : null]);
-  // With a model active every request is answered as new, and an eventId already logged is found by the insert itself:
-  // it keeps the first event and append answers with that one, so a retry gets the logged answer without a lookup
-  // before (a read on every predict, 30–35 µs on the Node entry and a round trip on D1). With none active, only the
-  // logged answers can be given.
-  const logged = active ? new Map<string, PredictionEvent>() : await storage.events.find(keyId, requests.flatMap((r) => (r.eventId ? [r.eventId] : [])));
-  const fresh = requests.filter((r) => !r.eventId || !logged.has(r.eventId));
-  const answered = new Map<PredictionRequest, PredictionEvent>();
-  if (fresh.length > 0) {
-    if (!active) throw new ApiError(503, 'no_model', 'no model is active: upload one with PUT /v1/models/{version} and promote it');
-    const { engine } = await activeModel.engineFor(active, storage.models);
-    const images = fresh.map((r) => quantisePixels(r.pixels));
-    // The model sees the image as logged, so the log reproduces its probabilities exactly.
-    const input = new Float32Array(fresh.length * engine.inputSize);
-    images.forEach((image, i) => dequantisePixels(image, input, i * engine.inputSize));
-    const classes = engine.classes();
-    const logits = finiteLogits(engine, input, fresh.length, active.version);
-    const probabilities = softmaxRows(logits, fresh.length, classes);
-    const challenger = stored && stored.version !== active.version ? stored : null;
-    const challengerLogits = challenger && finiteLogits((await activeModel.engineFor(challenger, storage.models)).engine, input, fresh.length, challenger.version);
-    const time = now();
-    const exploration = formatExploration(policy);
-    const eventIds = fresh.map((request) => request.eventId ?? crypto.randomUUID());
-    // EXPLORATION_SEED (experiments): each draw a keyed hash of the event, so arrival order changes nothing.
-    const seed = settings.explorationSeed;
-    const draws = seed ? await Promise.all(eventIds.map((eventId) => seededDraw(seed, keyId, eventId))) : eventIds.map(() => random());
-    const events = fresh.map((_, i): PredictionEvent => {
-      const row = logits.subarray(i * classes, (i + 1) * classes);
-      let distribution = policyDistribution(row, policy);
-      let challengerShare = 0;
-      if (challenger && challengerLogits) {
-        const challengerRow = challengerLogits.subarray(i * classes, (i + 1) * classes);
-        const mixture = challengerMixture(distribution, policyDistribution(challengerRow, policy), argmax(challengerRow) !== argmax(row), challenger.share);
-        distribution = mixture.distribution;
-        challengerShare = mixture.share;
-      }
-      const action = sampleIndex(distribution, draws[i]);
-      return {
-        keyId,
-        eventId: eventIds[i],
-        time,
-        modelVersion: active.version,
-        pixels: images[i],
-        probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
-        action,
-        propensity: distribution[action],
-        explored: action !== argmax(row),
-        exploration,
-        loggingProbabilities: Array.from(distribution),
-        challengerVersion: challenger?.version ?? null,
-        challengerShare,
-      };
-    });
-    (await storage.events.append(events)).forEach((event, i) => answered.set(fresh[i], event));
-  }
-  return requests.map((r) => toPrediction(answered.get(r) ?? (logged.get(r.eventId as string) as PredictionEvent)));
+  // Events are logged only while a model is active, and a rollback never leaves none, so without one nothing was logged.
+  if (!active) throw new ApiError(503, 'no_model', 'no model is active: upload one with PUT /v1/models/{version} and promote it');
+  const { engine } = await activeModel.engineFor(active, storage.models);
+  const images = requests.map((r) => quantisePixels(r.pixels));
+  // The model sees the image as logged, so the log reproduces its probabilities exactly.
+  const input = new Float32Array(requests.length * engine.inputSize);
+  images.forEach((image, i) => dequantisePixels(image, input, i * engine.inputSize));
+  const classes = engine.classes();
+  const logits = finiteLogits(engine, input, requests.length, active.version);
+  const probabilities = softmaxRows(logits, requests.length, classes);
+  const challenger = stored && stored.version !== active.version ? stored : null;
+  const challengerLogits = challenger && finiteLogits((await activeModel.engineFor(challenger, storage.models)).engine, input, requests.length, challenger.version);
+  const time = now();
+  const exploration = formatExploration(policy);
+  const eventIds = requests.map((request) => request.eventId ?? crypto.randomUUID());
+  // EXPLORATION_SEED (experiments): each draw a keyed hash of the event, so arrival order changes nothing.
+  const seed = settings.explorationSeed;
+  const draws = seed ? await Promise.all(eventIds.map((eventId) => seededDraw(seed, keyId, eventId))) : eventIds.map(() => random());
+  const events = requests.map((_, i): PredictionEvent => {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    let distribution = policyDistribution(row, policy);
+    let challengerShare = 0;
+    if (challenger && challengerLogits) {
+      const challengerRow = challengerLogits.subarray(i * classes, (i + 1) * classes);
+      const mixture = challengerMixture(distribution, policyDistribution(challengerRow, policy), argmax(challengerRow) !== argmax(row), challenger.share);
+      distribution = mixture.distribution;
+      challengerShare = mixture.share;
+    }
+    const action = sampleIndex(distribution, draws[i]);
+    return {
+      keyId,
+      eventId: eventIds[i],
+      time,
+      modelVersion: active.version,
+      pixels: images[i],
+      probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)),
+      action,
+      propensity: distribution[action],
+      explored: action !== argmax(row),
+      exploration,
+      loggingProbabilities: Array.from(distribution),
+      challengerVersion: challenger?.version ?? null,
+      challengerShare,
+    };
+  });
+  // Every request is answered as new, with no lookup before (a read on every predict: 30–35 µs on the Node entry, a
+  // round trip on D1): an eventId the key already logged is found by the insert itself, which keeps the first event,
+  // and append answers with that one.
+  return (await storage.events.append(events)).map(toPrediction);
 }
