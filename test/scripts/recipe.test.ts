@@ -1,5 +1,5 @@
 // The reward recipe's exploration schedule: parsed as the edge parses EXPLORATION, and looked up by interactions logged.
-import { explorationAt, explorationSchedule, REWARD_RECIPE } from '@seed/scripts/evolve/recipe';
+import { candidateMinSteps, explorationAt, explorationSchedule, REWARD_RECIPE } from '@seed/scripts/evolve/recipe';
 import { describe, expect, it } from 'vitest';
 
 describe('explorationSchedule', () => {
@@ -54,5 +54,21 @@ describe('the main job\'s flags', () => {
     expect(mainJobSettings({ 'no-supersede': true }).supersede).toBe(false);
     expect(mainJobSettings({ 'min-steps': '1500', 'self-every': '4' })).toMatchObject({ minSteps: 1500, selfEvery: 4 });
     for (const bad of ['0', '1.5', 'x']) expect(() => mainJobSettings({ 'self-every': bad }), bad).toThrow(/--self-every/);
+    expect(mainJobSettings({}).firstMinSteps).toBe(REWARD_RECIPE.firstGenerationMinSteps);
+    expect(mainJobSettings({ 'first-min-steps': '1500' }).firstMinSteps).toBe(1500);
+    expect(() => mainJobSettings({ 'first-min-steps': 'x' })).toThrow(/--first-min-steps/);
+  });
+});
+
+describe('candidateMinSteps', () => {
+  it('gives the first steps to a candidate whose starting model learned from no events, the usual ones otherwise', () => {
+    // A pretrained model's metrics (as `pnpm start` caches it), and a candidate's (as evolve writes them).
+    const pretrained = { testAccuracy: 0.2035, labels: 0, pretrainEpochs: 8, pretrainObjective: 'clusters' };
+    expect(candidateMinSteps(pretrained, 1500, 3000)).toBe(3000);
+    expect(candidateMinSteps({}, 1500, 3000)).toBe(3000);
+    expect(candidateMinSteps({ testAccuracy: 0.95, eventsTrain: 3140 }, 1500, 3000)).toBe(1500);
+    // Only a positive count says it learned from events.
+    for (const eventsTrain of [0, '3140', null]) expect(candidateMinSteps({ eventsTrain }, 1500, 3000), String(eventsTrain)).toBe(3000);
+    expect(REWARD_RECIPE.firstGenerationMinSteps).toBeGreaterThan(REWARD_RECIPE.generationMinSteps);
   });
 });

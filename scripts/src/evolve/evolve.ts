@@ -15,7 +15,7 @@ import {
 import { DEFAULT_CHALLENGER_SHARE } from '@seed/runtime/engine';
 import { ApiClient, type ExportedEvent } from '@seed/client';
 import { intFlag, numberFlag, parseFlags, selfEveryFlag, selfImagesFlag, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
-import { REWARD_RECIPE } from './recipe';
+import { candidateMinSteps, REWARD_RECIPE } from './recipe';
 import { trainingProgress } from '../lib/progress';
 
 /** The difference the lineage sizes the evaluation for: half a point of accuracy. */
@@ -35,6 +35,8 @@ export interface EvolveOptions {
   weighting?: 'ratio' | 'inverse';
   /** The candidate trains for at least this many steps, however few the events. */
   minSteps?: number;
+  /** The same for a candidate whose starting model has learned from no events (candidateMinSteps; unset: minSteps). */
+  firstMinSteps?: number;
   /** Images of each batch the self-supervised term reads (unset: the trainer's default; see TrainPlan.selfImages). */
   selfImages?: number;
   /** The self-supervised term on one step in this many (unset: every step; see TrainPlan.selfEvery). */
@@ -416,7 +418,7 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   const model = new Model(cache, trainFrom.file.network, trainFrom.file.tensors);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps, selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    seed: options.seed, minSteps: options.minSteps === undefined ? undefined : candidateMinSteps(trainFrom.file.metadata.metrics, options.minSteps, options.firstMinSteps ?? options.minSteps), selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
     policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
@@ -442,7 +444,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     api: { type: 'string' }, 'admin-token': { type: 'string' }, alpha: { type: 'string' }, epochs: { type: 'string' },
     'min-events': { type: 'string' }, state: { type: 'string' }, 'dry-run': { type: 'boolean' }, rollback: { type: 'boolean' },
-    margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' },
+    margin: { type: 'string' }, share: { type: 'string' }, 'max-evaluation-events': { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, 'first-min-steps': { type: 'string' },
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'self-images': { type: 'string' }, 'self-every': { type: 'string' },
     'max-key-share': { type: 'string' }, 'flag-alpha': { type: 'string' }, 'no-defences': { type: 'boolean' }, 'no-supersede': { type: 'boolean' },
   }, argv);
@@ -462,6 +464,7 @@ export async function main(argv: string[]): Promise<void> {
     maxEvaluationEvents: intFlag('max-evaluation-events', flags['max-evaluation-events'], 20_000, 1),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
     seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
+    firstMinSteps: intFlag('first-min-steps', flags['first-min-steps'], REWARD_RECIPE.firstGenerationMinSteps),
     selfImages: selfImagesFlag(flags['self-images']),
     selfEvery: selfEveryFlag(flags['self-every']) ?? REWARD_RECIPE.generationSelfEvery,
     supersede: flags['no-supersede'] ? false : REWARD_RECIPE.supersede,

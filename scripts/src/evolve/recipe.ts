@@ -41,6 +41,15 @@ export const REWARD_RECIPE = {
    */
   minSteps: 1200,
   generationMinSteps: 1500,
+  /**
+   * Steps of a candidate whose starting model has learned from no rewards yet (candidateMinSteps): the main job's
+   * first, from the cluster-initialised head at about 20%, the farthest from the digits' names. Retrained from two
+   * runs' own first 4,000 interactions (about 3,150 training events), seeds 2 and 3: 3,000 steps gave 95.45, 95.80,
+   * 95.95 and 95.70% against 94.80, 95.60, 95.30 and 95.05% at 1,500 (+0.54 points on average), for about 40 s more
+   * (docs/evolution.md, "Thirteenth round"). Later candidates start from one that has, and there 3,000 steps gained
+   * 0–0.15 points (a generation-5 candidate, twelfth round).
+   */
+  firstGenerationMinSteps: 3000,
   /** A generation's candidate runs the self-supervised term on one step in this many, at this many times α (TrainPlan.selfEvery). */
   generationSelfEvery: 4,
   /**
@@ -88,4 +97,13 @@ export function explorationSchedule(text: string): ExplorationStep[] {
 /** The setting a schedule gives once `interactions` have been logged. */
 export function explorationAt(schedule: readonly ExplorationStep[], interactions: number): string {
   return schedule.reduce((current, step) => (interactions >= step.from ? step : current), schedule[0]).exploration;
+}
+
+/**
+ * The steps a candidate trains for at least: `first` when the model it starts from has learned from no events (its
+ * metrics record no `eventsTrain`, as a pretrained or supervised model's do not), else `steps`.
+ */
+export function candidateMinSteps(startMetrics: Readonly<Record<string, unknown>>, steps: number, first: number): number {
+  const events = startMetrics.eventsTrain;
+  return typeof events === 'number' && events > 0 ? steps : first;
 }

@@ -157,7 +157,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
       await new Promise((r) => setTimeout(r, 5500));
       const record = await evolveGeneration(admin, {
         state: join(runDir, 'evolve'), alpha: settings.alpha, epochs: settings.epochs, minEvents: 500, margin: 0,
-        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, selfImages: settings.selfImages, selfEvery: settings.selfEvery, supersede: settings.supersede, dryRun: false,
+        batch: 64, lr: REWARD_RECIPE.lr, seed: settings.seed + generation, weighting: settings.weighting, minSteps: settings.minSteps, firstMinSteps: settings.firstMinSteps, selfImages: settings.selfImages, selfEvery: settings.selfEvery, supersede: settings.supersede, dryRun: false,
         // The last generation judges but trains nothing: no later generation would judge its candidate.
         train: generation < settings.generations,
         ...(options.defences !== undefined && { defences: options.defences }), ...(options.heldOutSalt !== undefined && { heldOutSalt: options.heldOutSalt }),
@@ -181,7 +181,7 @@ export async function runMainJob(settings: MainJobSettings, options: MainJobOpti
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
-    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
+    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, 'first-min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
     'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' }, 'no-supersede': { type: 'boolean' },
   }, argv);
   const settings = mainJobSettings(flags);
@@ -207,6 +207,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),
     minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
+    /** Steps of a candidate from a model that has learned from no rewards: the first (REWARD_RECIPE.firstGenerationMinSteps). */
+    firstMinSteps: intFlag('first-min-steps', text('first-min-steps'), REWARD_RECIPE.firstGenerationMinSteps),
     /** Images of each batch the candidate's self-supervised term reads (unset: the trainer's default, TrainPlan.selfImages). */
     selfImages: selfImagesFlag(text('self-images')),
     /** The candidate's self-supervised term on one step in this many (default REWARD_RECIPE.generationSelfEvery; see TrainPlan.selfEvery). */
