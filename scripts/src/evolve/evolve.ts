@@ -416,9 +416,10 @@ export async function evolveGeneration(client: ApiClient, options: EvolveOptions
   log('step: train');
   trainFrom ??= { file: activeFile, version: activeVersion };
   const model = new Model(cache, trainFrom.file.network, trainFrom.file.tensors);
+  const minSteps = options.minSteps === undefined ? undefined : candidateMinSteps(trainFrom.file.metadata.metrics, options.minSteps, options.firstMinSteps ?? options.minSteps);
   const trained = await trainModel(model, data, {
     pretrainEpochs: 0, labels: 0, epochs: options.epochs, events: train, alpha: options.alpha, batch: options.batch, lr: options.lr,
-    seed: options.seed, minSteps: options.minSteps === undefined ? undefined : candidateMinSteps(trainFrom.file.metadata.metrics, options.minSteps, options.firstMinSteps ?? options.minSteps), selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
+    seed: options.seed, minSteps, selfImages: options.selfImages, selfEvery: options.selfEvery, trunkLrScale: options.trunkLrScale ?? REWARD_RECIPE.trunkLrScale,
     policy: { weighting: options.weighting ?? 'inverse', clip: REWARD_RECIPE.clip, complementary: options.complementary ?? REWARD_RECIPE.complementary },
   }, trainingProgress('candidate '));
   lap('train');
