@@ -54,8 +54,10 @@ describe('the main job\'s flags', () => {
     expect(mainJobSettings({ 'no-supersede': true }).supersede).toBe(false);
     expect(mainJobSettings({ 'min-steps': '1500', 'self-every': '4' })).toMatchObject({ minSteps: 1500, selfEvery: 4 });
     for (const bad of ['0', '1.5', 'x']) expect(() => mainJobSettings({ 'self-every': bad }), bad).toThrow(/--self-every/);
-    expect(mainJobSettings({}).firstMinSteps).toBe(REWARD_RECIPE.firstGenerationMinSteps);
-    expect(mainJobSettings({ 'first-min-steps': '1500' }).firstMinSteps).toBe(1500);
+    expect(mainJobSettings({}).firstMinSteps).toBe(REWARD_RECIPE.firstGenerationStepsFactor * REWARD_RECIPE.generationMinSteps);
+    // A quick run's --min-steps shortens the first candidate too, unless --first-min-steps says otherwise.
+    expect(mainJobSettings({ 'min-steps': '20' }).firstMinSteps).toBe(REWARD_RECIPE.firstGenerationStepsFactor * 20);
+    expect(mainJobSettings({ 'min-steps': '20', 'first-min-steps': '1500' }).firstMinSteps).toBe(1500);
     expect(() => mainJobSettings({ 'first-min-steps': 'x' })).toThrow(/--first-min-steps/);
   });
 });
@@ -69,6 +71,6 @@ describe('candidateMinSteps', () => {
     expect(candidateMinSteps({ testAccuracy: 0.95, eventsTrain: 3140 }, 1500, 3000)).toBe(1500);
     // Only a positive count says it learned from events.
     for (const eventsTrain of [0, '3140', null]) expect(candidateMinSteps({ eventsTrain }, 1500, 3000), String(eventsTrain)).toBe(3000);
-    expect(REWARD_RECIPE.firstGenerationMinSteps).toBeGreaterThan(REWARD_RECIPE.generationMinSteps);
+    expect(REWARD_RECIPE.firstGenerationStepsFactor).toBeGreaterThan(1);
   });
 });

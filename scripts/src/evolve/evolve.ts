@@ -453,6 +453,7 @@ export async function main(argv: string[]): Promise<void> {
   const adminToken = flags['admin-token'] ?? process.env.SEED_ADMIN_TOKEN;
   if (!adminToken) throw new UsageError('--admin-token T (or SEED_ADMIN_TOKEN) is required');
   const client = new ApiClient(flags.api, { adminToken });
+  const minSteps = intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps);
   if (flags.rollback) {
     const model = await client.rollback();
     console.log(`rolled back: active model is now ${model.version}`);
@@ -464,8 +465,8 @@ export async function main(argv: string[]): Promise<void> {
     share: numberFlag('share', flags.share, DEFAULT_CHALLENGER_SHARE, 0, 0.95, { exclusiveMin: true }),
     maxEvaluationEvents: intFlag('max-evaluation-events', flags['max-evaluation-events'], 20_000, 1),
     batch: intFlag('batch', flags.batch, 64, 1, 4096), lr: numberFlag('lr', flags.lr, REWARD_RECIPE.lr, 0, 1, { exclusiveMin: true }),
-    seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps: intFlag('min-steps', flags['min-steps'], REWARD_RECIPE.generationMinSteps),
-    firstMinSteps: intFlag('first-min-steps', flags['first-min-steps'], REWARD_RECIPE.firstGenerationMinSteps),
+    seed: intFlag('seed', flags.seed, 1), weighting: weightingFlag(flags.weighting), minSteps,
+    firstMinSteps: intFlag('first-min-steps', flags['first-min-steps'], REWARD_RECIPE.firstGenerationStepsFactor * minSteps),
     selfImages: selfImagesFlag(flags['self-images']),
     selfEvery: selfEveryFlag(flags['self-every']) ?? REWARD_RECIPE.generationSelfEvery,
     supersede: flags['no-supersede'] ? false : REWARD_RECIPE.supersede,

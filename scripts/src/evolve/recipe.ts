@@ -42,14 +42,15 @@ export const REWARD_RECIPE = {
   minSteps: 1200,
   generationMinSteps: 1500,
   /**
-   * Steps of a candidate whose starting model has learned from no rewards yet (candidateMinSteps): the main job's
-   * first, from the cluster-initialised head at about 20%, the farthest from the digits' names. Retrained from two
+   * Steps of a candidate whose starting model has learned from no rewards yet, as a multiple of generationMinSteps (or
+   * of --min-steps; 3,000 by default; candidateMinSteps): the main job's first, from the cluster-initialised head at
+   * about 20%, the farthest from the digits' names. Retrained from two
    * runs' own first 4,000 interactions (about 3,150 training events), seeds 2 and 3: 3,000 steps gave 95.45, 95.80,
    * 95.95 and 95.70% against 94.80, 95.60, 95.30 and 95.05% at 1,500 (+0.54 points on average), for about 40 s more
    * (docs/evolution.md, "Thirteenth round"). Later candidates start from one that has, and there 3,000 steps gained
    * 0–0.15 points (a generation-5 candidate, twelfth round).
    */
-  firstGenerationMinSteps: 3000,
+  firstGenerationStepsFactor: 2,
   /** A generation's candidate runs the self-supervised term on one step in this many, at this many times α (TrainPlan.selfEvery). */
   generationSelfEvery: 4,
   /**

@@ -197,6 +197,7 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
   const server = text('server') ?? 'wrangler';
   if (server !== 'wrangler' && server !== 'node') throw new UsageError(`--server must be wrangler or node, got "${server}"`);
   const pretrainObjective = objectiveFlag(text('pretrain-objective'));
+  const minSteps = intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps);
   return {
     generations: intFlag('generations', text('generations'), 6, 1, 100),
     eventsPerGeneration: intFlag('events-per-generation', text('events-per-generation'), 4000, 100),
@@ -206,9 +207,9 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),
-    minSteps: intFlag('min-steps', text('min-steps'), REWARD_RECIPE.generationMinSteps),
-    /** Steps of a candidate from a model that has learned from no rewards: the first (REWARD_RECIPE.firstGenerationMinSteps). */
-    firstMinSteps: intFlag('first-min-steps', text('first-min-steps'), REWARD_RECIPE.firstGenerationMinSteps),
+    minSteps,
+    /** Steps of a candidate from a model that has learned from no rewards, the first (REWARD_RECIPE.firstGenerationStepsFactor × minSteps). */
+    firstMinSteps: intFlag('first-min-steps', text('first-min-steps'), REWARD_RECIPE.firstGenerationStepsFactor * minSteps),
     /** Images of each batch the candidate's self-supervised term reads (unset: the trainer's default, TrainPlan.selfImages). */
     selfImages: selfImagesFlag(text('self-images')),
     /** The candidate's self-supervised term on one step in this many (default REWARD_RECIPE.generationSelfEvery; see TrainPlan.selfEvery). */
