@@ -22,3 +22,4 @@ export * from './train/replay';
 export * from './train/probe';
 export * from './train/clusters';
 export * from './train/self_training';
+export * from './train/neighbour_rounds';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildNetwork, digitsSet, eventsSet, IMAGE_PIXELS, initialParameters, loadMnist, Model, neighbourSet, parseEvents, Random, runEpochs,
-  SEED_ARCHITECTURE, softmaxRows, subset, TrainingStep, withProjectionHead, type LoggedEvent,
+  SEED_ARCHITECTURE, softmaxRows, subset, trainNeighbourRounds, TrainingStep, withProjectionHead, type LoggedEvent,
 } from '@seed/runtime';
 import { testGpus } from '../support/gpu';
 
@@ -47,6 +47,62 @@ describe.each(testGpus)('objectives on $backend', ({ cache }) => {
     expect(first).toBeGreaterThan(3.9);
     expect(last).toBeLessThan(first - 0.3);
     step.destroy();
+    await model.destroy();
+  });
+
+  it('with partners, the contrastive term pairs each image with its partner: two views of one image when the partner is itself', async () => {
+    const withProjection = buildNetwork(withProjectionHead(SEED_ARCHITECTURE, network.features, 16));
+    const start = initialParameters(withProjection, 5);
+    const batch = 8;
+    const images = small.images.slice(0, batch * IMAGE_PIXELS);
+    const others = small.images.slice(batch * IMAGE_PIXELS, 2 * batch * IMAGE_PIXELS);
+    // One step at lr 0: the first loss of each, the same view draws (seed 4) in each.
+    const firstLoss = async (contrastive: { partners?: boolean }, stepBatch: { images: Float32Array; partners?: Float32Array }) => {
+      const model = new Model(cache, withProjection, start);
+      const step = await TrainingStep.create(model, { batch, terms: { contrastive: 1 }, lr: 0, contrastive: { seed: 4, ...contrastive } });
+      step.run(stepBatch);
+      const losses = (await step.drainLosses()).contrastive!;
+      step.destroy();
+      await model.destroy();
+      return losses[0];
+    };
+    const plain = await firstLoss({}, { images });
+    const itself = await firstLoss({ partners: true }, { images, partners: images });
+    const others_ = await firstLoss({ partners: true }, { images, partners: others });
+    expect(itself).toBeCloseTo(plain, 5);
+    expect(Math.abs(others_ - plain)).toBeGreaterThan(1e-3);
+    const needy = new Model(cache, withProjection, start);
+    const step = await TrainingStep.create(needy, { batch, terms: { contrastive: 1 }, lr: 0, contrastive: { partners: true } });
+    expect(() => step.run({ images })).toThrow(/needs partners/);
+    step.destroy();
+    await needy.destroy();
+  });
+
+  it('neighbour rounds find each image\'s nearest neighbours on the current features each round, then train the trunk', async () => {
+    const withProjection = buildNetwork(withProjectionHead(SEED_ARCHITECTURE, network.features, 16));
+    const start = initialParameters(withProjection, 6);
+    const model = new Model(cache, withProjection, start);
+    const found: Int32Array[] = [];
+    const epochs: string[] = [];
+    await trainNeighbourRounds(model, small, {
+      rounds: 2, neighbours: 3, epochs: 1, temperature: 0.2, seed: 1,
+      onNeighbours: (round, neighbours) => found.push(neighbours), onEpoch: (r) => epochs.push(r.phase),
+    });
+    expect(epochs).toEqual(['neighbours 1/2', 'neighbours 2/2']);
+    expect(found).toHaveLength(2);
+    for (const neighbours of found) {
+      expect(neighbours).toHaveLength(3 * small.count);
+      // Never the image itself, three distinct ones.
+      for (let i = 0; i < small.count; i++) {
+        const row = Array.from(neighbours.subarray(3 * i, 3 * i + 3));
+        expect(row).not.toContain(i);
+        expect(new Set(row).size).toBe(3);
+      }
+    }
+    // The second round's neighbours come from the trained trunk's features, so some differ.
+    expect(found[1].some((n, i) => n !== found[0][i])).toBe(true);
+    const trained = await model.tensors();
+    expect(trained.get('conv.weight')!.some((w, i) => w !== start.get('conv.weight')![i])).toBe(true);
     await model.destroy();
   });
 

@@ -59,6 +59,21 @@ describe('the main job\'s flags', () => {
     expect(mainJobSettings({ 'min-steps': '20' }).firstMinSteps).toBe(REWARD_RECIPE.firstGenerationStepsFactor * 20);
     expect(mainJobSettings({ 'min-steps': '20', 'first-min-steps': '1500' }).firstMinSteps).toBe(1500);
     expect(() => mainJobSettings({ 'first-min-steps': 'x' })).toThrow(/--first-min-steps/);
+    expect(mainJobSettings({}).neighbourRounds).toBe(2);
+    expect(mainJobSettings({ 'neighbour-rounds': '0' }).neighbourRounds).toBe(0);
+    for (const bad of ['-1', '11', 'x']) expect(() => mainJobSettings({ 'neighbour-rounds': bad }), bad).toThrow(/--neighbour-rounds/);
+  });
+});
+
+describe('neighbourRoundsOf', () => {
+  it('trains the neighbour rounds after contrastive pretraining without labels only', async () => {
+    const { DEFAULT_NEIGHBOUR_ROUNDS, neighbourRoundsOf } = await import('@seed/scripts/train/pretrained');
+    const unlabelled = { pretrainEpochs: 8, labels: 0, seed: 1 };
+    expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'contrastive' })).toBe(DEFAULT_NEIGHBOUR_ROUNDS);
+    expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'clusters', neighbourRounds: 3 })).toBe(3);
+    expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'rotation', neighbourRounds: 3 })).toBe(0);
+    expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'contrastive', labels: 100 })).toBe(0);
+    expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'contrastive', pretrainEpochs: 0 })).toBe(0);
   });
 });
 

@@ -43,9 +43,11 @@ export interface StepOptions extends AdamOptions {
   rotationImages?: number;
   /**
    * The contrastive term: its views' ranges, NT-Xent's temperature, the seed of the views' draws, and how many images
-   * of each batch (the first ones) it makes two views of (default the whole batch).
+   * of each batch (the first ones) it makes two views of (default the whole batch). With `partners` each image's
+   * positive is a view of its batch partner (a nearest neighbour, see neighbourSet) instead of a second view of itself,
+   * for the whole batch (`images` is then ignored): NNCLR's positives (Dwibedi et al. 2021).
    */
-  contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number; images?: number };
+  contrastive?: { augment?: AugmentRanges; temperature?: number; seed?: number; images?: number; partners?: boolean };
   /** The clustering term: its views' ranges, the entropy weight λ (default 2) and the seed of the views' draws. */
   clusters?: { augment?: AugmentRanges; entropyWeight?: number; seed?: number };
   /**
@@ -152,7 +154,7 @@ export class TrainingStep {
       const accumulate = terms.length > 0;
       const head = HEAD_OF[kind];
       const rotated = Math.min(batch, options.rotationImages ?? batch);
-      const viewed = Math.min(batch, options.contrastive?.images ?? batch);
+      const viewed = kind === 'contrastive' && options.contrastive?.partners ? batch : Math.min(batch, options.contrastive?.images ?? batch);
       const samples = kind === 'rotation' ? 4 * rotated : kind === 'contrastive' ? 2 * viewed : kind === 'clusters' ? 2 * batch : batch;
       // The trunk's gradients add to those of the terms before; a head's only when one of them trained it too.
       const headWritten = terms.some((t) => HEAD_OF[t.kind] === head);
@@ -166,12 +168,18 @@ export class TrainingStep {
       let loss: Dispatch[];
       const [channels, height, width] = network.input;
       if (kind === 'contrastive') {
-        // Two views of each of the first `viewed` images of the shared batch: rows n and n + viewed are a positive pair.
-        inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
+        // Two views of each of the first `viewed` images of the shared batch, or with partners a view of each image and
+        // one of its partner (uploaded together, as for the clustering term): rows n and n + viewed are a positive pair.
         if (height !== width) throw new Error('contrastive views need square inputs');
         const transforms = buffer('view transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
         views.push({ random: new Random(options.contrastive?.seed ?? 1), ranges: options.contrastive?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms, every: termEvery });
-        before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms, augmented: graph.input }, 'augment batch'));
+        if (options.contrastive?.partners) {
+          inputs.pairs ??= buffer('image pairs', samples * channels * height * width * 4);
+          before.push(await cache.prepare(augmentImages, { batch: samples, views: samples, channels, size: height }, { images: inputs.pairs, transforms, augmented: graph.input }, 'augment pairs'));
+        } else {
+          inputs.images ??= buffer('batch images', batch * channels * height * width * 4);
+          before.push(await cache.prepare(augmentImages, { batch: viewed, views: samples, channels, size: height }, { images: inputs.images, transforms, augmented: graph.input }, 'augment batch'));
+        }
         const shape: NtXentShape = { rows: samples, dim: network.heads.projection.outFeatures, temperature: options.contrastive?.temperature ?? DEFAULT_TEMPERATURE, scale: weight / samples };
         const probabilities = buffer('contrastive probabilities', samples * samples * 4);
         const norms = buffer('contrastive norms', samples * 4);
@@ -184,7 +192,7 @@ export class TrainingStep {
         // Each image of the batch and its partner (uploaded together: rows n and n + batch), each warped once.
         if (height !== width) throw new Error('the clustering term warps its inputs: it needs square inputs');
         if (classes > SCAN_MAX_CLASSES) throw new Error(`the clustering term handles at most ${SCAN_MAX_CLASSES} classes, the policy head has ${classes}`);
-        inputs.pairs = buffer('image pairs', samples * channels * height * width * 4);
+        inputs.pairs ??= buffer('image pairs', samples * channels * height * width * 4);
         const transforms = buffer('pair transforms', samples * AUGMENT_TRANSFORM_SIZE * 4);
         views.push({ random: new Random((options.clusters?.seed ?? 1) + 7919), ranges: options.clusters?.augment ?? DEFAULT_AUGMENT, count: samples, size: height, transforms, every: termEvery });
         before.push(await cache.prepare(augmentImages, { batch: samples, views: samples, channels, size: height }, { images: inputs.pairs, transforms, augmented: graph.input }, 'augment pairs'));

@@ -9,7 +9,7 @@ import { intFlag, numberFlag, parseFlags, selfEveryFlag, selfImagesFlag, UsageEr
 import { startEdge, type EntryName } from '../lib/local_edge';
 import { keyIdOf } from '@seed/edge';
 import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
-import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
 import { simulateClients, type RewardRule } from './simulate';
@@ -182,7 +182,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
     epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, 'first-min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' },
-    'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' }, 'no-supersede': { type: 'boolean' },
+    'self-images': { type: 'string' }, 'self-every': { type: 'string' }, report: { type: 'string' }, 'no-supersede': { type: 'boolean' }, 'neighbour-rounds': { type: 'string' },
   }, argv);
   const settings = mainJobSettings(flags);
   const reportFile = flags.report ?? join(ROOT_DIR, 'report', 'index.html');
@@ -204,6 +204,8 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     labels: intFlag('labels', text('labels'), 0, 0, 8000),
     pretrainObjective,
     pretrainEpochs: intFlag('pretrain-epochs', text('pretrain-epochs'), DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
+    /** Rounds of NT-Xent with nearest-neighbour positives after contrastive pretraining (DEFAULT_NEIGHBOUR_ROUNDS; see neighbourRoundsOf). */
+    neighbourRounds: intFlag('neighbour-rounds', text('neighbour-rounds'), DEFAULT_NEIGHBOUR_ROUNDS, 0, 10),
     epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),

@@ -129,7 +129,7 @@ function checkFlags(): void {
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     generations: { type: 'string' }, 'events-per-generation': { type: 'string' }, labels: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' },
-    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' }, 'self-images': { type: 'string' }, 'self-every': { type: 'string' },
+    epochs: { type: 'string' }, alpha: { type: 'string' }, server: { type: 'string' }, weighting: { type: 'string' }, 'min-steps': { type: 'string' }, seed: { type: 'string' }, exploration: { type: 'string' }, 'self-images': { type: 'string' }, 'self-every': { type: 'string' }, 'neighbour-rounds': { type: 'string' },
     share: { type: 'string' }, json: { type: 'string' }, seeds: { type: 'string' }, runs: { type: 'string' }, 'flags-only': { type: 'boolean' },
   }, argv);
   if (flags['flags-only']) return checkFlags();

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import {
   getGpu, initialParameters, loadMnist, Model, nextVersion, parseEvents, PipelineCache, readModel,
-  trainModel, writeModel, type EpochRecord,
+  trainModel, trainNeighbourRounds, writeModel, type EpochRecord,
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
-import { architectureFor, objectiveFlag, PRETRAIN_TEMPERATURE, startPolicyAtClusters } from './pretrained';
+import { architectureFor, DEFAULT_NEIGHBOUR_ROUNDS, objectiveFlag, PRETRAIN_TEMPERATURE, startPolicyAtClusters } from './pretrained';
 import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
@@ -14,6 +14,8 @@ const HELP = `pnpm train [flags]
   --pretrain-objective O  rotation (predict which of 4 turns), contrastive (NT-Xent between two random affine views at
                         temperature ${PRETRAIN_TEMPERATURE}, with a projection head; the policy head then starts at k-means clusters)
                         or clusters (the same, the policy head fitted to SCAN clusters); default rotation here
+  --neighbour-rounds N  contrastive and clusters without labels or events: rounds of NT-Xent whose positives are each
+                        image's nearest neighbours, after the pretraining epochs (default ${DEFAULT_NEIGHBOUR_ROUNDS})
   --labels N            labelled train images for the supervised warm start (default 8000; 0 with --init or --events)
   --epochs N            epochs of the supervised phase and of the events phase (default 30)
   --events FILE.ndjson  logged events (GET /v1/events export): fused policy-gradient update
@@ -35,7 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' }, labels: { type: 'string' }, epochs: { type: 'string' }, events: { type: 'string' },
     alpha: { type: 'string' }, init: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, metrics: { type: 'string' }, plot: { type: 'string' }, version: { type: 'string' },
-    backend: { type: 'string' }, weighting: { type: 'string' }, clip: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    backend: { type: 'string' }, weighting: { type: 'string' }, clip: { type: 'string' }, 'neighbour-rounds': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, argv);
   if (flags.help) {
     console.log(HELP);
@@ -58,6 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     policy: { weighting: weightingFlag(flags.weighting), clip: numberFlag('clip', flags.clip, 10, 1, 1e6) },
     events: eventsFile ? parseEvents(readFileSync(eventsFile, 'utf8'), eventsFile) : undefined,
   };
+  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
   if (eventsFile && plan.events!.length === 0) throw new UsageError(`--events: ${eventsFile} holds no events`);
   if (flags.backend && !['vulkan', 'gles', 'auto'].includes(flags.backend)) throw new UsageError(`--backend must be vulkan, gles or auto, got "${flags.backend}"`);
   const out = flags.out ?? 'models/latest.safetensors';
@@ -77,12 +80,16 @@ export async function main(argv: string[]): Promise<void> {
   const metricLines: string[] = [];
   const started = performance.now();
   const result = await trainModel(model, data, plan, trainingProgress('', (r) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }))));
-  if (pretrainObjective !== 'rotation' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events) {
+  const clustered = pretrainObjective !== 'rotation' && plan.pretrainEpochs > 0 && plan.labels === 0 && !plan.events;
+  if (clustered) {
+    const onEpoch = (r: EpochRecord) => metricLines.push(JSON.stringify({ ...r, stepLosses: undefined }));
+    await trainNeighbourRounds(model, data.train, { rounds: neighbourRounds, temperature: PRETRAIN_TEMPERATURE, seed: plan.seed, ...trainingProgress('', onEpoch) });
     result.testAccuracy = (await startPolicyAtClusters(model, data, plan.seed, pretrainObjective === 'clusters' ? 'scan' : 'kmeans', (line) => console.error(line))).testAccuracy;
   }
   const seconds = (performance.now() - started) / 1000;
   const metrics = {
     testAccuracy: result.testAccuracy, testImages: data.test.count, labels: plan.labels, pretrainEpochs: plan.pretrainEpochs, pretrainObjective,
+    ...(clustered && { neighbourRounds }),
     epochs: plan.epochs, events: plan.events?.length ?? 0, alpha: plan.alpha, batch: plan.batch, seed: plan.seed,
     imagesPerSecond: result.imagesPerSecond, trainSeconds: Number(seconds.toFixed(1)), adapter: gpu.description,
   };
