@@ -75,6 +75,13 @@ describe('neighbourRoundsOf', () => {
     expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'contrastive', labels: 100 })).toBe(0);
     expect(neighbourRoundsOf({ ...unlabelled, pretrainObjective: 'contrastive', pretrainEpochs: 0 })).toBe(0);
   });
+
+  it('is a flag of the reward and label experiments, refused out of range before any work', async () => {
+    for (const module of ['@seed/scripts/experiments/rewards', '@seed/scripts/experiments/labels']) {
+      const { main } = (await import(module)) as { main: (argv: string[]) => Promise<void> };
+      for (const bad of ['-1', '11', 'x']) await expect(main([`--neighbour-rounds=${bad}`]), `${module} ${bad}`).rejects.toThrow(/--neighbour-rounds must be an integer in \[0, 10\]/);
+    }
+  });
 });
 
 describe('candidateMinSteps', () => {

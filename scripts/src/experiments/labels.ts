@@ -12,7 +12,7 @@ import {
   argmaxRows, clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, selfTrain, subset, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
-import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { trainingProgress } from '../lib/progress';
 import { barChart } from '../lib/svg';
 import { meanAndSd } from './summary';
@@ -35,13 +35,14 @@ const firstIndices = (count: number) => Array.from({ length: count }, (_, i) => 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags({
     labels: { type: 'string' }, seeds: { type: 'string' }, 'pretrain-epochs': { type: 'string' }, 'pretrain-objective': { type: 'string' }, epochs: { type: 'string' },
-    lr: { type: 'string' }, 'head-lr': { type: 'string' }, 'trunk-lr-scale': { type: 'string' }, 'self-training': { type: 'string' }, out: { type: 'string' },
+    lr: { type: 'string' }, 'head-lr': { type: 'string' }, 'trunk-lr-scale': { type: 'string' }, 'self-training': { type: 'string' }, 'neighbour-rounds': { type: 'string' }, out: { type: 'string' },
   }, argv);
   const budgets = (flags.labels ?? '0,100,1000').split(',').map((v) => intFlag('labels', v.trim(), 0, 0, 8000));
   if (budgets.length === 0) throw new UsageError('--labels needs at least one label budget, e.g. 0,100,1000');
   const objective = objectiveFlag(flags['pretrain-objective']);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
   const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective], 1);
+  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
   const epochs = intFlag('epochs', flags.epochs, 60, 1);
   const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
   // From the pretrained trunk the fresh head learns at --head-lr and the trunk at that times --trunk-lr-scale (by
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const labels of budgets) {
     for (let seed = 1; seed <= seeds; seed++) {
       // The pretrained start is cached per seed (as pnpm start caches it); from scratch starts from the same seed's init.
-      const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed }, (l) => console.error(l))).file);
+      const pretrained = await readModel((await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed, neighbourRounds }, (l) => console.error(l))).file);
       const network = pretrained.network;
       // The clusters objective fits the policy head to clusters; the others' heads are not scored as clusters here.
       const clusterHeaded = objective === 'clusters';
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`${labels} labels over ${seeds} seeds: pretrained (${objective}, ${pretrainEpochs} epochs) ${pct(row.pretrained)}${named ? ` (named clusters before fine-tuning ${pct(named)})` : ''}, from scratch ${pct(row.scratch)}; pretraining won ${row.wins} of ${seeds}`);
     return row;
   });
-  const result = { objective, pretrainEpochs, epochs, lr, headLr, trunkLrScale, selfTraining: selfTrainingRounds > 0 ? { ...SELF_TRAINING, rounds: selfTrainingRounds } : null, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
+  const result = { objective, pretrainEpochs, ...(objective !== 'rotation' && { neighbourRounds }), epochs, lr, headLr, trunkLrScale, selfTraining: selfTrainingRounds > 0 ? { ...SELF_TRAINING, rounds: selfTrainingRounds } : null, seeds, summaries, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, barChart({
     title: `Test accuracy by label budget, pretrained (${objective}) or not`, unit: '%',

@@ -12,7 +12,7 @@ import {
 import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 import { lineChart } from '../lib/svg';
-import { DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
+import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
 import { explorationAt, explorationSchedule, REWARD_RECIPE } from '../evolve/recipe';
 import { meanAndSd } from './summary';
 
@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     init: { type: 'string' }, 'pretrain-objective': { type: 'string' }, 'pretrain-epochs': { type: 'string' }, checkpoints: { type: 'string' },
     seeds: { type: 'string' }, epochs: { type: 'string' }, alpha: { type: 'string' }, clip: { type: 'string' }, batch: { type: 'string' },
     'min-steps': { type: 'string' }, weighting: { type: 'string' }, shift: { type: 'string' }, exploration: { type: 'string' }, lr: { type: 'string' },
-    'trunk-lr-scale': { type: 'string' }, complementary: { type: 'string' }, temperature: { type: 'string' }, out: { type: 'string' },
+    'trunk-lr-scale': { type: 'string' }, complementary: { type: 'string' }, temperature: { type: 'string' }, 'neighbour-rounds': { type: 'string' }, out: { type: 'string' },
   }, argv);
   const init = existingFile('init', flags.init);
   const objective = objectiveFlag(flags['pretrain-objective']);
@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   if (checkpoints.some((c, i) => i > 0 && c <= checkpoints[i - 1])) throw new UsageError('--checkpoints must increase, e.g. 250,500,1000');
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
   const temperature = numberFlag('temperature', flags.temperature, PRETRAIN_TEMPERATURE, 0.01, 10);
+  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
   const recipe = {
     epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
   const data = loadMnist();
   const runs: { seed: number; accuracy: number[]; reward: number[] }[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const start = await readModel(init ? new Uint8Array(readFileSync(init)) : (await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed, temperature }, (l) => console.error(l))).file);
+    const start = await readModel(init ? new Uint8Array(readFileSync(init)) : (await pretrainedModel({ pretrainObjective: objective, pretrainEpochs, labels: 0, seed, temperature, neighbourRounds }, (l) => console.error(l))).file);
     const model = new Model(cache, start.network, start.tensors);
     const random = new Random(seed * 7919);
     const events: LoggedEvent[] = [];
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const summary = checkpoints.map((interactions, i) => ({ interactions, ...meanAndSd(runs.map((r) => r.accuracy[i])) }));
   for (const s of summary) console.log(`${String(s.interactions).padStart(6)} interactions: ${(s.mean * 100).toFixed(2)}% ± ${(s.sd * 100).toFixed(2)} over ${seeds} seeds`);
-  const result = { start: init ?? `${objective} ${pretrainEpochs} epochs${objective !== 'rotation' ? ` at temperature ${temperature}` : ''}`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
+  const result = { start: init ?? `${objective} ${pretrainEpochs} epochs${objective !== 'rotation' ? ` at temperature ${temperature}, ${neighbourRounds} neighbour rounds` : ''}`, exploration: explorationText, recipe, seeds, summary, runs, adapter: gpu.description, date: new Date().toISOString() };
   writeFileAtomic(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileAtomic(`${out}.svg`, lineChart({
     title: 'Learning from rewards only: test accuracy against interactions', xLabel: 'interactions', yLabel: 'percent',
