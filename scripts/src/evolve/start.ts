@@ -9,7 +9,7 @@ import { intFlag, numberFlag, parseFlags, selfEveryFlag, selfImagesFlag, UsageEr
 import { startEdge, type EntryName } from '../lib/local_edge';
 import { keyIdOf } from '@seed/edge';
 import { evolveGeneration, type GenerationRecord, type PoisoningDefences } from './evolve';
-import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { neighbourRoundsFlag, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { ROOT_DIR } from '../lib/paths';
 import { ProgressBar } from '../lib/progress';
 import { simulateClients, type RewardRule } from './simulate';
@@ -205,7 +205,7 @@ export function mainJobSettings(flags: Record<string, string | boolean | undefin
     pretrainObjective,
     pretrainEpochs: intFlag('pretrain-epochs', text('pretrain-epochs'), DEFAULT_PRETRAIN_EPOCHS[pretrainObjective]),
     /** Rounds of NT-Xent with nearest-neighbour positives after contrastive pretraining (DEFAULT_NEIGHBOUR_ROUNDS; see neighbourRoundsOf). */
-    neighbourRounds: intFlag('neighbour-rounds', text('neighbour-rounds'), DEFAULT_NEIGHBOUR_ROUNDS, 0, 10),
+    neighbourRounds: neighbourRoundsFlag(text('neighbour-rounds')),
     epochs: intFlag('epochs', text('epochs'), REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', text('alpha'), REWARD_RECIPE.alpha, 0, 1),
     weighting: weightingFlag(text('weighting')),

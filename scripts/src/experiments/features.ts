@@ -7,7 +7,7 @@ import {
   argmaxRows, clusteringAccuracy, getGpu, kMeans, linearProbe, loadMnist, Model, normalizeRows, PipelineCache, readModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
-import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
+import { neighbourRoundsFlag, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
 import { meanAndSd } from './summary';
 
 
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<void> {
   const temperature = numberFlag('temperature', flags.temperature, PRETRAIN_TEMPERATURE, 0.01, 10);
   const clusterEpochs = intFlag('cluster-epochs', flags['cluster-epochs'], 0, 0, 100);
   if (clusterEpochs > 0 && objective !== 'clusters') throw new UsageError('--cluster-epochs needs --pretrain-objective clusters');
-  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
+  const neighbourRounds = neighbourRoundsFlag(flags['neighbour-rounds']);
   const out = flags.out ?? `report/features-${objective}-e${epochs}${objective !== 'rotation' ? `-n${neighbourRounds}` : ''}`;
   const gpu = await getGpu(undefined, (line) => console.error(line));
   const cache = new PipelineCache(gpu);

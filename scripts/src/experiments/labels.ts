@@ -12,7 +12,7 @@ import {
   argmaxRows, clusteringAccuracy, getGpu, initialParameters, kMeans, loadMnist, Model, nameClusters, normalizeRows, PipelineCache, readModel, selfTrain, subset, trainModel,
 } from '@seed/runtime';
 import { intFlag, numberFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
-import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
+import { neighbourRoundsFlag, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, pretrainedModel } from '../train/pretrained';
 import { trainingProgress } from '../lib/progress';
 import { barChart } from '../lib/svg';
 import { meanAndSd } from './summary';
@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
   const objective = objectiveFlag(flags['pretrain-objective']);
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
   const pretrainEpochs = intFlag('pretrain-epochs', flags['pretrain-epochs'], DEFAULT_PRETRAIN_EPOCHS[objective], 1);
-  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
+  const neighbourRounds = neighbourRoundsFlag(flags['neighbour-rounds']);
   const epochs = intFlag('epochs', flags.epochs, 60, 1);
   const lr = numberFlag('lr', flags.lr, 0.001, 0, 1, { exclusiveMin: true });
   // From the pretrained trunk the fresh head learns at --head-lr and the trunk at that times --trunk-lr-scale (by

@@ -12,7 +12,7 @@ import {
 import { existingFile, intFlag, numberFlag, parseFlags, UsageError, weightingFlag, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
 import { lineChart } from '../lib/svg';
-import { DEFAULT_NEIGHBOUR_ROUNDS, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
+import { neighbourRoundsFlag, DEFAULT_PRETRAIN_EPOCHS, objectiveFlag, PRETRAIN_TEMPERATURE, pretrainedModel } from '../train/pretrained';
 import { explorationAt, explorationSchedule, REWARD_RECIPE } from '../evolve/recipe';
 import { meanAndSd } from './summary';
 
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   if (checkpoints.some((c, i) => i > 0 && c <= checkpoints[i - 1])) throw new UsageError('--checkpoints must increase, e.g. 250,500,1000');
   const seeds = intFlag('seeds', flags.seeds, 3, 1, 20);
   const temperature = numberFlag('temperature', flags.temperature, PRETRAIN_TEMPERATURE, 0.01, 10);
-  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
+  const neighbourRounds = neighbourRoundsFlag(flags['neighbour-rounds']);
   const recipe = {
     epochs: intFlag('epochs', flags.epochs, REWARD_RECIPE.epochs, 1),
     alpha: numberFlag('alpha', flags.alpha, REWARD_RECIPE.alpha, 0, 1),

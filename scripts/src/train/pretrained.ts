@@ -7,7 +7,7 @@ import {
   buildNetwork, clusterHead, getGpu, neighbourSet, runEpochs, scanPolicyHead, TrainingStep, trainNeighbourRounds, initialParameters, loadMnist, Model, PipelineCache, PRETRAIN_OBJECTIVES, readModel, SEED_ARCHITECTURE, trainModel,
   withProjectionHead, writeModel, type MnistSplit, type PretrainObjective,
 } from '@seed/runtime';
-import { UsageError, writeFileAtomic } from '../lib/cli';
+import { intFlag, UsageError, writeFileAtomic } from '../lib/cli';
 import { ROOT_DIR } from '../lib/paths';
 import { trainingProgress } from '../lib/progress';
 
@@ -29,6 +29,11 @@ export const DEFAULT_NEIGHBOUR_ROUNDS = 2;
 
 /** NT-Xent's temperature in contrastive pretraining unless told otherwise (see docs/evolution.md, "Figures"). */
 export const PRETRAIN_TEMPERATURE = 0.2;
+
+/** `--neighbour-rounds N`: 0–10, default DEFAULT_NEIGHBOUR_ROUNDS (every command that pretrains reads it alike). */
+export function neighbourRoundsFlag(value: string | undefined): number {
+  return intFlag('neighbour-rounds', value, DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
+}
 
 export function objectiveFlag(value: string | undefined): PretrainObjective {
   if (value === undefined) return DEFAULT_OBJECTIVE;

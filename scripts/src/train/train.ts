@@ -6,7 +6,7 @@ import {
 } from '@seed/runtime';
 import { existingFile, intFlag, numberFlag, weightingFlag, parseFlags, UsageError, writeFileAtomic } from '../lib/cli';
 import { trainingProgress } from '../lib/progress';
-import { architectureFor, DEFAULT_NEIGHBOUR_ROUNDS, objectiveFlag, PRETRAIN_TEMPERATURE, startPolicyAtClusters } from './pretrained';
+import { architectureFor, DEFAULT_NEIGHBOUR_ROUNDS, neighbourRoundsFlag, objectiveFlag, PRETRAIN_TEMPERATURE, startPolicyAtClusters } from './pretrained';
 import { lineChart } from '../lib/svg';
 
 const HELP = `pnpm train [flags]
@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     policy: { weighting: weightingFlag(flags.weighting), clip: numberFlag('clip', flags.clip, 10, 1, 1e6) },
     events: eventsFile ? parseEvents(readFileSync(eventsFile, 'utf8'), eventsFile) : undefined,
   };
-  const neighbourRounds = intFlag('neighbour-rounds', flags['neighbour-rounds'], DEFAULT_NEIGHBOUR_ROUNDS, 0, 10);
+  const neighbourRounds = neighbourRoundsFlag(flags['neighbour-rounds']);
   if (eventsFile && plan.events!.length === 0) throw new UsageError(`--events: ${eventsFile} holds no events`);
   if (flags.backend && !['vulkan', 'gles', 'auto'].includes(flags.backend)) throw new UsageError(`--backend must be vulkan, gles or auto, got "${flags.backend}"`);
   const out = flags.out ?? 'models/latest.safetensors';
